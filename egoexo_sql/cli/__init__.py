@@ -1,0 +1,60 @@
+"""The ``egoexo-sql`` command line (typer).
+
+Thin by design: each command parses its arguments, calls the library and formats
+the result. Commands live in one module per concern (``cli/demo.py``,
+``cli/build.py``, ``cli/query.py`` ...) and register themselves on :data:`app`.
+Heavy libraries are imported inside the command functions so that ``--help`` and
+``query`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ..errors import EgoExoSQLError
+
+app = typer.Typer(
+    name="egoexo-sql",
+    help="Query the Ego-Exo4D metadata and annotations with SQL: compile the release's JSON "
+    "into a typed Parquet catalog with DuckDB views, select takes, and hand exact take "
+    "lists to the official `egoexo` downloader.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def catalog_dir(option: str | None) -> str:
+    """--catalog, else $EGOEXO_SQL_CATALOG, else ./egoexo_catalog (catalog-contract.md)."""
+    return option or os.environ.get("EGOEXO_SQL_CATALOG") or "egoexo_catalog"
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+# Command modules register on `app` when imported.
+from . import demo as _demo  # noqa: E402,F401
+
+for _name in ("build", "query", "takes", "search", "validate", "shell", "export"):
+    try:
+        __import__(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _e:  # a command module not written yet
+        if _e.name != f"{__name__}.{_name}":
+            raise
+
+
+def main() -> None:
+    try:
+        app()
+    except EgoExoSQLError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,260 @@
+"""The catalog's schema, read from ``schemas/<table>.toml`` (one file per table).
+
+These files are the single source of truth for table and column names, types,
+nullability, descriptions, keys and partitioning. The Parquet writer
+(:func:`TableSchema.arrow_schema`), the DuckDB views (:func:`TableSchema.view_sql`),
+``describe``, the generated docs and the validation checks are all derived from them.
+
+File format (TOML)::
+
+    table = "takes"
+    description = "One row per take in takes.json."
+    grain = "take"
+    group = "metadata"            # the --only group whose files produce it
+    primary_key = ["take_uid"]
+    partition_by = []             # hive partition columns (large fact tables only)
+    kind = "table"                # "table": Parquet under data/; "view": queries/views/<table>.sql
+
+    [[columns]]
+    name = "take_uid"
+    type = "VARCHAR"              # a DuckDB type: VARCHAR BIGINT INTEGER DOUBLE BOOLEAN DATE TIMESTAMP
+                                  # VARCHAR[] DOUBLE[3][3] ...
+    nullable = false
+    description = "..."
+    enum = ["train", "val", "test"]   # optional: allowed values
+    min = 0                           # optional: inclusive range
+    max = 10
+
+    [[foreign_keys]]
+    columns = ["participant_uid"]
+    references = "participants"
+    ref_columns = ["participant_uid"]
+    blocking = false              # false: unresolved keys are reported, not fatal (orphans)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .resources import schemas_dir
+
+_SCALARS: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "SMALLINT": pa.int16(),
+    "DOUBLE": pa.float64(),
+    "FLOAT": pa.float32(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "JSON": pa.string(),
+}
+
+_ARRAY_SUFFIX = re.compile(r"\[(\d*)\]$")
+
+
+def arrow_type(duck_type: str) -> pa.DataType:
+    """The Arrow type a column is written with in Parquet.
+
+    ``T[]`` becomes a list; ``T[n]`` (a DuckDB ARRAY) is written as a list too,
+    because Parquet has no fixed-size list, and the view casts it back.
+    """
+    t = duck_type.strip().upper()
+    m = _ARRAY_SUFFIX.search(t)
+    if m:
+        return pa.list_(arrow_type(t[: m.start()]))
+    if t not in _SCALARS:
+        raise ValueError(f"unsupported column type {duck_type!r}")
+    return _SCALARS[t]
+
+
+def needs_cast(duck_type: str) -> bool:
+    """True when reading Parquet back does not already give this DuckDB type."""
+    return bool(re.search(r"\[\d+\]", duck_type)) or duck_type.upper() == "JSON"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+    enum: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return arrow_type(self.type)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    references: str
+    ref_columns: tuple[str, ...]
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    table: str
+    description: str
+    grain: str
+    group: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    kind: str = "table"
+    source_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.table} has no column {name!r}")
+
+    def arrow_schema(self) -> pa.Schema:
+        """Arrow schema of the Parquet files, in schema order, nullability included."""
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
+        )
+
+    def data_glob(self) -> str:
+        """Glob of this table's Parquet files, relative to the catalog folder."""
+        if self.partition_by:
+            return f"data/{self.table}/**/*.parquet"
+        return f"data/{self.table}/*.parquet"
+
+    def view_sql(self) -> str:
+        """``CREATE VIEW`` over the Parquet files with paths relative to the catalog folder."""
+        cols = []
+        for c in self.columns:
+            if needs_cast(c.type) or c.name in self.partition_by:
+                cols.append(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"')
+            else:
+                cols.append(f'"{c.name}"')
+        opts = ""
+        if self.partition_by:
+            opts = ", hive_partitioning = true"
+        select = ",\n    ".join(cols)
+        return (
+            f"CREATE OR REPLACE VIEW {self.table} AS\nSELECT\n    {select}\n"
+            f"FROM read_parquet('{self.data_glob()}'{opts});\n"
+        )
+
+    def empty_table(self) -> pa.Table:
+        return self.arrow_schema().empty_table()
+
+
+def _parse(path: Path) -> TableSchema:
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    try:
+        columns = tuple(
+            Column(
+                name=c["name"],
+                type=c["type"],
+                nullable=c.get("nullable", True),
+                description=c.get("description", ""),
+                enum=tuple(c["enum"]) if "enum" in c else None,
+                min=c.get("min"),
+                max=c.get("max"),
+            )
+            for c in raw.get("columns", [])
+        )
+        fks = tuple(
+            ForeignKey(
+                columns=tuple(fk["columns"]),
+                references=fk["references"],
+                ref_columns=tuple(fk.get("ref_columns", fk["columns"])),
+                blocking=fk.get("blocking", True),
+            )
+            for fk in raw.get("foreign_keys", [])
+        )
+        schema = TableSchema(
+            table=raw["table"],
+            description=raw.get("description", ""),
+            grain=raw.get("grain", ""),
+            group=raw.get("group", ""),
+            columns=columns,
+            primary_key=tuple(raw.get("primary_key", [])),
+            partition_by=tuple(raw.get("partition_by", [])),
+            foreign_keys=fks,
+            kind=raw.get("kind", "table"),
+            source_file=path,
+        )
+    except KeyError as e:
+        raise ValueError(f"{path}: missing key {e}") from None
+    if schema.table != path.stem:
+        raise ValueError(f"{path}: table = {schema.table!r} but the file is named {path.stem!r}")
+    for c in columns:
+        arrow_type(c.type)  # fail early on an unknown type
+    for key in schema.primary_key + schema.partition_by:
+        schema.column(key)
+    return schema
+
+
+@cache
+def load_schemas(directory: str | None = None) -> dict[str, TableSchema]:
+    """All table schemas, keyed by table name, in file-name order."""
+    d = Path(directory) if directory else schemas_dir()
+    return {p.stem: _parse(p) for p in sorted(d.glob("*.toml"))}
+
+
+def get(table: str) -> TableSchema:
+    schemas = load_schemas()
+    if table not in schemas:
+        raise KeyError(f"no schema for table {table!r}; known: {', '.join(schemas)}")
+    return schemas[table]
+
+
+def conform(table: str, data: pa.Table | dict[str, list]) -> pa.Table:
+    """Cast column data to the table's schema (order, types, nullability checked).
+
+    Accepts a pyarrow Table or a dict of Python lists. Missing nullable columns
+    are filled with nulls; a missing non-nullable column or an extra column is
+    an error in the compiler, not in the user's input.
+    """
+    schema = get(table)
+    target = schema.arrow_schema()
+    if isinstance(data, dict):
+        n = len(next(iter(data.values()))) if data else 0
+        arrays = []
+        for f in target:
+            if f.name in data:
+                arrays.append(pa.array(data[f.name], type=f.type))
+            elif f.nullable:
+                arrays.append(pa.nulls(n, type=f.type))
+            else:
+                raise ValueError(f"{table}: compiler produced no column {f.name!r}")
+        extra = set(data) - set(target.names)
+        if extra:
+            raise ValueError(f"{table}: compiler produced unknown columns {sorted(extra)}")
+        return pa.Table.from_arrays(arrays, schema=target)
+    missing = [f.name for f in target if f.name not in data.column_names and not f.nullable]
+    if missing:
+        raise ValueError(f"{table}: compiler produced no column(s) {missing}")
+    extra = set(data.column_names) - set(target.names)
+    if extra:
+        raise ValueError(f"{table}: compiler produced unknown columns {sorted(extra)}")
+    cols = []
+    for f in target:
+        if f.name in data.column_names:
+            cols.append(data.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(data.num_rows, type=f.type))
+    return pa.Table.from_arrays(cols, schema=target)

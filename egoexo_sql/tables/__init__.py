@@ -1,0 +1,57 @@
+"""Source families: which release files produce which catalog tables.
+
+The build pipeline is declared as data (the model is dataset-viewer's processing
+graph): each :class:`Source` names its input files (globs relative to the release
+root), the tables it produces and a ``version``. The incremental build recompiles a
+source when any input's sha256 changed, an input appeared or vanished, or the
+version was bumped; everything else is reused from the previous catalog.
+
+A compiler is ``compile(release, files) -> {table_name: pyarrow.Table}``; it must
+return every table it declares (empty when its optional inputs are missing), each
+already conformed to ``schemas/<table>.toml`` (use :func:`egoexo_sql.schema.conform`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ..release import Release
+
+Compiler = Callable[["Release", list[Path]], dict[str, "pa.Table"]]
+
+# The --only groups of `demo` and `build` (catalog-contract.md).
+GROUPS = (
+    "metadata",
+    "splits",
+    "keystep",
+    "proficiency",
+    "atomic",
+    "commentary",
+    "relations",
+    "ego_pose",
+    "transcripts",
+    "manifests",
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    group: str
+    inputs: tuple[str, ...]
+    tables: tuple[str, ...]
+    compile: Compiler
+    required: tuple[str, ...] = ()  # inputs (exact relative paths) whose absence is an error
+    version: int = 1
+
+
+def all_sources() -> list[Source]:
+    """Every source family, in build order. Imported lazily to keep the CLI start fast."""
+    from . import registry
+
+    return list(registry.SOURCES)
