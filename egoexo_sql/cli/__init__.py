@@ -39,9 +39,7 @@ def fail(message: str, code: int) -> None:
 
 
 # Command modules register on `app` when imported.
-from . import demo as _demo  # noqa: E402,F401
-
-for _name in ("build", "query", "takes", "search", "validate", "shell", "export"):
+for _name in ("demo", "build", "query", "takes", "search", "validate", "shell", "export"):
     try:
         __import__(f"{__name__}.{_name}")
     except ModuleNotFoundError as _e:  # a command module not written yet
