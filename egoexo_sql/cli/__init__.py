@@ -47,9 +47,46 @@ for _name in ("demo", "build", "query", "takes", "search", "validate", "shell", 
             raise
 
 
-def main() -> None:
+# Options that take several values after one flag, as the docs write them
+# (`--only metadata splits keystep`). Click options take one value each, so the
+# command line is rewritten to `--only metadata --only splits --only keystep`.
+# A value set limits what is consumed (so a positional after the list survives);
+# None means "every following token that does not start with '-'".
+MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
+    "--only": frozenset(
+        ("metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "relations",
+         "ego_pose", "transcripts", "manifests")
+    ),
+    "--parts": None,
+    "--in": frozenset(("atomic", "commentary", "narration", "keystep", "demonstration")),
+    "--has": frozenset(("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")),
+}
+
+
+def expand_multi_options(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        out.append(arg)
+        i += 1
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg in MULTI_VALUE_OPTIONS and i < len(argv):
+            allowed = MULTI_VALUE_OPTIONS[arg]
+            out.append(argv[i])  # the first value, whatever it is (typer validates it)
+            i += 1
+            while i < len(argv) and not argv[i].startswith("-") and (allowed is None or argv[i] in allowed):
+                out.extend([arg, argv[i]])
+                i += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = expand_multi_options(list(sys.argv[1:] if argv is None else argv))
     try:
-        app()
+        app(args=args, prog_name="egoexo-sql")
     except EgoExoSQLError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
