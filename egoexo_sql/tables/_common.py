@@ -1,0 +1,85 @@
+"""Helpers shared by the source compilers (not a source family itself)."""
+
+from __future__ import annotations
+
+import re
+from operator import attrgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from ..errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..release import Release
+
+SPLITS = ("train", "val", "test")
+
+
+def split_of(rel: str, prefix: str) -> str | None:
+    """``annotations/<prefix>_train.json`` -> ``"train"``; None when the name does not fit."""
+    m = re.fullmatch(rf"{re.escape(prefix)}_(train|val|test)\.json", Path(rel).name)
+    return m.group(1) if m else None
+
+
+def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[tuple[str, str]]:
+    """(relative path, split) for the inputs named ``<prefix>_<split>.json``, in split order."""
+    out = []
+    for f in files:
+        rel = release.rel(f)
+        split = split_of(rel, prefix)
+        if split is not None:
+            out.append((rel, split))
+    out.sort(key=lambda rs: (SPLITS.index(rs[1]), rs[0]))
+    return out
+
+
+def column(items: Sequence[Any], attr: str) -> list[Any]:
+    """The attribute ``attr`` of every item, as a list (one pass in C)."""
+    return list(map(attrgetter(attr), items))
+
+
+def check_unique(
+    keys: Sequence[Any], file: str, path_of: Callable[[int], str], what: str
+) -> None:
+    """InputError at the second occurrence of a key, naming both positions."""
+    if len(set(keys)) == len(keys):
+        return
+    seen: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise InputError(
+                file,
+                path_of(i),
+                f"a {what} not used before in the file",
+                f"{k!r}, already at {path_of(seen[k])}",
+            )
+        seen[k] = i
+
+
+_TRUE = {"1", "true", "True", "yes"}
+_FALSE = {"0", "false", "False", "no"}
+
+
+def to_bool(v: Any, file: str, path: Callable[[], str]) -> bool | None:
+    """A flag given as true/false, 0/1 or the strings "0"/"1" (older files) -> bool."""
+    if v is None or v is True or v is False:
+        return v
+    if isinstance(v, int):
+        return v > 0
+    if isinstance(v, str):
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    raise InputError(file, path(), 'true/false, 0/1 or "0"/"1"', repr(v))
+
+
+def to_text(v: Any) -> str | None:
+    """A scalar given as a string or a number -> its text; None stays None."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

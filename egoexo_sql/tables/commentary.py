@@ -1,0 +1,139 @@
+"""Expert commentary.
+
+annotations/expert_commentary_{train,val}.json -> expert_commentary (one row per recording);
+annotations/expert_commentary/<take_name>/<expert_uid>/data.json -> expert_ratings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from ..errors import InputError
+from ..schema import conform
+from ._common import split_files
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ..release import Release
+
+PREFIX = "expert_commentary"
+DATA_JSON_GLOB = "annotations/expert_commentary/*/*/data.json"
+
+
+class Recording(msgspec.Struct):
+    recording: str | None = None
+    video_time: float | None = None
+    text: str | None = None
+    error: bool | None = None
+    # export.py writes _error_desc, the docs say error_desc: accept both
+    underscore_error_desc: str | None = msgspec.field(name="_error_desc", default=None)
+    error_desc: str | None = None
+    duration_approx: float | None = None
+
+
+class Commentary(msgspec.Struct):
+    commentary: str
+    take_uid: str | None = None
+    take_name: str | None = None
+    task_id: int | None = None
+    task_name: str | None = None
+    commentary_data: list[Recording] = []
+
+
+class CommentaryFile(msgspec.Struct):
+    annotations: dict[str, list[Commentary]]
+    ds: str | None = None
+
+
+class Proficiency(msgspec.Struct):
+    rating: int | None = None
+    why: str | None = None
+
+
+class DataJson(msgspec.Struct):
+    """Only what expert_ratings uses; the drawing events are skipped unparsed."""
+
+    user_id: str | None = None
+    video_name: str | None = None
+    proficiency: Proficiency | None = None
+
+
+class _TakeRef(msgspec.Struct):
+    take_uid: str
+    take_name: str
+
+
+def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "take_uid", "split", "take_name", "commentary_id", "expert_uid", "task_id",
+        "recording_idx", "recording", "video_time", "text", "error", "error_desc",
+        "duration_approx")}
+    seen: dict[str, str] = {}
+    uid_of: dict[str, str] = {}  # take_name -> take_uid, for expert_ratings
+    for rel, split in split_files(release, files, PREFIX):
+        f: CommentaryFile = release.decode(rel, CommentaryFile)
+        for uid, comms in f.annotations.items():
+            for ci, c in enumerate(comms):
+                name = c.take_name or c.commentary.rpartition("/")[0]
+                if name:
+                    uid_of.setdefault(name, uid)
+                if c.commentary in seen:
+                    raise InputError(rel, f'$.annotations["{uid}"][{ci}].commentary',
+                                     "a commentary not listed before",
+                                     f"{c.commentary!r}, already in {seen[c.commentary]}")
+                seen[c.commentary] = rel
+                recs = c.commentary_data
+                n = len(recs)
+                cols["take_uid"] += [uid] * n
+                cols["split"] += [split] * n
+                cols["take_name"] += [c.take_name] * n
+                cols["commentary_id"] += [c.commentary] * n
+                cols["expert_uid"] += [c.commentary.rpartition("/")[2]] * n
+                cols["task_id"] += [c.task_id] * n
+                cols["recording_idx"] += range(n)
+                for r in recs:
+                    cols["recording"].append(r.recording)
+                    cols["video_time"].append(r.video_time)
+                    cols["text"].append(r.text)
+                    cols["error"].append(r.error)
+                    cols["error_desc"].append(
+                        r.underscore_error_desc if r.underscore_error_desc is not None
+                        else r.error_desc)
+                    cols["duration_approx"].append(r.duration_approx)
+    return {
+        "expert_commentary": conform("expert_commentary", cols),
+        "expert_ratings": _ratings(release, files, uid_of),
+    }
+
+
+def _ratings(release: "Release", files: list[Path], uid_of: dict[str, str]) -> "pa.Table":
+    # take_name -> take_uid: the commentary files know it for commented takes;
+    # takes.json is read (take_uid and take_name only) only if some name is left.
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "take_uid", "take_name", "expert_uid", "commentary_id", "rating", "why")}
+    data_files = sorted(
+        (release.rel(p) for p in files if Path(p).name == "data.json"),
+    )
+    for rel in data_files:
+        parts = rel.split("/")
+        # annotations/expert_commentary/<take_name>/<expert_uid>/data.json
+        if len(parts) != 5:
+            continue
+        take_name, expert_uid = parts[2], parts[3]
+        d: DataJson = release.decode(rel, DataJson)
+        cols["take_name"].append(take_name)
+        cols["expert_uid"].append(expert_uid)
+        cols["commentary_id"].append(f"{take_name}/{expert_uid}")
+        cols["rating"].append(d.proficiency.rating if d.proficiency else None)
+        cols["why"].append(d.proficiency.why if d.proficiency else None)
+
+    missing = [n for n in cols["take_name"] if n not in uid_of]
+    if missing and release.path("takes.json").is_file():
+        for t in release.decode("takes.json", list[_TakeRef]):
+            uid_of.setdefault(t.take_name, t.take_uid)
+    cols["take_uid"] = [uid_of.get(n) for n in cols["take_name"]]
+    return conform("expert_ratings", cols)

@@ -1,0 +1,400 @@
+"""The metadata files at the release root -> takes, take_videos, captures, capture_cameras,
+participants, physical_settings, visual_objects, tasks.
+
+Field names and types follow the real v2 records (shared/egoexo-format.md §1-6 and the
+real-sample dump). Keys a Struct does not name are skipped by the decoder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from ..errors import InputError
+from ..schema import conform
+from ._common import check_unique, column, to_bool, to_text
+from .splits import read_splits, take_to_split
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ..release import Release
+
+TAKES_JSON = "takes.json"
+CAPTURES_JSON = "captures.json"
+PARTICIPANTS_JSON = "participants.json"
+PHYSICAL_SETTING_JSON = "physical_setting.json"
+VISUAL_OBJECTS_JSON = "visual_objects.json"
+METADATA_JSON = "metadata.json"
+
+
+# -- typed records ------------------------------------------------------------
+class Video(msgspec.Struct):
+    cam_id: str | None = None
+    stream_id: str | None = None
+    readable_stream_id: str | None = None
+    clip_uid: str | None = None
+    is_collage: bool | None = None
+    relative_path: str | None = None
+
+
+class Camera(msgspec.Struct):
+    cam_id: str
+    is_ego: bool | None = None
+    has_walkaround: bool | None = None
+    includes_audio: bool | None = None
+    device_type: str | None = None
+    relative_path: str | None = None
+    video_artifact_uid: str | None = None
+
+
+class Capture(msgspec.Struct):
+    capture_uid: str
+    capture_name: str
+    root_dir: str | None = None
+    university_name: str | None = None
+    origin_capture_id: str | int | None = None
+    physical_setting_uid: int | None = None
+    ds_recorded: int | float | None = None
+    has_trajectory: bool | None = None
+    has_gaze: bool | None = None
+    has_postsurvey: bool | None = None
+    cameras: list[Camera] | None = None
+    timesync_uid: str | None = None
+    timesync_validated: bool | int | None = None
+    validated: bool | None = None
+
+
+class EmbeddedCapture(msgspec.Struct):
+    """The capture record embedded in each take (only what the take tables use)."""
+
+    capture_uid: str | None = None
+    capture_name: str | None = None
+    cameras: list[Camera] | None = None
+
+
+class Take(msgspec.Struct):
+    take_uid: str
+    take_name: str
+    capture_uid: str
+    root_dir: str | None = None
+    participant_uid: int | None = None
+    is_dropped: bool | None = None
+    objects: list[Any] = []
+    task_id: int | None = None
+    task_name: str | None = None
+    parent_task_id: int | None = None
+    parent_task_name: str | None = None
+    take_idx: int | None = None
+    duration_sec: float | None = None
+    best_exo: str | None = None
+    task_start_sec: float | None = None
+    task_end_sec: float | None = None
+    is_narrated: bool | None = None
+    timesync_start_idx: int | None = None
+    timesync_end_idx: int | None = None
+    frame_aligned_videos: dict[str, dict[str, Video]] = {}
+    vrs_relative_path: str | None = None
+    vrs_all_streams_relative_path: str | None = None
+    has_trimmed_eye_gaze: bool | None = None
+    has_trimmed_trajectory: bool | None = None
+    has_trimmed_vrs: bool | None = None
+    university_id: str | None = None
+    university_name: str | None = None
+    origin_id: str | int | None = None
+    capture: EmbeddedCapture | None = None
+    physical_setting_uid: int | None = None
+    validated: bool | None = None
+
+
+class Participant(msgspec.Struct):
+    participant_uid: int
+    origin_participant_id: str | int | None = None
+    university_id: str | None = None
+    university_name: str | None = None
+    collection_date: str | None = None
+    metadata: str | dict[str, Any] | None = None
+
+
+class PhysicalSetting(msgspec.Struct):
+    physical_uid: int
+    origin_physical_setting_id: str | int | None = None
+    video_source_id: int | None = None
+    metadata: str | dict[str, Any] | None = None
+    univ_name: str | None = None
+
+
+class VisualObject(msgspec.Struct):
+    object_uid: str
+    name: str | None = None
+    physical_setting_uid: int | None = None
+    additional_metadata: str | None = None
+
+
+class MetadataFile(msgspec.Struct):
+    tasks: dict[str, str]
+    version: str | None = None
+    date: str | None = None
+
+
+# -- takes.json + captures.json (+ splits.json for the split column) ------------
+def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    takes: list[Take] = release.decode(TAKES_JSON, list[Take])
+    captures: list[Capture] = release.decode(CAPTURES_JSON, list[Capture])
+    split_of = take_to_split(read_splits(release))
+
+    uids = column(takes, "take_uid")
+    check_unique(uids, TAKES_JSON, lambda i: f"$[{i}].take_uid", "take_uid")
+    check_unique(column(takes, "take_name"), TAKES_JSON, lambda i: f"$[{i}].take_name", "take_name")
+    cap_uids = column(captures, "capture_uid")
+    check_unique(cap_uids, CAPTURES_JSON, lambda i: f"$[{i}].capture_uid", "capture_uid")
+
+    # -- captures and their cameras
+    embedded_cams: dict[str, list[Camera]] = {}
+    for t in takes:
+        c = t.capture
+        if c is not None and c.cameras is not None:
+            embedded_cams.setdefault(c.capture_uid or t.capture_uid, c.cameras)
+    cc: dict[str, list[Any]] = {k: [] for k in (
+        "capture_uid", "cam_id", "is_ego", "device_type", "has_walkaround",
+        "includes_audio", "relative_path", "video_artifact_uid")}
+    is_ego: dict[tuple[str, str], bool | None] = {}
+    for ci, c in enumerate(captures):
+        cams = c.cameras if c.cameras is not None else embedded_cams.get(c.capture_uid, [])
+        check_unique(
+            column(cams, "cam_id"), CAPTURES_JSON, lambda j: f"$[{ci}].cameras[{j}].cam_id", "cam_id"
+        )
+        for cam in cams:
+            cc["capture_uid"].append(c.capture_uid)
+            cc["cam_id"].append(cam.cam_id)
+            cc["is_ego"].append(cam.is_ego)
+            cc["device_type"].append(cam.device_type)
+            cc["has_walkaround"].append(cam.has_walkaround)
+            cc["includes_audio"].append(cam.includes_audio)
+            cc["relative_path"].append(cam.relative_path)
+            cc["video_artifact_uid"].append(cam.video_artifact_uid)
+            is_ego[(c.capture_uid, cam.cam_id)] = cam.is_ego
+    # cameras of captures that only the takes describe still tell is_ego
+    for cap_uid, cams in embedded_cams.items():
+        for cam in cams:
+            is_ego.setdefault((cap_uid, cam.cam_id), cam.is_ego)
+
+    tv = []
+    for i, c in enumerate(captures):
+        v = c.timesync_validated
+        if v is not None and v is not True and v is not False:
+            v = v > 0
+        tv.append(v)
+    captures_t = conform("captures", {
+        "capture_uid": cap_uids,
+        "capture_name": column(captures, "capture_name"),
+        "university": column(captures, "university_name"),
+        "physical_setting_uid": column(captures, "physical_setting_uid"),
+        "recorded_at": [None if c.ds_recorded is None else round(c.ds_recorded * 1_000_000)
+                        for c in captures],
+        "has_trajectory": column(captures, "has_trajectory"),
+        "has_gaze": column(captures, "has_gaze"),
+        "has_postsurvey": column(captures, "has_postsurvey"),
+        "validated": column(captures, "validated"),
+        "timesync_validated": tv,
+        "root_dir": column(captures, "root_dir"),
+        "origin_capture_id": [to_text(c.origin_capture_id) for c in captures],
+        "timesync_uid": column(captures, "timesync_uid"),
+    })
+
+    # -- take videos
+    v_take, v_cam, v_stream, v_sid, v_rsid, v_clip, v_coll, v_ego, v_path = ([] for _ in range(9))
+    for t in takes:
+        for cam_key, streams in t.frame_aligned_videos.items():
+            composite = cam_key in ("collage", "best_exo")
+            ego = None if composite else is_ego.get((t.capture_uid, cam_key))
+            for stream_key, v in streams.items():
+                v_take.append(t.take_uid)
+                v_cam.append(cam_key)
+                v_stream.append(stream_key)
+                v_sid.append(v.stream_id)
+                v_rsid.append(v.readable_stream_id)
+                v_clip.append(v.clip_uid)
+                v_coll.append(v.is_collage)
+                v_ego.append(ego)
+                v_path.append(v.relative_path)
+    take_videos_t = conform("take_videos", {
+        "take_uid": v_take, "cam_id": v_cam, "stream": v_stream, "stream_id": v_sid,
+        "readable_stream_id": v_rsid, "clip_uid": v_clip, "is_collage": v_coll,
+        "is_ego": v_ego, "relative_path": v_path,
+    })
+
+    # -- takes
+    object_uids = []
+    for i, t in enumerate(takes):
+        ids = []
+        for j, o in enumerate(t.objects):
+            uid = o.get("object_uid") if isinstance(o, dict) else None
+            if uid is not None and not isinstance(uid, str):
+                raise InputError(TAKES_JSON, f"$[{i}].objects[{j}].object_uid", "a string", repr(uid))
+            if uid is not None:
+                ids.append(uid)
+        object_uids.append(ids)
+    takes_t = conform("takes", {
+        "take_uid": uids,
+        "take_name": column(takes, "take_name"),
+        "capture_uid": column(takes, "capture_uid"),
+        "capture_name": [None if t.capture is None else t.capture.capture_name for t in takes],
+        "participant_uid": column(takes, "participant_uid"),
+        "university": column(takes, "university_name"),
+        "university_id": column(takes, "university_id"),
+        "scenario": column(takes, "parent_task_name"),
+        "scenario_id": column(takes, "parent_task_id"),
+        "task_id": column(takes, "task_id"),
+        "task_name": column(takes, "task_name"),
+        "take_idx": column(takes, "take_idx"),
+        "duration_sec": column(takes, "duration_sec"),
+        "best_exo": column(takes, "best_exo"),
+        "task_start_sec": column(takes, "task_start_sec"),
+        "task_end_sec": column(takes, "task_end_sec"),
+        "is_narrated": column(takes, "is_narrated"),
+        "is_dropped": column(takes, "is_dropped"),
+        "validated": column(takes, "validated"),
+        "physical_setting_uid": column(takes, "physical_setting_uid"),
+        "has_trimmed_vrs": column(takes, "has_trimmed_vrs"),
+        "has_trimmed_eye_gaze": column(takes, "has_trimmed_eye_gaze"),
+        "has_trimmed_trajectory": column(takes, "has_trimmed_trajectory"),
+        "split": [split_of.get(u) for u in uids],
+        "root_dir": column(takes, "root_dir"),
+        "origin_id": [to_text(t.origin_id) for t in takes],
+        "timesync_start_idx": column(takes, "timesync_start_idx"),
+        "timesync_end_idx": column(takes, "timesync_end_idx"),
+        "vrs_relative_path": column(takes, "vrs_relative_path"),
+        "vrs_all_streams_relative_path": column(takes, "vrs_all_streams_relative_path"),
+        "object_uids": object_uids,
+    })
+    return {
+        "takes": takes_t,
+        "take_videos": take_videos_t,
+        "captures": captures_t,
+        "capture_cameras": conform("capture_cameras", cc),
+    }
+
+
+# -- participants.json ----------------------------------------------------------
+_PARTICIPANT_KEYS = ("gender", "race_ethnicity", "country_born", "field", "native_language",
+                     "home_language", "education_completed", "current_student")
+
+
+def _json_object(raw: str | dict | None, file: str, path: str) -> tuple[dict, str | None]:
+    """A metadata value (a JSON-encoded string, or already an object) -> (dict, JSON text)."""
+    if raw is None:
+        return {}, None
+    if isinstance(raw, dict):
+        return raw, msgspec.json.encode(raw).decode()
+    if not raw.strip():
+        return {}, None
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError as e:
+        raise InputError(file, path, "a JSON object encoded as a string", f"invalid JSON ({e})") from None
+    if not isinstance(obj, dict):
+        raise InputError(file, path, "a JSON object encoded as a string",
+                         f"JSON {type(obj).__name__}")
+    return obj, raw
+
+
+def _age(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return None
+
+
+def _date(s: str | None, file: str, path: str) -> _dt.date | None:
+    if s is None or s == "":
+        return None
+    try:
+        return _dt.date.fromisoformat(s)
+    except ValueError:
+        raise InputError(file, path, "a date YYYY-MM-DD", repr(s)) from None
+
+
+def compile_participants(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    rows: list[Participant] = release.decode(PARTICIPANTS_JSON, list[Participant])
+    uids = column(rows, "participant_uid")
+    check_unique(uids, PARTICIPANTS_JSON, lambda i: f"$[{i}].participant_uid", "participant_uid")
+    cols: dict[str, list[Any]] = {k: [] for k in ("age", "age_range", "metadata_json", "collection_date",
+                                                   *_PARTICIPANT_KEYS)}
+    for i, p in enumerate(rows):
+        meta, text = _json_object(p.metadata, PARTICIPANTS_JSON, f"$[{i}].metadata")
+        cols["metadata_json"].append(text)
+        age = meta.get("age_range")
+        cols["age"].append(_age(age))
+        cols["age_range"].append(None if isinstance(age, (dict, list)) else to_text(age))
+        for k in _PARTICIPANT_KEYS:
+            v = meta.get(k)
+            cols[k].append(msgspec.json.encode(v).decode() if isinstance(v, (dict, list)) else to_text(v))
+        cols["collection_date"].append(_date(p.collection_date, PARTICIPANTS_JSON, f"$[{i}].collection_date"))
+    return {"participants": conform("participants", {
+        "participant_uid": uids,
+        "origin_participant_id": [to_text(p.origin_participant_id) for p in rows],
+        "university": column(rows, "university_name"),
+        "university_id": column(rows, "university_id"),
+        **cols,
+    })}
+
+
+# -- physical_setting.json ------------------------------------------------------
+def compile_physical_settings(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    rows: list[PhysicalSetting] = release.decode(PHYSICAL_SETTING_JSON, list[PhysicalSetting])
+    uids = column(rows, "physical_uid")
+    check_unique(uids, PHYSICAL_SETTING_JSON, lambda i: f"$[{i}].physical_uid", "physical_uid")
+    meta = [_json_object(r.metadata, PHYSICAL_SETTING_JSON, f"$[{i}].metadata")[1]
+            for i, r in enumerate(rows)]
+    return {"physical_settings": conform("physical_settings", {
+        "physical_setting_uid": uids,
+        "origin_physical_setting_id": [to_text(r.origin_physical_setting_id) for r in rows],
+        "university": column(rows, "univ_name"),
+        "video_source_id": column(rows, "video_source_id"),
+        "metadata_json": meta,
+    })}
+
+
+# -- visual_objects.json --------------------------------------------------------
+def compile_visual_objects(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    rows: list[VisualObject] = release.decode(VISUAL_OBJECTS_JSON, list[VisualObject])
+    uids = column(rows, "object_uid")
+    check_unique(uids, VISUAL_OBJECTS_JSON, lambda i: f"$[{i}].object_uid", "object_uid")
+    return {"visual_objects": conform("visual_objects", {
+        "object_uid": uids,
+        "name": column(rows, "name"),
+        "physical_setting_uid": column(rows, "physical_setting_uid"),
+        "additional_metadata": [None if r.additional_metadata in (None, "nan", "NaN") else
+                                r.additional_metadata for r in rows],
+    })}
+
+
+# -- metadata.json --------------------------------------------------------------
+def compile_tasks(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    meta: MetadataFile = release.decode(METADATA_JSON, MetadataFile)
+    ids: list[int] = []
+    for key in meta.tasks:
+        try:
+            ids.append(int(key))
+        except ValueError:
+            raise InputError(METADATA_JSON, f'$.tasks["{key}"]', "task ids that are integers",
+                             repr(key)) from None
+    names = {i: n for i, n in zip(ids, meta.tasks.values())}
+    check_unique(ids, METADATA_JSON, lambda i: f'$.tasks["{list(meta.tasks)[i]}"]', "task id")
+    scen = [i // 1000 * 1000 for i in ids]
+    return {"tasks": conform("tasks", {
+        "task_id": ids,
+        "task_name": list(meta.tasks.values()),
+        "scenario_id": scen,
+        "scenario": [names.get(s) for s in scen],
+        "is_scenario": [i == s for i, s in zip(ids, scen)],
+    })}

@@ -1,0 +1,123 @@
+"""annotations/proficiency_demonstrator_{train,val}.json -> proficiency_demonstrator;
+annotations/proficiency_demonstration_{train,val}.json -> proficiency_demonstration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import msgspec
+
+from ..errors import InputError
+from ..schema import conform
+from ._common import split_files, to_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ..release import Release
+
+RANK = {"Novice": 1, "Early Expert": 2, "Intermediate Expert": 3, "Late Expert": 4}
+
+
+class Point(msgspec.Struct):
+    video_time: float | None = None
+    sentences: list[str] | None = msgspec.field(name="list", default=None)
+    expert_uid: str | None = None
+    video_name: str | None = None
+
+
+class Record(msgspec.Struct):
+    take_uid: str
+    task_id: int | None = None
+    task_name: str | None = None
+    scenario_name: str | None = None
+    university_id: str | None = None
+    origin_participant_id: str | int | None = None
+    proficiency_score: str | None = None
+    video_paths: dict[str, Union[str, None]] = {}
+    good_executions: list[Point] = []
+    tips_for_improvement: list[Point] = []
+
+
+class ProficiencyFile(msgspec.Struct):
+    annotations: list[Record]
+
+
+# The real files are {"annotations": [...]}; the docs show a bare list. Accept both.
+FileType = Union[ProficiencyFile, list[Record]]
+
+
+def _records(release: "Release", rel: str) -> tuple[list[Record], str]:
+    """The file's records and the JSON path of the list holding them."""
+    f = release.decode(rel, FileType)
+    if isinstance(f, ProficiencyFile):
+        return f.annotations, "$.annotations"
+    return f, "$"
+
+
+def _take_name(r: Record) -> str | None:
+    """takes/<take_name>/frame_aligned_videos/... in the record's video paths."""
+    for p in r.video_paths.values():
+        if p and p.startswith("takes/"):
+            name = p.split("/", 2)[1]
+            if name:
+                return name
+    return None
+
+
+def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "take_uid", "split", "take_name", "proficiency_score", "proficiency_rank", "scenario",
+        "task_id", "task_name", "university_id", "origin_participant_id")}
+    for rel, split in split_files(release, files, "proficiency_demonstrator"):
+        records, top = _records(release, rel)
+        seen: dict[str, int] = {}
+        for i, r in enumerate(records):
+            if r.take_uid in seen:
+                raise InputError(rel, f"{top}[{i}].take_uid", "one demonstrator record per take",
+                                 f"{r.take_uid!r} again (first at {top}[{seen[r.take_uid]}])")
+            seen[r.take_uid] = i
+            cols["take_uid"].append(r.take_uid)
+            cols["split"].append(split)
+            cols["take_name"].append(_take_name(r))
+            cols["proficiency_score"].append(r.proficiency_score)
+            cols["proficiency_rank"].append(RANK.get(r.proficiency_score))
+            cols["scenario"].append(r.scenario_name)
+            cols["task_id"].append(r.task_id)
+            cols["task_name"].append(r.task_name)
+            cols["university_id"].append(r.university_id)
+            cols["origin_participant_id"].append(to_text(r.origin_participant_id))
+    return {"proficiency_demonstrator": conform("proficiency_demonstrator", cols)}
+
+
+_KINDS = (("good_executions", "good_execution"), ("tips_for_improvement", "tip_for_improvement"))
+
+
+def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "take_uid", "split", "kind", "point_idx", "video_time", "expert_uid", "video_name",
+        "comments", "scenario", "task_id")}
+    for rel, split in split_files(release, files, "proficiency_demonstration"):
+        records, top = _records(release, rel)
+        seen: dict[str, int] = {}
+        for i, r in enumerate(records):
+            if r.take_uid in seen:
+                raise InputError(rel, f"{top}[{i}].take_uid", "one demonstration record per take",
+                                 f"{r.take_uid!r} again (first at {top}[{seen[r.take_uid]}])")
+            seen[r.take_uid] = i
+            for attr, kind in _KINDS:
+                points: list[Point] = getattr(r, attr)
+                n = len(points)
+                cols["take_uid"] += [r.take_uid] * n
+                cols["split"] += [split] * n
+                cols["kind"] += [kind] * n
+                cols["point_idx"] += range(n)
+                cols["scenario"] += [r.scenario_name] * n
+                cols["task_id"] += [r.task_id] * n
+                for p in points:
+                    cols["video_time"].append(p.video_time)
+                    cols["expert_uid"].append(p.expert_uid)
+                    cols["video_name"].append(p.video_name)
+                    cols["comments"].append(p.sentences)
+    return {"proficiency_demonstration": conform("proficiency_demonstration", cols)}

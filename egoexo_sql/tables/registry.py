@@ -1,0 +1,177 @@
+"""The source families, in build order: which release files produce which tables.
+
+Patterns are globs relative to the release root. ``required`` files must exist when the
+source's group is built; every other input is optional (a missing annotation file gives
+empty tables). Bump a source's ``version`` when its compiler's output changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from . import Source
+from .atomic import compile_atomic
+from .commentary import DATA_JSON_GLOB, compile_commentary
+from .keystep import compile_keystep
+from .manifests import MANIFEST_GLOB, compile_manifests
+from .metadata import (
+    CAPTURES_JSON,
+    METADATA_JSON,
+    PARTICIPANTS_JSON,
+    PHYSICAL_SETTING_JSON,
+    TAKES_JSON,
+    VISUAL_OBJECTS_JSON,
+    compile_participants,
+    compile_physical_settings,
+    compile_takes,
+    compile_tasks,
+    compile_visual_objects,
+)
+from .proficiency import compile_demonstration, compile_demonstrator
+from .splits import SPLITS_JSON, compile_splits
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ..release import Release
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        name="takes",
+        group="metadata",
+        # splits.json gives takes.split; it is optional here
+        inputs=(TAKES_JSON, CAPTURES_JSON, SPLITS_JSON),
+        tables=("takes", "take_videos", "captures", "capture_cameras"),
+        compile=compile_takes,
+        required=(TAKES_JSON, CAPTURES_JSON),
+    ),
+    Source(
+        name="participants",
+        group="metadata",
+        inputs=(PARTICIPANTS_JSON,),
+        tables=("participants",),
+        compile=compile_participants,
+        required=(PARTICIPANTS_JSON,),
+    ),
+    Source(
+        name="physical_settings",
+        group="metadata",
+        inputs=(PHYSICAL_SETTING_JSON,),
+        tables=("physical_settings",),
+        compile=compile_physical_settings,
+        required=(PHYSICAL_SETTING_JSON,),
+    ),
+    Source(
+        name="visual_objects",
+        group="metadata",
+        inputs=(VISUAL_OBJECTS_JSON,),
+        tables=("visual_objects",),
+        compile=compile_visual_objects,
+        required=(VISUAL_OBJECTS_JSON,),
+    ),
+    Source(
+        name="tasks",
+        group="metadata",
+        inputs=(METADATA_JSON,),
+        tables=("tasks",),
+        compile=compile_tasks,
+        required=(METADATA_JSON,),
+    ),
+    Source(
+        name="splits",
+        group="splits",
+        inputs=(SPLITS_JSON,),
+        tables=("take_benchmarks",),
+        compile=compile_splits,
+    ),
+    Source(
+        name="keystep",
+        group="keystep",
+        inputs=("annotations/keystep_*.json",),
+        tables=("keystep_segments", "keystep_taxonomy", "keystep_vocabulary"),
+        compile=compile_keystep,
+    ),
+    Source(
+        name="proficiency_demonstrator",
+        group="proficiency",
+        inputs=("annotations/proficiency_demonstrator_*.json",),
+        tables=("proficiency_demonstrator",),
+        compile=compile_demonstrator,
+    ),
+    Source(
+        name="proficiency_demonstration",
+        group="proficiency",
+        inputs=("annotations/proficiency_demonstration_*.json",),
+        tables=("proficiency_demonstration",),
+        compile=compile_demonstration,
+    ),
+    Source(
+        name="atomic_descriptions",
+        group="atomic",
+        inputs=("annotations/atomic_descriptions_*.json",),
+        tables=("atomic_descriptions",),
+        compile=compile_atomic,
+    ),
+    Source(
+        name="expert_commentary",
+        group="commentary",
+        # takes.json maps a data.json folder's take name to its take_uid when the
+        # commentary files do not; it is optional here
+        inputs=("annotations/expert_commentary_*.json", DATA_JSON_GLOB, TAKES_JSON),
+        tables=("expert_commentary", "expert_ratings"),
+        compile=compile_commentary,
+    ),
+    Source(
+        name="manifests",
+        group="manifests",
+        inputs=(MANIFEST_GLOB,),
+        tables=("manifest_files",),
+        compile=compile_manifests,
+    ),
+)
+
+
+def input_files(release: "Release", source: Source) -> list[Path]:
+    """The files a source reads: its patterns expanded, each file once, in path order.
+
+    A missing required input is an InputError (the same one decoding would raise).
+    """
+    from ..errors import InputError
+
+    found: dict[str, Path] = {}
+    for pattern in source.inputs:
+        for p in release.glob(pattern):
+            found.setdefault(release.rel(p), p)
+    for rel in source.required:
+        p = release.path(rel)
+        if p.is_dir():
+            raise InputError(rel, None, "a JSON file", "a folder")
+        if rel not in found:
+            raise InputError(rel, None, f"a file (required to build the {source.group} group)",
+                             "nothing at this path")
+    return [found[k] for k in sorted(found)]
+
+
+def compile_release(
+    release: "Release | str | Path", groups: "Iterable[str] | None" = None
+) -> dict[str, "pa.Table"]:
+    """Compile every source (or those of ``groups``) in order: {table: Arrow table}.
+
+    The builder calls the sources one by one; this is the whole pipeline in one call,
+    for tests, notebooks and benchmarks.
+    """
+    from ..release import Release
+
+    rel = release if isinstance(release, Release) else Release(release)
+    wanted = None if groups is None else set(groups)
+    out: dict[str, pa.Table] = {}
+    for source in SOURCES:
+        if wanted is not None and source.group not in wanted:
+            continue
+        tables = source.compile(rel, input_files(rel, source))
+        missing = set(source.tables) - set(tables)
+        if missing:  # pragma: no cover - a compiler bug
+            raise RuntimeError(f"source {source.name} did not produce {sorted(missing)}")
+        out.update(tables)
+    return out
