@@ -1,0 +1,1109 @@
+"""Compile a release folder into a catalog: the build engine.
+
+Steps (each timed; the report and ``build.json`` carry the seconds):
+
+1. **scan**: find every input of every selected :class:`~egoexo_sql.tables.Source`
+   (globs relative to the release root) and ``stat`` it.
+2. **hash**: size and sha256 of every input. A file whose size, mtime, ctime,
+   inode and device all equal the previous build's record, and that had not
+   changed for :data:`RACY_NS` before that build hashed it, keeps its recorded
+   sha256 (the "racy git" rule); every other file is read and hashed (on threads).
+3. **plan**: a source is recompiled when ``--force``, when it was not built
+   before, when its ``version`` or the tool version changed, when the schema file
+   of one of its tables changed, when an input appeared, vanished or changed its
+   sha256, or when its previous Parquet is missing or damaged. Otherwise its
+   tables are reused. ``only`` restricts the groups compiled; the other groups
+   keep their previous tables (or get empty ones), so every view exists.
+4. **compile / write**: in a staging folder next to the catalog
+   (``<catalog>.staging-<pid>``); Parquet with zstd, hive-partitioned by the
+   schema's ``partition_by``, row groups of :data:`ROW_GROUP_ROWS` rows.
+5. **reuse**: unchanged tables' files are hard-linked (copied across devices)
+   from the previous catalog.
+6. **views**: ``views.sql`` (schema-derived views of the tables in schema order,
+   then ``queries/views/*.sql`` in dependency order) and ``catalog.duckdb``
+   holding the same views (relative ``data/...`` paths; ``file_search_path`` is
+   the staging folder while they are created). Every view is counted, which also
+   proves it runs before anything is swapped in.
+7. **swap**: ``build.json`` is written, then the staging folder replaces the
+   catalog in one atomic ``renameat2(RENAME_EXCHANGE)`` where the OS offers it
+   (else: catalog renamed aside, staging renamed in, old one deleted; a build
+   killed between the two renames is repaired by the next build). A failure at
+   any step removes the staging folder and leaves the previous catalog untouched.
+
+Nothing is written outside the staging folder before the swap (except that
+leftovers of killed builds, ``<catalog>.staging-<pid>`` of dead processes, are
+removed).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import types
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
+
+from .errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from .schema import TableSchema
+    from .tables import Source
+
+#: build.json layout version (bump when its meaning changes; a different value
+#: means nothing of the previous build is trusted).
+BUILD_FORMAT = 1
+#: Rows per Parquet row group: DuckDB's own row-group size, so a scan of a large
+#: table parallelises over row groups and min/max statistics prune at that grain.
+ROW_GROUP_ROWS = 122_880
+#: A recorded sha256 is trusted only for a file whose ctime was at least this much
+#: older than the moment it was hashed (coarse file-system clocks, racy writes).
+RACY_NS = 2_000_000_000
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+STEPS = ("scan", "hash", "plan", "compile", "write", "reuse", "views", "swap")
+
+#: ``progress(step, completed, total, detail)``: called from the building thread
+#: with one of :data:`STEPS`; ``total`` is bytes for "hash", sources for
+#: "compile", views for "views", else 1.
+Progress = Callable[[str, float, float, str], None]
+
+
+# --------------------------------------------------------------------------- report
+@dataclass
+class BuildReport:
+    """What a build did: rows per table and view, seconds per step, what was rebuilt."""
+
+    catalog: Path
+    release: Path
+    tables: dict[str, int] = field(default_factory=dict)  # table or view -> rows
+    status: dict[str, str] = field(default_factory=dict)  # table -> compiled|reused|empty|view
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    recompiled: list[str] = field(default_factory=list)  # source names
+    reused: list[str] = field(default_factory=list)  # source names
+    not_built: list[str] = field(default_factory=list)  # sources outside --only, no data
+    reasons: dict[str, str] = field(default_factory=dict)  # source -> why it was recompiled
+    source_seconds: dict[str, float] = field(default_factory=dict)
+    hashed_bytes: int = 0
+    input_bytes: int = 0
+    n_inputs: int = 0
+    notes: list[str] = field(default_factory=list)
+    total_seconds: float = 0.0
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when no source had to be recompiled."""
+        return not self.recompiled
+
+    def summary(self) -> str:
+        """A one-screen text: tables and views with rows and status, time per step."""
+        lines = []
+        what = (
+            "nothing to recompile, every table reused"
+            if self.up_to_date
+            else f"{len(self.recompiled)} source(s) rebuilt, {len(self.reused)} reused"
+        )
+        lines.append(
+            f"catalog {self.catalog}  <-  {self.release}  ({self.total_seconds:.2f} s; {what})"
+        )
+        lines.append(
+            f"inputs: {self.n_inputs} files, {_human_bytes(self.input_bytes)} "
+            f"({_human_bytes(self.hashed_bytes)} hashed)"
+        )
+        names = list(self.tables)
+        width = max([len(n) for n in names] + [5])
+        rows = [f"{n:<{width}}  {self.tables[n]:>11,}  {self.status.get(n, '')}" for n in names]
+        if len(rows) > 24:  # two columns keep it on one screen
+            half = (len(rows) + 1) // 2
+            colw = max(len(r) for r in rows)
+            left, right = rows[:half], rows[half:] + [""]
+            rows = [f"{a:<{colw}}   {b}".rstrip() for a, b in zip(left, right)]
+        lines.extend(rows)
+        steps = " · ".join(f"{k} {v:.2f}s" for k, v in self.steps.items() if v >= 0.005)
+        lines.append(f"time: {steps}" if steps else "time: -")
+        if self.recompiled:
+            lines.append(
+                "rebuilt: "
+                + ", ".join(f"{s} ({self.reasons.get(s, '')})" for s in self.recompiled)
+            )
+        if self.not_built:
+            lines.append("not built (outside --only, no previous data): " + ", ".join(self.not_built))
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- entry point
+def build_catalog(
+    release_dir: str | os.PathLike,
+    catalog_dir: str | os.PathLike = "egoexo_catalog",
+    only: Iterable[str] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    *,
+    sources: Sequence["Source"] | None = None,
+    schemas: Mapping[str, "TableSchema"] | None = None,
+    views_dir: str | os.PathLike | None = None,
+    release_factory: Callable[[Path], Any] | None = None,
+) -> BuildReport:
+    """Compile ``release_dir`` into ``catalog_dir``; returns a :class:`BuildReport`.
+
+    ``only`` restricts the compiled groups (see :data:`egoexo_sql.tables.GROUPS`);
+    ``force`` recompiles (and rehashes) everything. ``sources``, ``schemas``,
+    ``views_dir`` and ``release_factory`` replace the registry, ``schemas/``,
+    ``queries/views/`` and :class:`egoexo_sql.release.Release` (for tests).
+    """
+    t_start = time.perf_counter()
+    release_root = Path(release_dir).expanduser().resolve()
+    catalog = Path(catalog_dir).expanduser().absolute()
+    if catalog.is_symlink():  # build next to the real folder, so the swap is one rename
+        catalog = catalog.resolve()
+    if not release_root.exists():
+        raise InputError(str(release_dir), None, "a release folder", "nothing at this path")
+    if not release_root.is_dir():
+        raise InputError(str(release_dir), None, "a release folder", "a file")
+    if catalog == release_root or catalog in release_root.parents:
+        raise UsageError(
+            f"the catalog folder {catalog} would contain the release; choose another --catalog"
+        )
+
+    if sources is None:
+        from .tables import all_sources
+
+        sources = all_sources()
+    if schemas is None:
+        from .schema import load_schemas
+
+        schemas = load_schemas()
+    if views_dir is None:
+        from .resources import queries_dir
+
+        views_dir = queries_dir() / "views"
+    views_dir = Path(views_dir)
+    selected_groups = _check_only(only, sources)
+    _check_registry(sources, schemas)
+
+    b = _Build(
+        release_root=release_root,
+        catalog=catalog,
+        sources=list(sources),
+        schemas=dict(schemas),
+        views_dir=views_dir,
+        selected_groups=selected_groups,
+        force=force,
+        progress=progress or _no_progress,
+        release_factory=release_factory or _default_release,
+    )
+    report = b.run()
+    report.total_seconds = time.perf_counter() - t_start
+    return report
+
+
+def _no_progress(step: str, completed: float, total: float, detail: str = "") -> None:
+    pass
+
+
+def _default_release(root: Path) -> Any:
+    from .release import Release
+
+    return Release(root)
+
+
+def _check_only(only: Iterable[str] | None, sources: Sequence["Source"]) -> set[str] | None:
+    if only is None:
+        return None
+    from .tables import GROUPS
+
+    groups = [g for g in only]
+    known = set(GROUPS) | {s.group for s in sources}
+    bad = [g for g in groups if g not in known]
+    if bad:
+        raise UsageError(
+            f"unknown group(s) {', '.join(map(repr, bad))} for --only; "
+            f"groups: {' '.join(g for g in GROUPS)}"
+        )
+    return set(groups)
+
+
+def _check_registry(sources: Sequence["Source"], schemas: Mapping[str, "TableSchema"]) -> None:
+    """Programming errors in the registry, reported before any work is done."""
+    seen: dict[str, str] = {}
+    names: set[str] = set()
+    for s in sources:
+        if s.name in names:
+            raise ValueError(f"two sources are named {s.name!r}")
+        names.add(s.name)
+        for t in s.tables:
+            if t not in schemas:
+                raise ValueError(f"source {s.name!r} produces {t!r}, which has no schemas/{t}.toml")
+            if schemas[t].kind != "table":
+                raise ValueError(f"source {s.name!r} produces {t!r}, whose schema kind is not 'table'")
+            if t in seen:
+                raise ValueError(f"table {t!r} is produced by both {seen[t]!r} and {s.name!r}")
+            seen[t] = s.name
+
+
+# --------------------------------------------------------------------------- the build
+@dataclass
+class _Input:
+    rel: str
+    path: Path
+    bytes: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+    sha256: str = ""
+    hashed_at_ns: int = 0
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "path": self.rel,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "mtime_ns": self.mtime_ns,
+            "ctime_ns": self.ctime_ns,
+            "inode": self.inode,
+            "device": self.device,
+            "hashed_at_ns": self.hashed_at_ns,
+        }
+
+
+@dataclass
+class _Build:
+    release_root: Path
+    catalog: Path
+    sources: list["Source"]
+    schemas: dict[str, "TableSchema"]
+    views_dir: Path
+    selected_groups: set[str] | None
+    force: bool
+    progress: Progress
+    release_factory: Callable[[Path], Any]
+
+    def run(self) -> BuildReport:
+        from . import __version__
+
+        self.tool_version = __version__
+        self.report = BuildReport(catalog=self.catalog, release=self.release_root)
+        self.steps = self.report.steps
+        self.staging = self.catalog.parent / f"{self.catalog.name}.staging-{os.getpid()}"
+        self.catalog.parent.mkdir(parents=True, exist_ok=True)
+        with _dir_lock(self.catalog.parent):
+            _cleanup_leftovers(self.catalog)
+        prev = self._previous_build()
+        self.prev = prev or {}
+        if self.staging.exists():  # our own pid's leftover (pid reuse)
+            shutil.rmtree(self.staging)
+        try:
+            self.staging.mkdir()
+            (self.staging / "data").mkdir()
+            self._build_into_staging()
+            with self._step("swap"):
+                with _dir_lock(self.catalog.parent):
+                    _swap_in(self.staging, self.catalog)
+        except BaseException:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise
+        return self.report
+
+    # -- helpers ---------------------------------------------------------------
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t0
+
+    def _selected(self, source: "Source") -> bool:
+        return self.selected_groups is None or source.group in self.selected_groups
+
+    def _previous_build(self) -> dict[str, Any] | None:
+        """The previous catalog's build.json; refuses to replace a folder that is not a catalog."""
+        c = self.catalog
+        if not c.exists() and not c.is_symlink():
+            return None
+        if not c.is_dir():
+            raise UsageError(f"{c} exists and is not a folder; choose another --catalog")
+        bj = c / "build.json"
+        try:
+            prev = json.loads(bj.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            prev = None
+        if not isinstance(prev, dict) or prev.get("tool") != "egoexo-sql":
+            if any(c.iterdir()):
+                raise UsageError(
+                    f"refusing to replace {c}: it is not an egoexo-sql catalog (no valid "
+                    "build.json); choose another --catalog or remove the folder"
+                )
+            return None
+        if prev.get("format") != BUILD_FORMAT:
+            return {"tool": "egoexo-sql"}  # a catalog, but nothing in it is trusted
+        return prev
+
+    # -- the steps -------------------------------------------------------------
+    def _build_into_staging(self) -> None:
+        selected = [s for s in self.sources if self._selected(s)]
+        with self._step("scan"):
+            self.progress("scan", 0, 1, "")
+            inputs_by_source = {s.name: self._scan(s) for s in selected}
+            self.progress("scan", 1, 1, "")
+        all_inputs = {i.rel: i for ins in inputs_by_source.values() for i in ins}
+        with self._step("hash"):
+            self._hash(list(all_inputs.values()))
+        with self._step("plan"):
+            self.schema_hashes = {t: _schema_hash(s) for t, s in self.schemas.items()}
+            plan = self._plan(inputs_by_source)
+        self._compile_and_reuse(plan, inputs_by_source)
+        with self._step("views"):
+            self._views()
+        self._write_build_json(plan, inputs_by_source)
+
+    def _scan(self, source: "Source") -> list[_Input]:
+        root = self.release_root
+        found: dict[str, _Input] = {}
+        for pattern in source.inputs:
+            file_pattern = "." in pattern.rsplit("/", 1)[-1]
+            for p in root.glob(pattern):
+                rel = p.relative_to(root).as_posix()
+                try:
+                    st = p.stat()
+                except FileNotFoundError:  # a dangling symlink
+                    raise InputError(rel, None, "a file", "a broken link") from None
+                if p.is_dir():
+                    if file_pattern:
+                        raise InputError(rel, None, "a file", "a folder")
+                    continue
+                found[rel] = _Input(
+                    rel, p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+                )
+        for req in source.required:
+            p = root / req
+            if p.is_dir():
+                raise InputError(req, None, f"a file (required by {source.name})", "a folder")
+            if not p.exists():
+                raise InputError(req, None, f"a file (required by {source.name})", "nothing at this path")
+            if req not in found:  # required but not matched by a glob: still an input
+                st = p.stat()
+                found[req] = _Input(
+                    req, p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+                )
+        return [found[k] for k in sorted(found)]
+
+    def _hash(self, inputs: list[_Input]) -> None:
+        prev_inputs = {} if self.force else {r["path"]: r for r in self.prev.get("inputs", [])}
+        todo = []
+        for i in inputs:
+            r = prev_inputs.get(i.rel)
+            if (
+                r is not None
+                and r.get("bytes") == i.bytes
+                and r.get("mtime_ns") == i.mtime_ns
+                and r.get("ctime_ns") == i.ctime_ns
+                and r.get("inode") == i.inode
+                and r.get("device") == i.device
+                and isinstance(r.get("hashed_at_ns"), int)
+                and i.ctime_ns < r["hashed_at_ns"] - RACY_NS
+                and r.get("sha256")
+            ):
+                i.sha256, i.hashed_at_ns = r["sha256"], r["hashed_at_ns"]
+            else:
+                todo.append(i)
+        total = sum(i.bytes for i in todo)
+        self.report.n_inputs = len(inputs)
+        self.report.input_bytes = sum(i.bytes for i in inputs)
+        self.report.hashed_bytes = total
+        self.progress("hash", 0, total, "")
+        if not todo:
+            self.progress("hash", total, total, "")
+            return
+        done = 0
+        workers = min(8, os.cpu_count() or 1, len(todo))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_hash_file, i): i for i in todo}
+            for f in as_completed(futures):
+                i = futures[f]
+                i.sha256, i.hashed_at_ns = f.result()
+                done += i.bytes
+                self.progress("hash", done, total, i.rel)
+
+    def _prev_table_rows(self, table: str) -> int | None:
+        """Rows of the previous catalog's Parquet for ``table`` when it is intact, else None."""
+        rec = self.prev.get("tables", {}).get(table)
+        if not rec or rec.get("status") not in ("compiled", "reused"):
+            return None
+        if rec.get("schema_sha256") != self.schema_hashes.get(table):
+            return None
+        d = self.catalog / "data" / table
+        files = sorted(d.rglob("*.parquet")) if d.is_dir() else []
+        if len(files) != rec.get("files"):
+            return None
+        import pyarrow.parquet as pq
+
+        try:
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        except Exception:  # a damaged file: rebuild it
+            return None
+        return rows if rows == rec.get("rows") else None
+
+    def _plan(self, inputs_by_source: dict[str, list[_Input]]) -> dict[str, tuple[str, str]]:
+        """source -> (action, reason); action is compile, reuse or empty."""
+        plan: dict[str, tuple[str, str]] = {}
+        prev_sources = self.prev.get("sources", {})
+        prev_inputs = {r["path"]: r for r in self.prev.get("inputs", [])}
+        same_tool = self.prev.get("tool_version") == self.tool_version
+        for s in self.sources:
+            ps = prev_sources.get(s.name)
+            broken: list[str] = []
+            reusable = (
+                ps is not None
+                and ps.get("status") in ("compiled", "reused")
+                and ps.get("version") == s.version
+                and same_tool
+                and sorted(ps.get("tables", [])) == sorted(s.tables)
+            )
+            if reusable:
+                broken = [t for t in s.tables if self._prev_table_rows(t) is None]
+            if not self._selected(s):
+                if reusable and not broken:
+                    plan[s.name] = ("reuse", "outside --only")
+                else:
+                    plan[s.name] = ("empty", "outside --only, no usable previous data")
+                continue
+            reason = ""
+            if self.force:
+                reason = "--force"
+            elif ps is None or ps.get("status") not in ("compiled", "reused"):
+                reason = "not built before"
+            elif ps.get("version") != s.version:
+                reason = f"version {ps.get('version')} -> {s.version}"
+            elif not same_tool:
+                reason = f"tool {self.prev.get('tool_version')} -> {self.tool_version}"
+            elif not reusable:
+                reason = "its tables changed"
+            else:
+                changed_schema = [
+                    t
+                    for t in s.tables
+                    if self.prev.get("tables", {}).get(t, {}).get("schema_sha256")
+                    != self.schema_hashes[t]
+                ]
+                now = {i.rel: i.sha256 for i in inputs_by_source[s.name]}
+                before = {p: prev_inputs.get(p, {}).get("sha256") for p in ps.get("inputs", [])}
+                added = sorted(set(now) - set(before))
+                gone = sorted(set(before) - set(now))
+                changed = sorted(p for p in set(now) & set(before) if now[p] != before[p])
+                if changed_schema:
+                    reason = "schema changed: " + ", ".join(changed_schema)
+                elif added or gone or changed:
+                    parts = []
+                    for label, paths in (("changed", changed), ("new", added), ("gone", gone)):
+                        if paths:
+                            more = f" +{len(paths) - 1}" if len(paths) > 1 else ""
+                            parts.append(f"{label} {paths[0]}{more}")
+                    reason = "; ".join(parts)
+                elif broken:
+                    reason = "previous data missing or damaged: " + ", ".join(broken)
+            plan[s.name] = ("compile", reason) if reason else ("reuse", "unchanged")
+        return plan
+
+    def _compile_and_reuse(
+        self, plan: dict[str, tuple[str, str]], inputs_by_source: dict[str, list[_Input]]
+    ) -> None:
+        report = self.report
+        data = self.staging / "data"
+        to_compile = [s for s in self.sources if plan[s.name][0] == "compile"]
+        produced: set[str] = set()
+        self.table_records: dict[str, dict[str, Any]] = {}
+        self.source_seconds: dict[str, float] = {}
+        release = self.release_factory(self.release_root) if to_compile else None
+        self.progress("compile", 0, len(to_compile), "")
+        for n, s in enumerate(to_compile):
+            self.progress("compile", n, len(to_compile), s.name)
+            files = [i.path for i in inputs_by_source[s.name]]
+            t0 = time.perf_counter()
+            with self._step("compile"):
+                try:
+                    result = s.compile(release, files)
+                except Exception as e:
+                    if not isinstance(e, InputError):
+                        e.add_note(f"while compiling source {s.name!r}")
+                    raise
+            if not isinstance(result, Mapping):
+                raise TypeError(f"source {s.name!r} returned {type(result).__name__}, not a dict")
+            missing = [t for t in s.tables if t not in result]
+            extra = [t for t in result if t not in s.tables]
+            if missing or extra:
+                raise ValueError(
+                    f"source {s.name!r} declares {list(s.tables)} but returned {list(result)}"
+                )
+            with self._step("write"):
+                for t in s.tables:
+                    value = result[t]
+                    try:
+                        rows, nfiles, nbytes = write_table(self.schemas[t], value, data / t)
+                    except InputError:
+                        raise
+                    except Exception as e:
+                        e.add_note(f"while writing table {t!r} of source {s.name!r}")
+                        raise
+                    self.table_records[t] = _table_record(
+                        "compiled", s.name, rows, nfiles, nbytes, self.schema_hashes[t]
+                    )
+                    report.tables[t] = rows
+                    produced.add(t)
+                    del value
+                del result
+            self.source_seconds[s.name] = time.perf_counter() - t0
+            report.recompiled.append(s.name)
+            report.reasons[s.name] = plan[s.name][1]
+        report.source_seconds = dict(self.source_seconds)
+        self.progress("compile", len(to_compile), len(to_compile), "")
+
+        with self._step("reuse"):
+            for s in self.sources:
+                action = plan[s.name][0]
+                if action == "reuse":
+                    for t in s.tables:
+                        prev_rec = self.prev["tables"][t]
+                        nfiles, nbytes = _link_tree(self.catalog / "data" / t, data / t)
+                        self.table_records[t] = _table_record(
+                            "reused", s.name, prev_rec["rows"], nfiles, nbytes, self.schema_hashes[t]
+                        )
+                        report.tables[t] = prev_rec["rows"]
+                        produced.add(t)
+                    report.reused.append(s.name)
+                elif action == "empty":
+                    report.not_built.append(s.name)
+            # every kind="table" schema gets Parquet, so every view exists
+            for t, sch in self.schemas.items():
+                if sch.kind == "table" and t not in produced:
+                    owner = next((s.name for s in self.sources if t in s.tables), None)
+                    rows, nfiles, nbytes = write_table(sch, sch.empty_table(), data / t)
+                    self.table_records[t] = _table_record(
+                        "empty", owner, 0, nfiles, nbytes, self.schema_hashes[t]
+                    )
+                    report.tables[t] = 0
+        # report tables in schema order
+        report.tables = {t: report.tables[t] for t in self.schemas if t in report.tables}
+        report.status = {t: self.table_records[t]["status"] for t in report.tables}
+
+    def _views(self) -> None:
+        import duckdb
+
+        statements = view_statements(self.schemas, self.views_dir)
+        header = (
+            f"-- egoexo-sql {self.tool_version}: the catalog's views. Paths are relative to the\n"
+            "-- catalog folder: run inside it, e.g. `duckdb -c '.read views.sql'`.\n\n"
+        )
+        (self.staging / "views.sql").write_text(
+            header + "\n".join(sql for _, sql in statements), encoding="utf-8"
+        )
+        self.view_hashes = {
+            name: hashlib.sha256(sql.encode()).hexdigest() for name, sql in statements
+        }
+        con = duckdb.connect(str(self.staging / "catalog.duckdb"))
+        try:
+            con.execute(f"SET file_search_path = '{_sql_str(str(self.staging))}'")
+            self.progress("views", 0, len(statements), "")
+            for n, (name, sql) in enumerate(statements):
+                self.progress("views", n, len(statements), name)
+                try:
+                    con.execute(sql)
+                    rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                except duckdb.Error as e:
+                    e.add_note(f"while creating view {name!r}")
+                    raise
+                self.report.tables[name] = int(rows)
+                sch = self.schemas[name]
+                if sch.kind == "view":
+                    self.report.status[name] = "view"
+                    cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+                    if cols != sch.column_names:
+                        missing = [c for c in sch.column_names if c not in cols]
+                        extra = [c for c in cols if c not in sch.column_names]
+                        self.report.notes.append(
+                            f"view {name}: columns differ from schemas/{name}.toml"
+                            + (f"; missing {missing}" if missing else "")
+                            + (f"; not in the schema {extra}" if extra else "")
+                            + ("; order differs" if not missing and not extra else "")
+                        )
+            con.execute("CHECKPOINT")
+            self.progress("views", len(statements), len(statements), "")
+        finally:
+            con.close()
+
+    def _write_build_json(
+        self, plan: dict[str, tuple[str, str]], inputs_by_source: dict[str, list[_Input]]
+    ) -> None:
+        prev_sources = self.prev.get("sources", {})
+        prev_inputs = {r["path"]: r for r in self.prev.get("inputs", [])}
+        sources: dict[str, Any] = {}
+        inputs: dict[str, dict[str, Any]] = {}
+        for s in self.sources:
+            action, reason = plan[s.name]
+            if action == "empty":
+                rec_inputs: list[str] = []
+                status = "not_built"
+            elif self._selected(s):
+                rec_inputs = [i.rel for i in inputs_by_source[s.name]]
+                for i in inputs_by_source[s.name]:
+                    inputs[i.rel] = i.record()
+                status = "compiled" if action == "compile" else "reused"
+            else:  # reused outside --only: keep the inputs it was compiled from
+                rec_inputs = list(prev_sources[s.name].get("inputs", []))
+                for p in rec_inputs:
+                    if p not in inputs and p in prev_inputs:
+                        inputs[p] = prev_inputs[p]
+                status = "reused"
+            sources[s.name] = {
+                "group": s.group,
+                "version": s.version,
+                "status": status,
+                "reason": reason,
+                "tables": list(s.tables),
+                "inputs": rec_inputs,
+                "seconds": round(self.source_seconds.get(s.name, 0.0), 4),
+            }
+        schemas = {}
+        for t, sch in self.schemas.items():
+            schemas[t] = {"kind": sch.kind, "group": sch.group, "sha256": self.schema_hashes[t]}
+            if sch.kind == "view":
+                schemas[t]["sql_sha256"] = self.view_hashes.get(t)
+        tables = {}
+        for t in self.report.tables:
+            if t in self.table_records:
+                tables[t] = self.table_records[t]
+            else:
+                tables[t] = {"status": "view", "rows": self.report.tables[t]}
+        doc = {
+            "format": BUILD_FORMAT,
+            "tool": "egoexo-sql",
+            "tool_version": self.tool_version,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "release_dir": str(self.release_root),
+            "options": {
+                "only": sorted(self.selected_groups) if self.selected_groups is not None else None,
+                "force": self.force,
+            },
+            "python": sys.version.split()[0],
+            "libraries": _library_versions(),
+            "inputs": [inputs[p] for p in sorted(inputs)],
+            "sources": sources,
+            "schemas": schemas,
+            "tables": tables,
+            # seconds up to here; the swap follows (reported, not recorded)
+            "steps": {k: round(v, 4) for k, v in self.steps.items()},
+        }
+        (self.staging / "build.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def _table_record(
+    status: str, source: str | None, rows: int, files: int, nbytes: int, schema_sha: str
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "source": source,
+        "rows": rows,
+        "files": files,
+        "bytes": nbytes,
+        "schema_sha256": schema_sha,
+    }
+
+
+def _library_versions() -> dict[str, str]:
+    import duckdb
+    import pyarrow
+
+    return {"duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__}
+
+
+def _hash_file(i: _Input) -> tuple[str, int]:
+    """(sha256, the time hashing started) of an input file."""
+    at = time.time_ns()
+    try:
+        with open(i.path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+    except IsADirectoryError:
+        raise InputError(i.rel, None, "a file", "a folder") from None
+    except FileNotFoundError:
+        raise InputError(i.rel, None, "a file", "it vanished during the build") from None
+    except PermissionError:
+        raise InputError(i.rel, None, "a readable file", "permission denied") from None
+    return digest, at
+
+
+def _schema_hash(schema: "TableSchema") -> str:
+    """sha256 of the schema's TOML file (of its repr when it was built in memory)."""
+    f = schema.source_file
+    if f is not None and Path(f).is_file():
+        return hashlib.sha256(Path(f).read_bytes()).hexdigest()
+    return hashlib.sha256(repr(schema).encode()).hexdigest()
+
+
+def _sql_str(s: str) -> str:
+    return s.replace("'", "''")
+
+
+# --------------------------------------------------------------------------- Parquet
+def write_table(
+    schema: "TableSchema", data: "pa.Table | pa.RecordBatch | Iterable[pa.Table | pa.RecordBatch]", dest: Path
+) -> tuple[int, int, int]:
+    """Write a table's data (one Arrow table or an iterable of chunks) under ``dest``.
+
+    Returns (rows, files, bytes). Every chunk must already have the schema's columns
+    (in any order and castable types); non-nullable columns must hold no nulls.
+    Partitioned tables get ``<col>=<value>/`` folders (hive; values URL-quoted,
+    NULL as ``__HIVE_DEFAULT_PARTITION__``) and the partition columns are not stored
+    in the files. An empty table is one file with every column at ``dest/part-0.parquet``.
+    """
+    import pyarrow as pa
+
+    w = _TableWriter(schema, dest)
+    try:
+        if isinstance(data, (pa.Table, pa.RecordBatch)):
+            w.add(data)
+        else:
+            for chunk in data:
+                w.add(chunk)
+        return w.close()
+    except BaseException:
+        w.abort()
+        raise
+
+
+class _TableWriter:
+    def __init__(self, schema: "TableSchema", dest: Path):
+        self.schema = schema
+        self.target = schema.arrow_schema()
+        self.part = list(schema.partition_by)
+        self.file_schema = (
+            self._drop(self.target, self.part) if self.part else self.target
+        )
+        self.dest = dest
+        self.buffers: dict[tuple, list] = {}
+        self.buffered: dict[tuple, int] = {}
+        self.writers: dict[tuple, Any] = {}
+        self.rows = 0
+
+    @staticmethod
+    def _drop(schema: "pa.Schema", names: list[str]) -> "pa.Schema":
+        for n in names:
+            schema = schema.remove(schema.get_field_index(n))
+        return schema
+
+    def _conform(self, chunk: "pa.Table | pa.RecordBatch") -> "pa.Table":
+        import pyarrow as pa
+
+        t = pa.Table.from_batches([chunk]) if isinstance(chunk, pa.RecordBatch) else chunk
+        if not isinstance(t, pa.Table):
+            raise TypeError(f"{self.schema.table}: expected a pyarrow Table, got {type(t).__name__}")
+        if t.schema.remove_metadata() != self.target:
+            names = set(t.column_names)
+            missing = [n for n in self.target.names if n not in names]
+            extra = [n for n in t.column_names if n not in set(self.target.names)]
+            if missing or extra:
+                raise ValueError(
+                    f"{self.schema.table}: columns do not match schemas/{self.schema.table}.toml"
+                    + (f"; missing {missing}" if missing else "")
+                    + (f"; unknown {extra}" if extra else "")
+                )
+        for f in self.target:
+            if not f.nullable and t.column(f.name).null_count:
+                raise ValueError(
+                    f"{self.schema.table}: column {f.name!r} is not nullable but holds "
+                    f"{t.column(f.name).null_count} null(s)"
+                )
+        if t.schema.remove_metadata() != self.target:
+            try:
+                t = t.select(self.target.names).cast(self.target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+                raise ValueError(
+                    f"{self.schema.table}: data does not cast to schemas/{self.schema.table}.toml: {e}"
+                ) from None
+        return t
+
+    def add(self, chunk: "pa.Table | pa.RecordBatch") -> None:
+        t = self._conform(chunk)
+        if t.num_rows == 0:
+            return
+        self.rows += t.num_rows
+        if not self.part:
+            self._route((), t)
+            return
+        for key, sub in _split_partitions(t, self.part):
+            self._route(key, sub.drop_columns(self.part))
+
+    def _route(self, key: tuple, t: "pa.Table") -> None:
+        self.buffers.setdefault(key, []).append(t)
+        self.buffered[key] = self.buffered.get(key, 0) + t.num_rows
+        if self.buffered[key] >= ROW_GROUP_ROWS:
+            self._flush(key)
+
+    def _flush(self, key: tuple) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        chunks = self.buffers.pop(key, [])
+        self.buffered.pop(key, None)
+        if not chunks:
+            return
+        t = pa.concat_tables(chunks) if len(chunks) > 1 else chunks[0]
+        w = self.writers.get(key)
+        if w is None:
+            d = self.dest.joinpath(*(f"{c}={_hive_value(v)}" for c, v in zip(self.part, key)))
+            d.mkdir(parents=True, exist_ok=True)
+            w = pq.ParquetWriter(d / "part-0.parquet", self.file_schema, compression="zstd")
+            self.writers[key] = w
+        w.write_table(t, row_group_size=ROW_GROUP_ROWS)
+
+    def close(self) -> tuple[int, int, int]:
+        import pyarrow.parquet as pq
+
+        for key in list(self.buffers):
+            self._flush(key)
+        for w in self.writers.values():
+            w.close()
+        if not self.writers:
+            self.dest.mkdir(parents=True, exist_ok=True)
+            pq.write_table(
+                self.target.empty_table(), self.dest / "part-0.parquet", compression="zstd"
+            )
+        files = list(self.dest.rglob("*.parquet"))
+        return self.rows, len(files), sum(f.stat().st_size for f in files)
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            try:
+                w.close()
+            except Exception:  # pragma: no cover
+                pass
+
+
+def _split_partitions(t: "pa.Table", cols: list[str]) -> Iterator[tuple[tuple, "pa.Table"]]:
+    """(partition key, rows) of ``t``; the rows keep their order within a partition."""
+    import pyarrow.compute as pc
+
+    t = t.sort_by([(c, "ascending") for c in cols])  # nulls sort last, contiguous
+    n = t.num_rows
+    if n == 0:
+        return
+    change = None
+    for c in cols:
+        col = t.column(c).combine_chunks()
+        a, b = col.slice(0, n - 1), col.slice(1)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        ne = pc.if_else(both_null, False, pc.fill_null(pc.not_equal(a, b), True))
+        change = ne if change is None else pc.or_(change, ne)
+    bounds = [0]
+    if change is not None and len(change):
+        bounds += [int(i) + 1 for i in pc.indices_nonzero(change).to_pylist()]
+    bounds.append(n)
+    keys = t.select(cols)
+    for start, end in zip(bounds, bounds[1:]):
+        key = tuple(keys.slice(start, 1).to_pylist()[0][c] for c in cols)
+        yield key, t.slice(start, end - start)
+
+
+def _hive_value(v: Any) -> str:
+    if v is None:
+        return HIVE_NULL
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (date, datetime)):
+        s = v.isoformat()
+    else:
+        s = str(v)
+    return quote(s, safe="")
+
+
+# --------------------------------------------------------------------------- views
+def view_statements(
+    schemas: Mapping[str, "TableSchema"], views_dir: Path
+) -> list[tuple[str, str]]:
+    """(name, CREATE VIEW statement): tables in schema order, then derived views by dependency."""
+    out = [(t, s.view_sql()) for t, s in schemas.items() if s.kind == "table"]
+    derived = [t for t, s in schemas.items() if s.kind == "view"]
+    sqls: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for v in derived:
+        f = views_dir / f"{v}.sql"
+        if not f.is_file():
+            raise FileNotFoundError(f"schemas/{v}.toml has kind = \"view\" but {f} does not exist")
+        sql, refs = _view_sql(v, f.read_text(encoding="utf-8"))
+        sqls[v] = sql
+        deps[v] = {r for r in refs if r in sqls or r in derived} - {v}
+    done: set[str] = set()
+    pending = list(derived)
+    while pending:
+        ready = [v for v in pending if deps[v] <= done]
+        if not ready:
+            raise ValueError(f"views depend on each other in a cycle: {', '.join(pending)}")
+        v = ready[0]  # schema (file-name) order among those ready
+        out.append((v, sqls[v]))
+        done.add(v)
+        pending.remove(v)
+    return out
+
+
+def _view_sql(name: str, text: str) -> tuple[str, set[str]]:
+    """A view file (a query, or a CREATE VIEW) as CREATE OR REPLACE VIEW, and the tables it reads."""
+    import sqlglot
+    from sqlglot import expressions as exp
+
+    body = text.strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    try:
+        tree = sqlglot.parse_one(body, read="duckdb")
+    except sqlglot.errors.ParseError as e:
+        raise ValueError(f"queries/views/{name}.sql: {e}") from None
+    if isinstance(tree, exp.Create):
+        sql = body + ";\n"
+    else:
+        sql = f"CREATE OR REPLACE VIEW {name} AS\n{body}\n;\n"
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    refs = {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
+    return sql, refs
+
+
+# --------------------------------------------------------------------------- files
+def _link_tree(src: Path, dst: Path) -> tuple[int, int]:
+    """Hard-link (or copy) every file under ``src`` to ``dst``; returns (parquet files, bytes)."""
+    nfiles = nbytes = 0
+    for dirpath, _dirs, files in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        target_dir = dst / rel
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            s, d = Path(dirpath) / name, target_dir / name
+            try:
+                os.link(s, d)
+            except OSError:
+                shutil.copy2(s, d)
+            if name.endswith(".parquet"):
+                nfiles += 1
+                nbytes += d.stat().st_size
+    return nfiles, nbytes
+
+
+@contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    """An exclusive flock on a folder (POSIX), so two builds never swap at once."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cleanup_leftovers(catalog: Path) -> None:
+    """Repair what killed builds left: restore an aside catalog, delete dead staging folders."""
+    parent = catalog.parent
+    for kind in ("old", "staging"):
+        prefix = f"{catalog.name}.{kind}-"
+        for p in sorted(parent.glob(f"{_glob_escape(catalog.name)}.{kind}-*")):
+            pid_text = p.name[len(prefix):]
+            if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+                continue
+            if kind == "old" and not catalog.exists() and (p / "build.json").is_file():
+                os.rename(p, catalog)  # killed between the two renames of a swap
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _glob_escape(s: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in s)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False when not supported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def _swap_in(staging: Path, catalog: Path) -> None:
+    """Replace ``catalog`` with ``staging`` so that readers see one or the other, never a mix."""
+    if not catalog.exists() and not catalog.is_symlink():
+        os.rename(staging, catalog)
+        return
+    if _rename_exchange(staging, catalog):
+        shutil.rmtree(staging, ignore_errors=True)  # now the previous catalog
+        return
+    aside = catalog.parent / f"{catalog.name}.old-{os.getpid()}"
+    os.rename(catalog, aside)
+    try:
+        os.rename(staging, catalog)
+    except BaseException:
+        os.rename(aside, catalog)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- egoexo_sql.build(...)
+class _CallableModule(types.ModuleType):
+    """``egoexo_sql.build`` is both this module and the public function ``build()``.
+
+    Importing a submodule makes Python set it as an attribute of its package, which
+    replaces the function ``egoexo_sql.build`` with this module after the first
+    build. Calling the module does what the function does, so both keep working.
+    """
+
+    def __call__(self, release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any) -> BuildReport:
+        return build_catalog(release_dir, catalog_dir, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,98 @@
+"""``egoexo-sql build``: compile a release folder into the catalog."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app, catalog_dir
+
+
+@app.command()
+def build(
+    release_dir: Annotated[
+        Path,
+        typer.Argument(help="The release folder (the downloader's --out_dir).", show_default=False),
+    ],
+    catalog: Annotated[
+        Optional[str],
+        typer.Option(
+            "--catalog",
+            help="Catalog folder to write (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog).",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--only",
+            help="Compile only these groups (repeat, or separate with commas); the others keep "
+            "their previous tables. Groups: metadata splits keystep proficiency atomic "
+            "commentary relations ego_pose transcripts manifests.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rehash and recompile everything.")
+    ] = False,
+) -> None:
+    """Compile the release's JSON into typed Parquet and the DuckDB catalog (incremental)."""
+    from ..build import build_catalog
+
+    groups = None
+    if only:
+        groups = [g.strip() for item in only for g in item.split(",") if g.strip()]
+    target = catalog_dir(catalog)
+    if sys.stderr.isatty():
+        with _RichProgress() as progress:
+            report = build_catalog(release_dir, target, only=groups, force=force, progress=progress)
+    else:
+        report = build_catalog(release_dir, target, only=groups, force=force)
+    typer.echo(report.summary())
+
+
+class _RichProgress:
+    """Maps the build's progress callback onto rich progress bars on stderr."""
+
+    _LABELS = {"scan": "scanning", "hash": "hashing", "compile": "compiling", "views": "views"}
+
+    def __enter__(self) -> "_RichProgress":
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}", style="dim"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._tasks: dict[str, int] = {}
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def __call__(self, step: str, completed: float, total: float, detail: str = "") -> None:
+        label = self._LABELS.get(step)
+        if label is None:
+            return
+        task = self._tasks.get(step)
+        if task is None:
+            task = self._progress.add_task(label, total=total or 1, detail="")
+            self._tasks[step] = task
+        if total == 0:  # nothing to do in this step
+            completed = total = 1
+        self._progress.update(task, completed=completed, total=total, detail=detail[-40:])

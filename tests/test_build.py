@@ -1,0 +1,710 @@
+"""The build engine: staging and swap, build.json, incremental rebuilds, relocation.
+
+Most tests run the engine on a small fake registry (three sources, schemas and a
+derived view written into a temporary folder), so they pin the engine's behaviour
+independently of the real compilers; the tests at the end run the real registry on
+the synthetic release and compare every view with the generator's ground truth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import importlib
+from egoexo_sql.build import build_catalog, write_table
+
+build_mod = importlib.import_module("egoexo_sql.build")
+from egoexo_sql.errors import InputError, UsageError
+from egoexo_sql.schema import load_schemas
+from egoexo_sql.tables import Source
+
+# --------------------------------------------------------------------------- fake registry
+SCHEMAS = {
+    "people": """
+        table = "people"
+        group = "metadata"
+        primary_key = ["person_uid"]
+        [[columns]]
+        name = "person_uid"
+        type = "VARCHAR"
+        nullable = false
+        [[columns]]
+        name = "name"
+        type = "VARCHAR"
+        [[columns]]
+        name = "age"
+        type = "INTEGER"
+        """,
+    "events": """
+        table = "events"
+        group = "keystep"
+        partition_by = ["split"]
+        [[columns]]
+        name = "person_uid"
+        type = "VARCHAR"
+        nullable = false
+        [[columns]]
+        name = "split"
+        type = "VARCHAR"
+        [[columns]]
+        name = "t"
+        type = "DOUBLE"
+        [[columns]]
+        name = "pose"
+        type = "DOUBLE[3][3]"
+        """,
+    "notes": """
+        table = "notes"
+        group = "commentary"
+        [[columns]]
+        name = "person_uid"
+        type = "VARCHAR"
+        [[columns]]
+        name = "text"
+        type = "VARCHAR"
+        [[columns]]
+        name = "tags"
+        type = "VARCHAR[]"
+        """,
+    # produced by no source: must still exist, empty
+    "files": """
+        table = "files"
+        group = "manifests"
+        [[columns]]
+        name = "path"
+        type = "VARCHAR"
+        """,
+    # a derived view read by a_overview, which sorts before it: dependency order matters
+    "person_summary": """
+        table = "person_summary"
+        kind = "view"
+        [[columns]]
+        name = "person_uid"
+        type = "VARCHAR"
+        [[columns]]
+        name = "n_events"
+        type = "BIGINT"
+        """,
+    "a_overview": """
+        table = "a_overview"
+        kind = "view"
+        [[columns]]
+        name = "n_people"
+        type = "BIGINT"
+        [[columns]]
+        name = "n_events"
+        type = "HUGEINT"
+        """.replace("HUGEINT", "BIGINT"),
+}
+VIEWS = {
+    "person_summary": """
+        -- one row per person
+        SELECT p.person_uid, count(e.person_uid) AS n_events
+        FROM people AS p LEFT JOIN events AS e USING (person_uid)
+        GROUP BY ALL;
+        """,
+    "a_overview": """
+        CREATE OR REPLACE VIEW a_overview AS
+        WITH s AS (SELECT * FROM person_summary)
+        SELECT count(*) AS n_people, sum(n_events)::BIGINT AS n_events FROM s;
+        """,
+}
+
+CALLS: dict[str, int] = {}
+
+
+def _count(name: str) -> None:
+    CALLS[name] = CALLS.get(name, 0) + 1
+
+
+def compile_people(release, files):
+    _count("people")
+    (f,) = files
+    recs = json.loads(Path(f).read_text())
+    return {
+        "people": pa.table(
+            {
+                "person_uid": [r["uid"] for r in recs],
+                "name": [r.get("name") for r in recs],
+                "age": pa.array([r.get("age") for r in recs], pa.int32()),
+            }
+        )
+    }
+
+
+def compile_events(release, files):
+    _count("events")
+    uids, splits, ts, poses = [], [], [], []
+    for f in files:
+        for r in json.loads(Path(f).read_text()):
+            uids.append(r["uid"])
+            splits.append(r.get("split"))
+            ts.append(r["t"])
+            poses.append([[r["t"]] * 3] * 3)
+    # columns in another order than the schema: the writer reorders
+    return {
+        "events": pa.table(
+            {"t": ts, "person_uid": uids, "split": splits, "pose": poses}
+        )
+    }
+
+
+def compile_notes(release, files):
+    _count("notes")
+    rows = [r for f in files for r in json.loads(Path(f).read_text())]
+    # a generator of chunks: the streaming form
+    def chunks():
+        for i in range(0, len(rows), 2):
+            part = rows[i : i + 2]
+            yield pa.table(
+                {
+                    "person_uid": [r["uid"] for r in part],
+                    "text": [r["text"] for r in part],
+                    "tags": [r["tags"] for r in part],
+                }
+            )
+
+    return {"notes": chunks()}
+
+
+def make_sources(**versions: int) -> list[Source]:
+    return [
+        Source("people", "metadata", ("people.json",), ("people",), compile_people,
+               required=("people.json",), version=versions.get("people", 1)),
+        Source("events", "keystep", ("events/*.json",), ("events",), compile_events,
+               version=versions.get("events", 1)),
+        Source("notes", "commentary", ("notes/*.json",), ("notes",), compile_notes,
+               version=versions.get("notes", 1)),
+    ]
+
+
+def write_release(root: Path, n_people: int = 5, splits=("train", "val", "a/b c")) -> dict[str, int]:
+    """A small release; returns the expected rows per table and view."""
+    root.mkdir(parents=True, exist_ok=True)
+    people = [{"uid": f"p{i}", "name": f"N{i}", "age": 20 + i} for i in range(n_people)]
+    (root / "people.json").write_text(json.dumps(people))
+    (root / "events").mkdir(exist_ok=True)
+    n_events = 0
+    for k, split in enumerate(splits):
+        recs = [
+            {"uid": f"p{i % n_people}", "split": split, "t": float(i)} for i in range(3 + k)
+        ]
+        recs.append({"uid": "p0", "split": None, "t": -1.0})  # a NULL partition value
+        n_events += len(recs)
+        (root / "events" / f"{k}.json").write_text(json.dumps(recs))
+    (root / "notes").mkdir(exist_ok=True)
+    notes = [{"uid": f"p{i}", "text": f"note {i}", "tags": ["x", str(i)]} for i in range(5)]
+    (root / "notes" / "a.json").write_text(json.dumps(notes))
+    return {
+        "people": n_people,
+        "events": n_events,
+        "notes": 5,
+        "files": 0,
+        "person_summary": n_people,
+        "a_overview": 1,
+    }
+
+
+@pytest.fixture
+def env(tmp_path):
+    """A fake registry with its schemas and views, a release and a catalog path."""
+    sdir, vdir = tmp_path / "schemas", tmp_path / "views"
+    sdir.mkdir()
+    vdir.mkdir()
+    for name, text in SCHEMAS.items():
+        (sdir / f"{name}.toml").write_text(textwrap.dedent(text))
+    for name, text in VIEWS.items():
+        (vdir / f"{name}.sql").write_text(textwrap.dedent(text))
+    load_schemas.cache_clear()
+    CALLS.clear()
+
+    class Env:
+        release = tmp_path / "release"
+        catalog = tmp_path / "out" / "cat"
+        truth = write_release(tmp_path / "release")
+        schemas_dir = sdir
+        views_dir = vdir
+        sources = make_sources()
+
+        def build(self, **kw):
+            kw.setdefault("sources", self.sources)
+            kw.setdefault("schemas", load_schemas(str(self.schemas_dir)))
+            kw.setdefault("views_dir", self.views_dir)
+            kw.setdefault("release_factory", lambda root: root)
+            return build_catalog(self.release, self.catalog, **kw)
+
+    yield Env()
+    load_schemas.cache_clear()
+
+
+def view_counts(catalog: Path) -> dict[str, int]:
+    """Rows of every view, opened like a reader does (read-only, file_search_path)."""
+    con = duckdb.connect(str(catalog / "catalog.duckdb"), read_only=True)
+    try:
+        con.execute(f"SET file_search_path = '{catalog}'")
+        names = [r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+        ).fetchall()]
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    finally:
+        con.close()
+
+
+def siblings(catalog: Path) -> list[str]:
+    return sorted(p.name for p in catalog.parent.iterdir() if p.name != catalog.name)
+
+
+# --------------------------------------------------------------------------- a first build
+def test_build_writes_the_catalog_layout(env):
+    rep = env.build()
+    c = env.catalog
+    assert {p.name for p in c.iterdir()} == {"catalog.duckdb", "views.sql", "build.json", "data"}
+    assert view_counts(c) == env.truth
+    assert rep.tables == env.truth
+    assert rep.status["people"] == "compiled" and rep.status["files"] == "empty"
+    assert rep.status["person_summary"] == "view"
+    assert sorted(rep.recompiled) == ["events", "notes", "people"]
+    assert siblings(c) == []  # no staging or aside folder left behind
+    # hive partitions: URL-quoted values, NULL as hive's default partition, column not in the file
+    parts = sorted(p.relative_to(c / "data" / "events").as_posix()
+                   for p in (c / "data" / "events").rglob("*.parquet"))
+    assert parts == [
+        "split=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
+        "split=a%2Fb%20c/part-0.parquet",
+        "split=train/part-0.parquet",
+        "split=val/part-0.parquet",
+    ]
+    f = pq.ParquetFile(c / "data" / "events" / "split=train" / "part-0.parquet")
+    assert "split" not in f.schema_arrow.names
+    assert f.metadata.row_group(0).column(0).compression == "ZSTD"
+    # the view gives back every value, NULL included, and the declared array type
+    con = duckdb.connect(str(c / "catalog.duckdb"), read_only=True)
+    con.execute(f"SET file_search_path = '{c}'")
+    splits = dict(con.execute("SELECT split, count(*) FROM events GROUP BY ALL").fetchall())
+    assert splits == {"train": 3, "val": 4, "a/b c": 5, None: 3}
+    assert con.execute("SELECT typeof(pose) FROM events LIMIT 1").fetchone()[0] == "DOUBLE[3][3]"
+    assert con.execute("SELECT tags FROM notes WHERE person_uid = 'p3'").fetchone()[0] == ["x", "3"]
+    con.close()
+    # a derived view that sorts before the view it reads was created after it
+    sql = (c / "views.sql").read_text()
+    assert sql.index("VIEW person_summary") < sql.index("VIEW a_overview")
+    assert sql.index("VIEW people") < sql.index("VIEW person_summary")
+
+
+def test_views_sql_alone_recreates_the_views(env):
+    env.build()
+    con = duckdb.connect()  # a fresh database, as the DuckDB shell inside the folder
+    con.execute(f"SET file_search_path = '{env.catalog}'")
+    con.execute((env.catalog / "views.sql").read_text())
+    for name, n in env.truth.items():
+        assert con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == n
+
+
+def test_build_json_records_inputs_versions_and_rows(env):
+    rep = env.build()
+    doc = json.loads((env.catalog / "build.json").read_text())
+    import egoexo_sql
+
+    assert doc["tool"] == "egoexo-sql" and doc["tool_version"] == egoexo_sql.__version__
+    files = sorted(p for p in env.release.rglob("*.json"))
+    expected = {
+        p.relative_to(env.release).as_posix(): (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in files
+    }
+    got = {r["path"]: (r["bytes"], r["sha256"]) for r in doc["inputs"]}
+    assert got == expected
+    for t, sch in load_schemas(str(env.schemas_dir)).items():
+        assert doc["schemas"][t]["sha256"] == hashlib.sha256(sch.source_file.read_bytes()).hexdigest()
+        assert doc["tables"][t]["rows"] == env.truth[t]
+    assert doc["schemas"]["a_overview"]["sql_sha256"]
+    assert doc["sources"]["events"]["version"] == 1
+    assert doc["sources"]["events"]["inputs"] == ["events/0.json", "events/1.json", "events/2.json"]
+    assert doc["tables"]["events"]["files"] == 4 and doc["tables"]["events"]["bytes"] > 0
+    assert set(doc["steps"]) >= {"scan", "hash", "plan", "compile", "write", "views"}
+    assert all(v >= 0 for v in doc["steps"].values())
+    assert rep.steps.keys() >= {"hash", "compile", "views", "swap"}
+    assert "people" in rep.summary() and "rebuilt" in rep.summary()
+
+
+# --------------------------------------------------------------------------- incremental
+def test_unchanged_release_recompiles_nothing(env):
+    env.build()
+    calls = dict(CALLS)
+    rep = env.build()
+    assert CALLS == calls
+    assert rep.recompiled == [] and rep.up_to_date
+    assert sorted(rep.reused) == ["events", "notes", "people"]
+    assert rep.status["people"] == "reused"
+    assert "nothing to recompile" in rep.summary()
+    assert view_counts(env.catalog) == env.truth
+
+
+def test_changed_input_recompiles_only_its_source(env):
+    env.build()
+    f = env.release / "events" / "1.json"
+    recs = json.loads(f.read_text())
+    recs.append({"uid": "p1", "split": "val", "t": 99.0})
+    f.write_text(json.dumps(recs))
+    CALLS.clear()
+    rep = env.build()
+    assert CALLS == {"events": 1}
+    assert rep.recompiled == ["events"] and "events/1.json" in rep.reasons["events"]
+    assert sorted(rep.reused) == ["notes", "people"]
+    assert view_counts(env.catalog)["events"] == env.truth["events"] + 1
+
+
+@pytest.mark.parametrize("change", ["new file", "deleted file", "same size and mtime"])
+def test_appeared_vanished_and_sneaky_inputs_are_noticed(env, change, monkeypatch):
+    monkeypatch.setattr(build_mod, "RACY_NS", 0)  # trust recorded hashes as soon as possible
+    env.build()
+    if change == "new file":
+        (env.release / "notes" / "b.json").write_text(json.dumps([{"uid": "p9", "text": "t", "tags": []}]))
+        expect = env.truth["notes"] + 1
+    elif change == "deleted file":
+        (env.release / "notes" / "a.json").unlink()
+        expect = 0
+    else:  # same bytes count, mtime put back: only the ctime tells
+        f = env.release / "notes" / "a.json"
+        st = f.stat()
+        f.write_text(f.read_text().replace("note 1", "nope 1"))
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+        expect = env.truth["notes"]
+    CALLS.clear()
+    rep = env.build()
+    assert CALLS == {"notes": 1}
+    assert view_counts(env.catalog)["notes"] == expect
+    if change == "same size and mtime":
+        con = duckdb.connect(str(env.catalog / "catalog.duckdb"), read_only=True)
+        con.execute(f"SET file_search_path = '{env.catalog}'")
+        assert con.execute("SELECT count(*) FROM notes WHERE text = 'nope 1'").fetchone()[0] == 1
+        con.close()
+    assert rep.recompiled == ["notes"]
+
+
+def test_recorded_hashes_are_reused_for_old_files(env, monkeypatch):
+    monkeypatch.setattr(build_mod, "RACY_NS", 0)
+    first = env.build()
+    assert first.hashed_bytes == first.input_bytes > 0
+    second = env.build()
+    assert second.hashed_bytes == 0 and second.up_to_date
+    forced = env.build(force=True)
+    assert forced.hashed_bytes == forced.input_bytes
+
+
+def test_files_changed_just_before_hashing_are_rehashed(env):
+    # with the default racy window, files written a moment ago are never trusted by stat
+    env.build()
+    rep = env.build()
+    assert rep.hashed_bytes == rep.input_bytes and rep.up_to_date
+
+
+def test_force_recompiles_everything(env):
+    env.build()
+    CALLS.clear()
+    rep = env.build(force=True)
+    assert CALLS == {"people": 1, "events": 1, "notes": 1}
+    assert all(r == "--force" for r in rep.reasons.values())
+
+
+def test_version_bump_and_schema_change_recompile_their_source(env):
+    env.build()
+    CALLS.clear()
+    rep = env.build(sources=make_sources(notes=2))
+    assert CALLS == {"notes": 1} and rep.reasons["notes"] == "version 1 -> 2"
+    CALLS.clear()
+    p = env.schemas_dir / "people.toml"
+    p.write_text(p.read_text().replace('name = "age"', 'name = "age"\ndescription = "years"'))
+    load_schemas.cache_clear()
+    rep = env.build(sources=make_sources(notes=2))
+    assert CALLS == {"people": 1} and rep.reasons["people"].startswith("schema changed")
+
+
+def test_damaged_previous_data_is_rebuilt_not_reused(env):
+    env.build()
+    shutil.rmtree(env.catalog / "data" / "people")
+    CALLS.clear()
+    rep = env.build()
+    assert CALLS == {"people": 1} and "damaged" in rep.reasons["people"]
+    assert view_counts(env.catalog) == env.truth
+
+
+def test_only_builds_some_groups_and_keeps_the_others(env):
+    rep = env.build(only=["metadata"])
+    assert CALLS == {"people": 1}
+    assert sorted(rep.not_built) == ["events", "notes"]
+    counts = view_counts(env.catalog)
+    assert counts["people"] == env.truth["people"] and counts["events"] == 0 and counts["notes"] == 0
+    CALLS.clear()
+    rep = env.build(only=["keystep"])
+    assert CALLS == {"events": 1} and rep.reused == ["people"]
+    counts = view_counts(env.catalog)
+    assert counts["people"] == env.truth["people"] and counts["events"] == env.truth["events"]
+    doc = json.loads((env.catalog / "build.json").read_text())
+    assert doc["sources"]["people"]["inputs"] == ["people.json"]
+    assert {r["path"] for r in doc["inputs"]} == {"people.json", "events/0.json", "events/1.json", "events/2.json"}
+    with pytest.raises(UsageError, match="unknown group"):
+        env.build(only=["nope"])
+
+
+# --------------------------------------------------------------------------- staging and swap
+def _boom(release, files):
+    raise RuntimeError("compiler bug")
+
+
+def _bad_input(release, files):
+    raise InputError("notes/a.json", "$[0].text", "a string", "a number")
+
+
+@pytest.mark.parametrize("failure", ["input error", "compiler bug", "bad view", "bad table"])
+def test_a_failed_build_leaves_the_previous_catalog(env, failure):
+    env.build()
+    before = (env.catalog / "build.json").read_bytes()
+    kw = {}
+    if failure == "input error":
+        kw["sources"] = [dataclasses.replace(s, compile=_bad_input) if s.name == "notes" else s
+                         for s in make_sources()]
+        kw["force"] = True
+        expected = InputError
+    elif failure == "compiler bug":
+        kw["sources"] = [dataclasses.replace(s, compile=_boom) if s.name == "notes" else s
+                         for s in make_sources()]
+        kw["force"] = True
+        expected = RuntimeError
+    elif failure == "bad view":
+        (env.views_dir / "a_overview.sql").write_text("SELECT no_such_column FROM person_summary")
+        expected = duckdb.Error
+    else:  # a compiler returns a column the schema does not know
+        def extra(release, files):
+            return {"people": pa.table({"person_uid": ["x"], "oops": [1]})}
+
+        kw["sources"] = [dataclasses.replace(s, compile=extra, version=9) if s.name == "people" else s
+                         for s in make_sources()]
+        expected = ValueError
+    with pytest.raises(expected):
+        env.build(**kw)
+    assert (env.catalog / "build.json").read_bytes() == before
+    assert view_counts(env.catalog) == env.truth
+    assert siblings(env.catalog) == []
+
+
+def test_first_build_failing_leaves_nothing(env):
+    sources = [dataclasses.replace(s, compile=_boom) if s.name == "events" else s for s in make_sources()]
+    with pytest.raises(RuntimeError) as e:
+        env.build(sources=sources)
+    assert any("events" in n for n in getattr(e.value, "__notes__", []))
+    assert not env.catalog.exists()
+    assert list(env.catalog.parent.iterdir()) == []
+
+
+def test_missing_required_input_and_folder_where_a_file_belongs(env):
+    env.build()
+    before = (env.catalog / "build.json").read_bytes()
+    (env.release / "people.json").unlink()
+    with pytest.raises(InputError, match=r"people\.json: expected a file"):
+        env.build()
+    (env.release / "people.json").mkdir()
+    with pytest.raises(InputError, match="got a folder"):
+        env.build()
+    (env.release / "people.json").rmdir()
+    (env.release / "people.json").write_text("[]")
+    (env.release / "events" / "9.json").mkdir()
+    with pytest.raises(InputError, match=r"events/9\.json: expected a file, got a folder"):
+        env.build()
+    assert (env.catalog / "build.json").read_bytes() == before
+    assert siblings(env.catalog) == []
+    with pytest.raises(InputError, match="release folder"):
+        build_catalog(env.release / "nope", env.catalog)
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_catalog(env):
+    env.catalog.mkdir(parents=True)
+    (env.catalog / "thesis.tex").write_text("precious")
+    with pytest.raises(UsageError, match="not an egoexo-sql catalog"):
+        env.build()
+    assert (env.catalog / "thesis.tex").read_text() == "precious"
+    with pytest.raises(UsageError, match="would contain the release"):
+        build_catalog(env.release, env.release.parent)
+
+
+def test_empty_folder_becomes_a_catalog(env):
+    env.catalog.mkdir(parents=True)
+    env.build()
+    assert view_counts(env.catalog) == env.truth
+
+
+def test_leftovers_of_killed_builds_are_repaired(env):
+    env.build()
+    dead = 2**22 + 12345  # above the default pid_max (4194304), so no process has it
+    stale = env.catalog.parent / f"cat.staging-{dead}"
+    (stale / "data").mkdir(parents=True)
+    # killed between the two renames of a non-atomic swap: the catalog is aside
+    aside = env.catalog.parent / f"cat.old-{dead}"
+    os.rename(env.catalog, aside)
+    CALLS.clear()
+    rep = env.build()
+    assert not stale.exists() and not aside.exists()
+    assert rep.up_to_date and CALLS == {}  # the restored catalog was the base of the build
+    assert view_counts(env.catalog) == env.truth
+
+
+def test_swap_without_atomic_exchange(env, monkeypatch):
+    env.build()
+    monkeypatch.setattr(build_mod, "_rename_exchange", lambda a, b: False)
+    rep = env.build(force=True)
+    assert sorted(rep.recompiled) == ["events", "notes", "people"]
+    assert view_counts(env.catalog) == env.truth
+    assert siblings(env.catalog) == []
+
+
+def test_a_reader_opened_before_a_rebuild_keeps_working(env):
+    env.build()
+    con = duckdb.connect(str(env.catalog / "catalog.duckdb"), read_only=True)
+    con.execute(f"SET file_search_path = '{env.catalog}'")
+    assert con.execute("SELECT count(*) FROM person_summary").fetchone()[0] == env.truth["people"]
+    write_release(env.release, n_people=7)
+    env.build()
+    assert con.execute("SELECT count(*) FROM people").fetchone()[0] == 7
+    con.close()
+
+
+# --------------------------------------------------------------------------- relocation
+def test_relocated_catalog_is_queried_from_anywhere(env, tmp_path, monkeypatch):
+    env.build()
+    raw = (env.catalog / "catalog.duckdb").read_bytes()
+    assert str(env.catalog.parent).encode() not in raw  # no absolute path was stored
+    moved = tmp_path / "elsewhere" / "renamed catalog"
+    moved.parent.mkdir()
+    shutil.move(env.catalog, moved)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert view_counts(moved) == env.truth
+    # and it can be rebuilt in its new place from the recorded hashes
+    CALLS.clear()
+    rep = build_catalog(env.release, moved, sources=env.sources,
+                        schemas=load_schemas(str(env.schemas_dir)), views_dir=env.views_dir,
+                        release_factory=lambda r: r)
+    assert rep.up_to_date and CALLS == {}
+
+
+# --------------------------------------------------------------------------- kill -9
+KILL_SCRIPT = """
+import sys, time, json
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import test_build as tb
+from egoexo_sql.build import build_catalog
+from egoexo_sql.schema import load_schemas
+from egoexo_sql.tables import Source
+
+def slow(release, files):
+    print("compiling", flush=True)
+    time.sleep(60)
+
+sources = [Source("people", "metadata", ("people.json",), ("people",), slow, version=2)]
+build_catalog({release!r}, {catalog!r}, sources=sources + tb.make_sources()[1:],
+              schemas=load_schemas({schemas!r}), views_dir={views!r},
+              release_factory=lambda r: r)
+"""
+
+
+def test_kill_9_during_a_build_leaves_the_previous_catalog(env):
+    env.build()
+    before = (env.catalog / "build.json").read_bytes()
+    script = KILL_SCRIPT.format(
+        tests=str(Path(__file__).parent), release=str(env.release), catalog=str(env.catalog),
+        schemas=str(env.schemas_dir), views=str(env.views_dir),
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "compiling"
+        assert any(n.startswith("cat.staging-") for n in siblings(env.catalog))
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert (env.catalog / "build.json").read_bytes() == before
+    assert view_counts(env.catalog) == env.truth
+    env.build()  # the next build removes the dead build's staging folder
+    assert siblings(env.catalog) == []
+
+
+# --------------------------------------------------------------------------- Parquet writer
+def test_writer_row_groups_streaming_and_nulls(tmp_path):
+    from egoexo_sql.schema import _parse
+
+    p = tmp_path / "big.toml"
+    p.write_text(textwrap.dedent("""
+        table = "big"
+        partition_by = ["k"]
+        [[columns]]
+        name = "i"
+        type = "BIGINT"
+        nullable = false
+        [[columns]]
+        name = "k"
+        type = "INTEGER"
+        """))
+    sch = _parse(p)
+    n = 300_000
+    chunks = (pa.table({"i": pa.array(range(s, min(s + 7_000, n)), pa.int64()),
+                        "k": pa.array([x % 2 for x in range(s, min(s + 7_000, n))], pa.int32())})
+              for s in range(0, n, 7_000))
+    rows, files, nbytes = write_table(sch, chunks, tmp_path / "data" / "big")
+    assert (rows, files) == (n, 2) and nbytes > 0
+    f = pq.ParquetFile(tmp_path / "data" / "big" / "k=0" / "part-0.parquet")
+    sizes = [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)]
+    assert sum(sizes) == n // 2
+    assert max(sizes) <= build_mod.ROW_GROUP_ROWS and sizes[0] >= build_mod.ROW_GROUP_ROWS - 7_000
+    con = duckdb.connect()
+    con.execute(f"SET file_search_path = '{tmp_path}'")
+    con.execute(sch.view_sql())
+    assert con.execute("SELECT count(*), sum(i), count(DISTINCT k) FROM big").fetchone() == (
+        n, n * (n - 1) // 2, 2)
+    with pytest.raises(ValueError, match="not nullable"):
+        write_table(sch, pa.table({"i": pa.array([None], pa.int64()), "k": [1]}), tmp_path / "x")
+    with pytest.raises(ValueError, match="missing"):
+        write_table(sch, pa.table({"k": [1]}), tmp_path / "y")
+    # an empty partitioned table is one file holding every column
+    rows, files, _ = write_table(sch, sch.empty_table(), tmp_path / "e")
+    assert (rows, files) == (0, 1)
+    assert pq.read_schema(tmp_path / "e" / "part-0.parquet").names == ["i", "k"]
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_cli_errors_are_one_line_and_exit_2(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "egoexo_sql", "build", str(tmp_path / "missing"),
+         "--catalog", str(tmp_path / "cat")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "missing" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "cat").exists()
+
+
+def test_public_build_stays_callable(env):
+    import egoexo_sql
+
+    kw = dict(sources=env.sources, schemas=load_schemas(str(env.schemas_dir)),
+              views_dir=env.views_dir, release_factory=lambda r: r)
+    # importing egoexo_sql.build (the module) must not break egoexo_sql.build(...)
+    first = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
+    second = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
+    assert first.tables == second.tables == env.truth and second.up_to_date
