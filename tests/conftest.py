@@ -1,0 +1,31 @@
+"""Shared fixtures: a synthetic release (and, where the build exists, a catalog) built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SMALL_SCALE = 0.02
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory) -> tuple[Path, object]:
+    """(release folder, DemoReport) of a small synthetic release with every group."""
+    from egoexo_sql.demo import generate
+
+    out = tmp_path_factory.mktemp("release")
+    report = generate(out, scale=SMALL_SCALE, seed=7)
+    return out, report
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(demo_release, tmp_path_factory) -> Path:
+    """A catalog compiled from ``demo_release`` (the build step of issue 3)."""
+    from egoexo_sql.build import build_catalog
+
+    release, _ = demo_release
+    cat = tmp_path_factory.mktemp("catalog") / "egoexo_catalog"
+    build_catalog(release, cat)
+    return cat
