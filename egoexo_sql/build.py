@@ -369,7 +369,10 @@ class _Build:
             self.progress("scan", 0, 1, "")
             inputs_by_source = {s.name: self._scan(s) for s in selected}
             self.progress("scan", 1, 1, "")
-        all_inputs = {i.rel: i for ins in inputs_by_source.values() for i in ins}
+        # a file read by several sources is one input, hashed once
+        all_inputs: dict[str, _Input] = {}
+        for name, ins in inputs_by_source.items():
+            inputs_by_source[name] = [all_inputs.setdefault(i.rel, i) for i in ins]
         with self._step("hash"):
             self._hash(list(all_inputs.values()))
         with self._step("plan"):
@@ -401,9 +404,9 @@ class _Build:
         for req in source.required:
             p = root / req
             if p.is_dir():
-                raise InputError(req, None, f"a file (required by {source.name})", "a folder")
+                raise InputError(req, None, f"a file (required to build the {source.group} group)", "a folder")
             if not p.exists():
-                raise InputError(req, None, f"a file (required by {source.name})", "nothing at this path")
+                raise InputError(req, None, f"a file (required to build the {source.group} group)", "nothing at this path")
             if req not in found:  # required but not matched by a glob: still an input
                 st = p.stat()
                 found[req] = _Input(

@@ -166,7 +166,7 @@ def compile_events(release, files):
 
 def compile_notes(release, files):
     _count("notes")
-    rows = [r for f in files for r in json.loads(Path(f).read_text())]
+    rows = [r for f in files if Path(f).name != "people.json" for r in json.loads(Path(f).read_text())]
     # a generator of chunks: the streaming form
     def chunks():
         for i in range(0, len(rows), 2):
@@ -188,7 +188,8 @@ def make_sources(**versions: int) -> list[Source]:
                required=("people.json",), version=versions.get("people", 1)),
         Source("events", "keystep", ("events/*.json",), ("events",), compile_events,
                version=versions.get("events", 1)),
-        Source("notes", "commentary", ("notes/*.json",), ("notes",), compile_notes,
+        # people.json is read by two sources (as takes.json is in the real registry)
+        Source("notes", "commentary", ("notes/*.json", "people.json"), ("notes",), compile_notes,
                version=versions.get("notes", 1)),
     ]
 
@@ -708,3 +709,115 @@ def test_public_build_stays_callable(env):
     first = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
     second = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
     assert first.tables == second.tables == env.truth and second.up_to_date
+
+
+# --------------------------------------------------------------------------- the real registry
+# Views derived from another count: the generator reports tables, not every view.
+DERIVED_COUNTS = {"take_summary": "takes"}
+
+
+def test_every_view_matches_the_generator_truth(demo_release, demo_catalog):
+    _, demo = demo_release
+    counts = view_counts(demo_catalog)
+    doc = json.loads((demo_catalog / "build.json").read_text())
+    expected = {}
+    for view in counts:
+        key = DERIVED_COUNTS.get(view, view)
+        assert key in demo.truth, f"the generator reports no ground truth for view {view!r}"
+        expected[view] = demo.truth[key]
+    assert counts == expected
+    # every schema is a view, and build.json agrees with the views
+    assert set(counts) == set(load_schemas())
+    assert {t: r["rows"] for t, r in doc["tables"].items()} == counts
+    assert doc["steps"]["compile"] > 0
+
+
+@pytest.fixture
+def release_copy(demo_release, tmp_path):
+    src, demo = demo_release
+    dst = tmp_path / "release"
+    shutil.copytree(src, dst)
+    return dst, demo
+
+
+def _append_newline(path: Path) -> None:
+    """Change a JSON file's bytes (and sha256) without changing what it says."""
+    with open(path, "ab") as f:
+        f.write(b"\n")
+
+
+def test_real_incremental_rebuilds(release_copy, tmp_path):
+    release, demo = release_copy
+    cat = tmp_path / "cat"
+    first = build_catalog(release, cat)
+    all_sources = {s.name for s in __import__("egoexo_sql.tables", fromlist=["x"]).all_sources()}
+    assert set(first.recompiled) == all_sources
+
+    again = build_catalog(release, cat)
+    assert again.recompiled == [] and set(again.reused) == all_sources
+    assert again.steps.get("compile", 0.0) == 0.0
+    assert again.tables == first.tables
+
+    keystep = sorted(release.glob("annotations/keystep_*.json"))[0]
+    _append_newline(keystep)
+    rep = build_catalog(release, cat)
+    assert rep.recompiled == ["keystep"]
+    assert keystep.relative_to(release).as_posix() in rep.reasons["keystep"]
+
+    # takes.json is read by two sources (takes, and expert_commentary for take names)
+    _append_newline(release / "takes.json")
+    rep = build_catalog(release, cat)
+    assert sorted(rep.recompiled) == ["expert_commentary", "takes"]
+
+    forced = build_catalog(release, cat, force=True)
+    assert set(forced.recompiled) == all_sources
+    assert forced.tables == first.tables
+    assert view_counts(cat) == first.tables
+
+
+def test_real_only_builds_groups_and_keeps_every_view(release_copy, tmp_path):
+    release, demo = release_copy
+    cat = tmp_path / "cat"
+    rep = build_catalog(release, cat, only=["metadata"])
+    counts = view_counts(cat)
+    assert set(counts) == set(load_schemas())  # every view exists
+    assert counts["takes"] == demo.truth["takes"]
+    assert counts["keystep_segments"] == 0 and counts["atomic_descriptions"] == 0
+    assert "keystep" in rep.not_built
+    rep = build_catalog(release, cat, only=["keystep", "atomic"])
+    assert sorted(rep.recompiled) == ["atomic_descriptions", "keystep"]
+    counts = view_counts(cat)
+    assert counts["takes"] == demo.truth["takes"]
+    assert counts["keystep_segments"] == demo.truth["keystep_segments"]
+    assert counts["atomic_descriptions"] == demo.truth["atomic_descriptions"]
+
+
+def test_real_metadata_only_release(tmp_path):
+    from egoexo_sql.demo import generate
+
+    demo = generate(tmp_path / "rel", scale=0.01, seed=3, only=["metadata"])
+    rep = build_catalog(tmp_path / "rel", tmp_path / "cat")
+    counts = view_counts(tmp_path / "cat")
+    assert counts["takes"] == demo.truth["takes"] == rep.tables["takes"]
+    assert counts["keystep_segments"] == 0 and counts["manifest_files"] == 0
+
+
+def test_cli_build_prints_a_summary_and_rebuilds_nothing_twice(release_copy, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from egoexo_sql.cli import app
+
+    release, demo = release_copy
+    monkeypatch.setenv("EGOEXO_SQL_CATALOG", str(tmp_path / "envcat"))
+    runner = CliRunner()
+    r = runner.invoke(app, ["build", str(release)])
+    assert r.exit_code == 0, r.output
+    line = next(l for l in r.output.splitlines() if l.startswith("takes "))
+    assert line.split()[1] == f"{demo.truth['takes']:,}"
+    assert (tmp_path / "envcat" / "catalog.duckdb").is_file()
+    r = runner.invoke(app, ["build", str(release), "--catalog", str(tmp_path / "envcat"),
+                            "--only", "metadata,keystep"])
+    assert r.exit_code == 0, r.output
+    assert "nothing to recompile" in r.output
+    r = runner.invoke(app, ["build", str(release), "--only", "nope"])
+    assert isinstance(r.exception, UsageError)  # cli.main turns it into one line and exit 2
