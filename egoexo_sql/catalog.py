@@ -1,0 +1,314 @@
+"""Open a built catalog read-only and query it: the Python API and what the CLI runs on.
+
+    cat = Catalog.open("egoexo_catalog")      # or egoexo_sql.open(...)
+    cat.sql("SELECT scenario, count(*) FROM takes GROUP BY ALL")   # polars.DataFrame
+    cat.table("keystep_segments")                                 # polars.LazyFrame
+    cat.tables(); cat.describe("takes"); cat.connection
+
+Every catalog gets its own in-memory DuckDB instance with ``catalog.duckdb``
+attached READ_ONLY (as ``catalog``, the default database) and ``file_search_path``
+set to the catalog folder, so the views' relative paths (``data/<table>/...``)
+resolve wherever the folder was moved and whatever the working directory is. Its own
+instance, because DuckDB shares one instance per database file inside a process:
+settings made on one connection would otherwise show up on another. Scratch tables
+can go into the in-memory database (``CREATE TABLE memory.t AS ...``).
+
+``Catalog.open(path, sandbox=True)`` (what ``egoexo-sql query`` uses) runs user SQL
+through :mod:`egoexo_sql.sandbox`: one read-only query, on a locked connection that
+cannot reach files outside the catalog's ``data/`` folder or load extensions.
+
+Polars is imported only by :meth:`Catalog.sql`, :meth:`Catalog.table`,
+:meth:`Catalog.tables` and :meth:`Catalog.describe`; the CLI uses the row and Arrow
+methods (:meth:`Catalog.relation`, :meth:`Catalog.execute`, :meth:`Catalog.table_rows`,
+:meth:`Catalog.describe_rows`) so that ``egoexo-sql query`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from . import sandbox as _sandbox
+from .errors import CatalogNotFound, QueryError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+DEFAULT_DIR = "egoexo_catalog"
+ENV_VAR = "EGOEXO_SQL_CATALOG"
+
+TABLE_COLUMNS = ["name", "kind", "rows", "description"]
+DESCRIBE_COLUMNS = ["column", "type", "nullable", "description"]
+
+
+def resolve_dir(path: str | os.PathLike | None = None) -> Path:
+    """The catalog folder: ``path``, else ``$EGOEXO_SQL_CATALOG``, else ``./egoexo_catalog``.
+
+    Accepts the folder or its ``catalog.duckdb``; raises :class:`CatalogNotFound`
+    (exit 2) saying what is missing and how to build one.
+    """
+    raw = path if path is not None else (os.environ.get(ENV_VAR) or DEFAULT_DIR)
+    p = Path(raw).expanduser()
+    if p.is_file() and p.name == "catalog.duckdb":
+        p = p.parent
+    hint = f"build one with `egoexo-sql build RELEASE_DIR --catalog {raw}`, or point --catalog or ${ENV_VAR} at one"
+    if not p.exists():
+        raise CatalogNotFound(f"no catalog at {raw}: the folder does not exist; {hint}")
+    if not p.is_dir():
+        raise CatalogNotFound(f"{raw} is not a catalog folder (it is a file); {hint}")
+    if not (p / "catalog.duckdb").is_file():
+        raise CatalogNotFound(f"{raw} is not an egoexo-sql catalog: it has no catalog.duckdb; {hint}")
+    return p.resolve()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Catalog:
+    """A built catalog, open read-only. Use :meth:`open` (or ``egoexo_sql.open``)."""
+
+    def __init__(self, path: str | os.PathLike, *, sandbox: bool = False):
+        self.path = Path(path).resolve()
+        self.sandboxed = sandbox
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._cwd: str | None = None
+        self._macros: set[str] | None = None
+        self._connect()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> "Catalog":
+        """Open the catalog at ``path`` (default ``$EGOEXO_SQL_CATALOG`` or ``./egoexo_catalog``).
+
+        ``sandbox=True`` refuses anything but one read-only query and locks the
+        connection away from files and extensions (see :mod:`egoexo_sql.sandbox`).
+        """
+        return cls(resolve_dir(path), sandbox=sandbox)
+
+    # ------------------------------------------------------------------ connection
+
+    def _connect(self) -> None:
+        try:
+            if self.sandboxed:
+                self._con = _sandbox.connect(self.path)
+            else:
+                self._con = _sandbox.attach(self.path)
+        except duckdb.Error as e:
+            raise CatalogNotFound(
+                f"{self.path / 'catalog.duckdb'} cannot be opened as a catalog: {e}"
+            ) from None
+        self._cwd = os.getcwd()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (catalog attached read-only as the default database)."""
+        if self._con is None:
+            raise UsageError("the catalog is closed")
+        if self.sandboxed and os.getcwd() != self._cwd:
+            # the sandbox's allowed_paths are absolute against the working directory
+            self._con.close()
+            self._connect()
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "sandboxed" if self.sandboxed else "read-only"
+        return f"<Catalog {str(self.path)!r} {state}>"
+
+    @property
+    def build_info(self) -> dict[str, Any]:
+        """``build.json`` (inputs, versions, rows, timings); ``{}`` when there is none."""
+        f = self.path / "build.json"
+        return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+
+    # ------------------------------------------------------------------ queries
+
+    def _check(self, query: str) -> None:
+        if not isinstance(query, str):
+            raise UsageError(f"SQL must be a string, not {type(query).__name__}")
+        if self.sandboxed:
+            if self._macros is None:
+                self._macros = _sandbox.table_macros(self.connection)
+            _sandbox.check(query, table_macros=self._macros)
+            _sandbox.check_engine(self.connection, query)
+
+    def relation(self, query: str) -> duckdb.DuckDBPyRelation | None:
+        """A DuckDB relation for ``query`` (lazy: nothing runs until it is fetched).
+
+        ``.fetchall()``, ``.to_arrow_table()``, ``.pl()``; ``None`` for a statement
+        with no result (only possible without the sandbox).
+        """
+        self._check(query)
+        try:
+            return self.connection.sql(query)
+        except duckdb.Error as e:
+            raise QueryError(str(e)) from None
+
+    def execute(self, query: str, params: list | dict | None = None) -> duckdb.DuckDBPyConnection:
+        """Run ``query``; the connection holds the result: ``.description``, ``.fetchmany(n)``.
+
+        Read the whole result before the next query: a partly read result blocks
+        the connection.
+        """
+        self._check(query)
+        try:
+            return self.connection.execute(query, params) if params else self.connection.execute(query)
+        except duckdb.Error as e:
+            raise QueryError(str(e)) from None
+
+    def sql(self, query: str) -> "pl.DataFrame":
+        """Run ``query`` and return a polars DataFrame."""
+        import polars as pl
+
+        rel = self.relation(query)
+        if rel is None:
+            return pl.DataFrame()
+        try:
+            return rel.pl()
+        except duckdb.Error as e:
+            raise QueryError(str(e)) from None
+
+    # ------------------------------------------------------------------ tables
+
+    def views(self) -> list[str]:
+        """Names of the catalog's views (and tables), sorted."""
+        rows = self.connection.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'main' "
+            "AND NOT internal UNION SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = ? AND schema_name = 'main' ORDER BY 1",
+            [_sandbox.CATALOG_ALIAS, _sandbox.CATALOG_ALIAS],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _require(self, name: str) -> None:
+        views = self.views()
+        if name not in views:
+            raise UsageError(f"no table or view {name!r} in {self.path}; known: {', '.join(views)}")
+
+    @staticmethod
+    def _schema(name: str):
+        from . import schema
+
+        try:
+            return schema.load_schemas().get(name)
+        except (FileNotFoundError, ValueError):  # a broken or absent schemas/ must not hide the catalog
+            return None
+
+    def table_rows(self) -> list[tuple[str, str, int | None, str]]:
+        """(name, kind, rows, description) per view; kind ``table`` when Parquet backs it."""
+        out = []
+        con = self.connection
+        for name in self.views():
+            sch = self._schema(name)
+            has_data = (self.path / "data" / name).is_dir()
+            kind = "table" if has_data or (sch is not None and sch.kind == "table") else "view"
+            try:
+                n = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchone()[0]
+            except duckdb.Error:
+                n = None
+            out.append((name, kind, n, sch.description if sch else ""))
+        return out
+
+    def tables(self) -> "pl.DataFrame":
+        """The catalog's views with row counts and descriptions (polars)."""
+        import polars as pl
+
+        return pl.DataFrame(
+            self.table_rows(),
+            schema={"name": pl.String, "kind": pl.String, "rows": pl.Int64, "description": pl.String},
+            orient="row",
+        )
+
+    def describe_rows(self, table: str) -> list[tuple[str, str, bool, str]]:
+        """(column, type, nullable, description) of ``table``.
+
+        Types are DuckDB's (what a query sees); nullability and descriptions come
+        from ``schemas/`` for the tables it knows, else from DuckDB.
+        """
+        self._require(table)
+        try:
+            rows = self.connection.execute(f"DESCRIBE {_ident(table)}").fetchall()
+        except duckdb.Error as e:
+            raise QueryError(str(e)) from None
+        sch = self._schema(table)
+        known = {c.name: c for c in sch.columns} if sch else {}
+        out = []
+        for name, typ, null, *_ in rows:
+            col = known.get(name)
+            if col is not None:
+                out.append((name, typ, col.nullable, col.description))
+            else:
+                out.append((name, typ, null != "NO", ""))
+        return out
+
+    def table_description(self, table: str) -> str:
+        sch = self._schema(table)
+        return sch.description if sch else ""
+
+    def describe(self, table: str) -> "pl.DataFrame":
+        """Columns of ``table``: name, type, nullability, description (polars)."""
+        import polars as pl
+
+        return pl.DataFrame(
+            self.describe_rows(table),
+            schema={"column": pl.String, "type": pl.String, "nullable": pl.Boolean,
+                    "description": pl.String},
+            orient="row",
+        )
+
+    def table(self, name: str) -> "pl.LazyFrame":
+        """A polars LazyFrame scanning the table's Parquet directly (hive partitions included).
+
+        Column order and partition column types follow ``schemas/``. Derived views
+        (``take_summary``, ``orphans``) have no Parquet of their own: they are run
+        through DuckDB and returned lazy.
+        """
+        import polars as pl
+
+        data = self.path / "data" / name
+        if not data.is_dir():
+            self._require(name)
+            return self.sql(f"SELECT * FROM {_ident(name)}").lazy()
+        sch = self._schema(name)
+        partitioned = bool(sch.partition_by) if sch else any(
+            "=" in p.name for p in data.iterdir() if p.is_dir()
+        )
+        if partitioned:
+            hive_schema = None
+            if sch:
+                types = {c: _polars_type(sch.column(c).type) for c in sch.partition_by}
+                if all(t is not None for t in types.values()):
+                    hive_schema = types
+            lf = pl.scan_parquet(
+                str(data / "**" / "*.parquet"), hive_partitioning=True, hive_schema=hive_schema
+            )
+        else:
+            lf = pl.scan_parquet(str(data / "*.parquet"), hive_partitioning=False)
+        if sch:
+            names = lf.collect_schema().names()
+            order = [c for c in sch.column_names if c in names]
+            lf = lf.select(order + [c for c in names if c not in order])
+        return lf
+
+
+def _polars_type(duck_type: str):
+    import polars as pl
+
+    return {
+        "VARCHAR": pl.String, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "SMALLINT": pl.Int16,
+        "DOUBLE": pl.Float64, "FLOAT": pl.Float32, "BOOLEAN": pl.Boolean, "DATE": pl.Date,
+    }.get(duck_type.strip().upper())
