@@ -15,6 +15,7 @@ is faster than building dicts.
 from __future__ import annotations
 
 import gc
+import os
 import re
 import threading
 import types
@@ -61,32 +62,44 @@ def gc_paused() -> Iterator[None]:
 
 
 class Release:
-    """The release folder rooted at ``root`` (the downloader's ``--out_dir``)."""
+    """The release folder rooted at ``root`` (the downloader's ``--out_dir``).
+
+    Paths may be given relative to the root (``"annotations/splits.json"``) or absolute;
+    error messages always show them relative to the root. The per-file methods work on
+    strings, not ``Path`` objects: a release has ~12k small commentary files and pathlib
+    parsing would cost more than reading them.
+    """
 
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
+        self._prefix = str(self.root).rstrip(os.sep) + os.sep
 
     def __repr__(self) -> str:
         return f"Release({str(self.root)!r})"
 
     # -- locating files -------------------------------------------------------
-    def path(self, rel: str | Path) -> Path:
+    def _abs(self, rel: str | os.PathLike) -> str:
+        s = os.fspath(rel)
+        return s if os.path.isabs(s) else self._prefix + s
+
+    def path(self, rel: str | os.PathLike) -> Path:
         """Absolute path of a file given relative to the root (absolute paths pass through)."""
-        p = Path(rel)
-        return p if p.is_absolute() else self.root / p
+        return Path(self._abs(rel))
 
-    def rel(self, path: str | Path) -> str:
+    def rel(self, path: str | os.PathLike) -> str:
         """The path relative to the root, with forward slashes (as error messages show it)."""
-        p = Path(path)
-        if p.is_absolute():
-            try:
-                p = p.relative_to(self.root)
-            except ValueError:
-                return str(p)
-        return p.as_posix()
+        s = os.fspath(path)
+        if s.startswith(self._prefix):
+            s = s[len(self._prefix):]
+        elif os.path.isabs(s):
+            return s
+        return s if os.sep == "/" else s.replace(os.sep, "/")
 
-    def exists(self, rel: str | Path) -> bool:
-        return self.path(rel).exists()
+    def exists(self, rel: str | os.PathLike) -> bool:
+        return os.path.exists(self._abs(rel))
+
+    def is_file(self, rel: str | os.PathLike) -> bool:
+        return os.path.isfile(self._abs(rel))
 
     def glob(self, pattern: str) -> list[Path]:
         """Files (not folders) matching a glob relative to the root, sorted by relative path."""
@@ -95,29 +108,29 @@ class Release:
         )
 
     # -- reading --------------------------------------------------------------
-    def read_bytes(self, rel: str | Path) -> bytes:
+    def read_bytes(self, rel: str | os.PathLike) -> bytes:
         """The file's bytes; a missing file or a folder is an InputError."""
-        p = self.path(rel)
-        name = self.rel(p)
-        if p.is_dir():
-            raise InputError(name, None, "a JSON file", "a folder")
+        full = self._abs(rel)
         try:
-            return p.read_bytes()
+            with open(full, "rb") as f:
+                return f.read()
         except FileNotFoundError:
-            raise InputError(name, None, "a file (it is required)", "nothing at this path") from None
-        except IsADirectoryError:  # pragma: no cover - raced with is_dir
-            raise InputError(name, None, "a JSON file", "a folder") from None
+            raise InputError(self.rel(full), None, "a file (it is required)",
+                             "nothing at this path") from None
+        except IsADirectoryError:
+            raise InputError(self.rel(full), None, "a JSON file", "a folder") from None
         except PermissionError:
-            raise InputError(name, None, "a readable file", "permission denied") from None
+            if os.path.isdir(full):  # Windows reports a folder this way
+                raise InputError(self.rel(full), None, "a JSON file", "a folder") from None
+            raise InputError(self.rel(full), None, "a readable file", "permission denied") from None
 
-    def decode(self, rel: str | Path, type: type[T] = Any) -> T:  # noqa: A002 - msgspec's name
+    def decode(self, rel: str | os.PathLike, type: type[T] = Any) -> T:  # noqa: A002 - msgspec's name
         """Read and decode a JSON file into ``type`` (a msgspec-compatible type).
 
         Raises InputError naming the file, the JSON path and what was expected.
         """
-        p = self.path(rel)
-        data = self.read_bytes(p)
-        return decode_json(data, type, self.rel(p))
+        data = self.read_bytes(rel)
+        return decode_json(data, type, self.rel(self._abs(rel)))
 
 
 # -- decoding -----------------------------------------------------------------

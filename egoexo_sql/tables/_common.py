@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from operator import attrgetter
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from ..errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from ..release import Release
 
 SPLITS = ("train", "val", "test")
@@ -31,6 +34,44 @@ def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[
             out.append((rel, split))
     out.sort(key=lambda rs: (SPLITS.index(rs[1]), rs[0]))
     return out
+
+
+def gc_free(compile_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a compiler with the cyclic GC paused (decoded records hold no cycles, and
+    collections triggered by millions of fresh objects would cost more than the work)."""
+    from ..release import gc_paused
+
+    @functools.wraps(compile_fn)
+    def run(release: "Release", files: list[Path]) -> Any:
+        with gc_paused():
+            return compile_fn(release, files)
+
+    return run
+
+
+def to_table(table: str, cols: dict[str, Any]) -> "pa.Table":
+    """Columns (Python lists, or Arrow arrays built another way) -> the conformed table."""
+    import pyarrow as pa
+
+    from ..schema import conform, get
+
+    arrays = {}
+    for f in get(table).arrow_schema():
+        if f.name in cols:
+            v = cols[f.name]
+            arrays[f.name] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, type=f.type)
+    extra = set(cols) - set(arrays)
+    if extra:
+        raise ValueError(f"{table}: compiler produced unknown columns {sorted(extra)}")
+    return conform(table, pa.table(arrays))
+
+
+def repeat_per_row(values: list[Any], counts: list[int], type_: "pa.DataType") -> "pa.Array":
+    """One value per group -> one value per row (group i repeated counts[i] times), in C."""
+    import pyarrow as pa
+
+    idx = [i for i, n in enumerate(counts) for _ in range(n)]
+    return pa.array(values, type=type_).take(pa.array(idx, type=pa.int64()))
 
 
 def column(items: Sequence[Any], attr: str) -> list[Any]:

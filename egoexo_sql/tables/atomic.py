@@ -23,12 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
 PREFIX = "atomic_descriptions"
 
 
-class BestExo(msgspec.Struct):
+class BestExo(msgspec.Struct, gc=False):
     cam_id: str | None = None
     raw_cam_id: str | int | None = None
 
 
-class Description(msgspec.Struct):
+class Description(msgspec.Struct, gc=False):
     # both keys must be present (null allowed): a description without them is not one
     text: str | None
     timestamp: float | None
@@ -39,7 +39,7 @@ class Description(msgspec.Struct):
     best_exo: BestExo | None = None
 
 
-class Annotation(msgspec.Struct):
+class Annotation(msgspec.Struct, gc=False):
     annotation_uid: str
     annotator_id: str | int | None = None
     rejected: bool | None = None
@@ -47,7 +47,7 @@ class Annotation(msgspec.Struct):
     descriptions: list[Description] = []
 
 
-class AtomicFile(msgspec.Struct):
+class AtomicFile(msgspec.Struct, gc=False):
     annotations: dict[str, list[Annotation]]
     ds: str | None = None
 

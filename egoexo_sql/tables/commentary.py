@@ -24,7 +24,7 @@ PREFIX = "expert_commentary"
 DATA_JSON_GLOB = "annotations/expert_commentary/*/*/data.json"
 
 
-class Recording(msgspec.Struct):
+class Recording(msgspec.Struct, gc=False):
     recording: str | None = None
     video_time: float | None = None
     text: str | None = None
@@ -35,7 +35,7 @@ class Recording(msgspec.Struct):
     duration_approx: float | None = None
 
 
-class Commentary(msgspec.Struct):
+class Commentary(msgspec.Struct, gc=False):
     commentary: str
     take_uid: str | None = None
     take_name: str | None = None
@@ -44,17 +44,17 @@ class Commentary(msgspec.Struct):
     commentary_data: list[Recording] = []
 
 
-class CommentaryFile(msgspec.Struct):
+class CommentaryFile(msgspec.Struct, gc=False):
     annotations: dict[str, list[Commentary]]
     ds: str | None = None
 
 
-class Proficiency(msgspec.Struct):
+class Proficiency(msgspec.Struct, gc=False):
     rating: int | None = None
     why: str | None = None
 
 
-class DataJson(msgspec.Struct):
+class DataJson(msgspec.Struct, gc=False):
     """Only what expert_ratings uses; the drawing events are skipped unparsed."""
 
     user_id: str | None = None
@@ -62,7 +62,7 @@ class DataJson(msgspec.Struct):
     proficiency: Proficiency | None = None
 
 
-class _TakeRef(msgspec.Struct):
+class _TakeRef(msgspec.Struct, gc=False):
     take_uid: str
     take_name: str
 
@@ -115,9 +115,7 @@ def _ratings(release: "Release", files: list[Path], uid_of: dict[str, str]) -> "
     # takes.json is read (take_uid and take_name only) only if some name is left.
     cols: dict[str, list[Any]] = {k: [] for k in (
         "take_uid", "take_name", "expert_uid", "commentary_id", "rating", "why")}
-    data_files = sorted(
-        (release.rel(p) for p in files if Path(p).name == "data.json"),
-    )
+    data_files = sorted(r for r in map(release.rel, files) if r.endswith("/data.json"))
     for rel in data_files:
         parts = rel.split("/")
         # annotations/expert_commentary/<take_name>/<expert_uid>/data.json
@@ -132,7 +130,7 @@ def _ratings(release: "Release", files: list[Path], uid_of: dict[str, str]) -> "
         cols["why"].append(d.proficiency.why if d.proficiency else None)
 
     missing = [n for n in cols["take_name"] if n not in uid_of]
-    if missing and release.path("takes.json").is_file():
+    if missing and release.is_file("takes.json"):
         for t in release.decode("takes.json", list[_TakeRef]):
             uid_of.setdefault(t.take_name, t.take_uid)
     cols["take_uid"] = [uid_of.get(n) for n in cols["take_name"]]

@@ -19,12 +19,12 @@ if TYPE_CHECKING:  # pragma: no cover
 PREFIX = "keystep"
 
 
-class AnnotationMeta(msgspec.Struct):
+class AnnotationMeta(msgspec.Struct, gc=False):
     annotation_uid: str | None = None
     annotator_id: int | str | None = None
 
 
-class Segment(msgspec.Struct):
+class Segment(msgspec.Struct, gc=False):
     start_time: float | None = None
     end_time: float | None = None
     step_id: int | None = None
@@ -34,7 +34,7 @@ class Segment(msgspec.Struct):
     is_essential: bool | None = None
 
 
-class TakeKeysteps(msgspec.Struct):
+class TakeKeysteps(msgspec.Struct, gc=False):
     take_uid: str | None = None
     take_name: str | None = None
     scenario: str | None = None
@@ -44,7 +44,7 @@ class TakeKeysteps(msgspec.Struct):
     segments: list[Segment] = []
 
 
-class Node(msgspec.Struct):
+class Node(msgspec.Struct, gc=False):
     id: int
     name: str | None = None
     is_leafnode: bool | None = None
@@ -53,7 +53,7 @@ class Node(msgspec.Struct):
     unique_id: int | None = None
 
 
-class KeystepFile(msgspec.Struct):
+class KeystepFile(msgspec.Struct, gc=False):
     annotations: dict[str, TakeKeysteps]
     taxonomy: dict[str, dict[str, Node]] = {}
     vocabulary: dict[str, str] = {}

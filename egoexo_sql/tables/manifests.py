@@ -7,9 +7,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import pyarrow as pa
 
 from ..errors import InputError
-from ..schema import conform
+from ._common import column, repeat_per_row, to_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MANIFEST_GLOB = "manifests/**/manifest.json"
 
 
-class PathSpec(msgspec.Struct):
+class PathSpec(msgspec.Struct, gc=False):
     relative_path: str
     source_path: str | None = None
     views: list[str] | None = None
@@ -29,7 +30,7 @@ class PathSpec(msgspec.Struct):
     checksum: str | None = None
 
 
-class Entry(msgspec.Struct):
+class Entry(msgspec.Struct, gc=False):
     uid: str
     paths: list[PathSpec] = []
     splits: list[str] | None = None
@@ -45,32 +46,54 @@ def part_of(rel: str) -> str | None:
 
 
 def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "part", "uid", "relative_path", "size_bytes", "views", "universities", "splits",
-        "benchmarks", "file_type", "source_path", "checksum")}
+    part_col: list[str] = []
+    uid_col: list[str] = []
+    entry_splits: list[Any] = []
+    entry_bench: list[Any] = []
+    entry_n: list[int] = []
+    paths: list[PathSpec] = []
     for rel in sorted(release.rel(f) for f in files):
         part = part_of(rel)
         if part is None:
             continue
         entries: list[Entry] = release.decode(rel, list[Entry])
-        seen: dict[tuple[str, str], str] = {}
-        for i, e in enumerate(entries):
-            for j, p in enumerate(e.paths):
-                key = (e.uid, p.relative_path)
-                where = f"$[{i}].paths[{j}].relative_path"
-                if key in seen:
-                    raise InputError(rel, where, "each path listed once per uid",
-                                     f"{p.relative_path!r} again (first at {seen[key]})")
-                seen[key] = where
-                cols["part"].append(part)
-                cols["uid"].append(e.uid)
-                cols["relative_path"].append(p.relative_path)
-                cols["size_bytes"].append(p.size)
-                cols["views"].append(p.views)
-                cols["universities"].append(p.universities)
-                cols["splits"].append(e.splits)
-                cols["benchmarks"].append(e.benchmarks)
-                cols["file_type"].append(p.file_type)
-                cols["source_path"].append(p.source_path)
-                cols["checksum"].append(p.checksum)
-    return {"manifest_files": conform("manifest_files", cols)}
+        start = len(paths)
+        for e in entries:
+            n = len(e.paths)
+            paths += e.paths
+            uid_col += [e.uid] * n
+            entry_splits.append(e.splits)
+            entry_bench.append(e.benchmarks)
+            entry_n.append(n)
+        part_col += [part] * (len(paths) - start)
+        _check_paths_unique(rel, entries, uid_col[start:], column(paths[start:], "relative_path"))
+    list_type = pa.list_(pa.string())
+    return {"manifest_files": to_table("manifest_files", {
+        "part": part_col,
+        "uid": uid_col,
+        "relative_path": column(paths, "relative_path"),
+        "size_bytes": column(paths, "size"),
+        "views": column(paths, "views"),
+        "universities": column(paths, "universities"),
+        # entry-level lists: converted once per entry, then repeated per path
+        "splits": repeat_per_row(entry_splits, entry_n, list_type),
+        "benchmarks": repeat_per_row(entry_bench, entry_n, list_type),
+        "file_type": column(paths, "file_type"),
+        "source_path": column(paths, "source_path"),
+        "checksum": column(paths, "checksum"),
+    })}
+
+
+def _check_paths_unique(rel: str, entries: list[Entry], uids: list[str], paths: list[str]) -> None:
+    keys = list(zip(uids, paths))
+    if len(set(keys)) == len(keys):
+        return
+    seen: dict[tuple[str, str], str] = {}
+    for i, e in enumerate(entries):
+        for j, p in enumerate(e.paths):
+            where = f"$[{i}].paths[{j}].relative_path"
+            key = (e.uid, p.relative_path)
+            if key in seen:
+                raise InputError(rel, where, "each path listed once per uid",
+                                 f"{p.relative_path!r} again (first at {seen[key]})")
+            seen[key] = where

@@ -32,7 +32,7 @@ METADATA_JSON = "metadata.json"
 
 
 # -- typed records ------------------------------------------------------------
-class Video(msgspec.Struct):
+class Video(msgspec.Struct, gc=False):
     cam_id: str | None = None
     stream_id: str | None = None
     readable_stream_id: str | None = None
@@ -41,7 +41,7 @@ class Video(msgspec.Struct):
     relative_path: str | None = None
 
 
-class Camera(msgspec.Struct):
+class Camera(msgspec.Struct, gc=False):
     cam_id: str
     is_ego: bool | None = None
     has_walkaround: bool | None = None
@@ -51,7 +51,7 @@ class Camera(msgspec.Struct):
     video_artifact_uid: str | None = None
 
 
-class Capture(msgspec.Struct):
+class Capture(msgspec.Struct, gc=False):
     capture_uid: str
     capture_name: str
     root_dir: str | None = None
@@ -68,7 +68,7 @@ class Capture(msgspec.Struct):
     validated: bool | None = None
 
 
-class EmbeddedCapture(msgspec.Struct):
+class EmbeddedCapture(msgspec.Struct, gc=False):
     """The capture record embedded in each take (only what the take tables use)."""
 
     capture_uid: str | None = None
@@ -76,7 +76,7 @@ class EmbeddedCapture(msgspec.Struct):
     cameras: list[Camera] | None = None
 
 
-class Take(msgspec.Struct):
+class Take(msgspec.Struct, gc=False):
     take_uid: str
     take_name: str
     capture_uid: str
@@ -110,7 +110,7 @@ class Take(msgspec.Struct):
     validated: bool | None = None
 
 
-class Participant(msgspec.Struct):
+class Participant(msgspec.Struct, gc=False):
     participant_uid: int
     origin_participant_id: str | int | None = None
     university_id: str | None = None
@@ -119,7 +119,7 @@ class Participant(msgspec.Struct):
     metadata: str | dict[str, Any] | None = None
 
 
-class PhysicalSetting(msgspec.Struct):
+class PhysicalSetting(msgspec.Struct, gc=False):
     physical_uid: int
     origin_physical_setting_id: str | int | None = None
     video_source_id: int | None = None
@@ -127,14 +127,14 @@ class PhysicalSetting(msgspec.Struct):
     univ_name: str | None = None
 
 
-class VisualObject(msgspec.Struct):
+class VisualObject(msgspec.Struct, gc=False):
     object_uid: str
     name: str | None = None
     physical_setting_uid: int | None = None
     additional_metadata: str | None = None
 
 
-class MetadataFile(msgspec.Struct):
+class MetadataFile(msgspec.Struct, gc=False):
     tasks: dict[str, str]
     version: str | None = None
     date: str | None = None

@@ -20,14 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
 RANK = {"Novice": 1, "Early Expert": 2, "Intermediate Expert": 3, "Late Expert": 4}
 
 
-class Point(msgspec.Struct):
+class Point(msgspec.Struct, gc=False):
     video_time: float | None = None
     sentences: list[str] | None = msgspec.field(name="list", default=None)
     expert_uid: str | None = None
     video_name: str | None = None
 
 
-class Record(msgspec.Struct):
+class Record(msgspec.Struct, gc=False):
     take_uid: str
     task_id: int | None = None
     task_name: str | None = None
@@ -40,7 +40,7 @@ class Record(msgspec.Struct):
     tips_for_improvement: list[Point] = []
 
 
-class ProficiencyFile(msgspec.Struct):
+class ProficiencyFile(msgspec.Struct, gc=False):
     annotations: list[Record]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from . import Source
+from ._common import gc_free
 from .atomic import compile_atomic
 from .commentary import DATA_JSON_GLOB, compile_commentary
 from .keystep import compile_keystep
@@ -43,7 +44,7 @@ SOURCES: tuple[Source, ...] = (
         # splits.json gives takes.split; it is optional here
         inputs=(TAKES_JSON, CAPTURES_JSON, SPLITS_JSON),
         tables=("takes", "take_videos", "captures", "capture_cameras"),
-        compile=compile_takes,
+        compile=gc_free(compile_takes),
         required=(TAKES_JSON, CAPTURES_JSON),
     ),
     Source(
@@ -51,7 +52,7 @@ SOURCES: tuple[Source, ...] = (
         group="metadata",
         inputs=(PARTICIPANTS_JSON,),
         tables=("participants",),
-        compile=compile_participants,
+        compile=gc_free(compile_participants),
         required=(PARTICIPANTS_JSON,),
     ),
     Source(
@@ -59,7 +60,7 @@ SOURCES: tuple[Source, ...] = (
         group="metadata",
         inputs=(PHYSICAL_SETTING_JSON,),
         tables=("physical_settings",),
-        compile=compile_physical_settings,
+        compile=gc_free(compile_physical_settings),
         required=(PHYSICAL_SETTING_JSON,),
     ),
     Source(
@@ -67,7 +68,7 @@ SOURCES: tuple[Source, ...] = (
         group="metadata",
         inputs=(VISUAL_OBJECTS_JSON,),
         tables=("visual_objects",),
-        compile=compile_visual_objects,
+        compile=gc_free(compile_visual_objects),
         required=(VISUAL_OBJECTS_JSON,),
     ),
     Source(
@@ -75,7 +76,7 @@ SOURCES: tuple[Source, ...] = (
         group="metadata",
         inputs=(METADATA_JSON,),
         tables=("tasks",),
-        compile=compile_tasks,
+        compile=gc_free(compile_tasks),
         required=(METADATA_JSON,),
     ),
     Source(
@@ -83,35 +84,35 @@ SOURCES: tuple[Source, ...] = (
         group="splits",
         inputs=(SPLITS_JSON,),
         tables=("take_benchmarks",),
-        compile=compile_splits,
+        compile=gc_free(compile_splits),
     ),
     Source(
         name="keystep",
         group="keystep",
         inputs=("annotations/keystep_*.json",),
         tables=("keystep_segments", "keystep_taxonomy", "keystep_vocabulary"),
-        compile=compile_keystep,
+        compile=gc_free(compile_keystep),
     ),
     Source(
         name="proficiency_demonstrator",
         group="proficiency",
         inputs=("annotations/proficiency_demonstrator_*.json",),
         tables=("proficiency_demonstrator",),
-        compile=compile_demonstrator,
+        compile=gc_free(compile_demonstrator),
     ),
     Source(
         name="proficiency_demonstration",
         group="proficiency",
         inputs=("annotations/proficiency_demonstration_*.json",),
         tables=("proficiency_demonstration",),
-        compile=compile_demonstration,
+        compile=gc_free(compile_demonstration),
     ),
     Source(
         name="atomic_descriptions",
         group="atomic",
         inputs=("annotations/atomic_descriptions_*.json",),
         tables=("atomic_descriptions",),
-        compile=compile_atomic,
+        compile=gc_free(compile_atomic),
     ),
     Source(
         name="expert_commentary",
@@ -120,14 +121,14 @@ SOURCES: tuple[Source, ...] = (
         # commentary files do not; it is optional here
         inputs=("annotations/expert_commentary_*.json", DATA_JSON_GLOB, TAKES_JSON),
         tables=("expert_commentary", "expert_ratings"),
-        compile=compile_commentary,
+        compile=gc_free(compile_commentary),
     ),
     Source(
         name="manifests",
         group="manifests",
         inputs=(MANIFEST_GLOB,),
         tables=("manifest_files",),
-        compile=compile_manifests,
+        compile=gc_free(compile_manifests),
     ),
 )
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SPLITS_JSON = "annotations/splits.json"
 
 
-class SplitsFile(msgspec.Struct):
+class SplitsFile(msgspec.Struct, gc=False):
     take_uid_to_split: dict[str, str] = {}
     split_to_take_uids: dict[str, list[str]] = {}
     take_uid_to_benchmark: dict[str, list[str]] = {}
@@ -27,7 +27,7 @@ class SplitsFile(msgspec.Struct):
 
 def read_splits(release: "Release") -> SplitsFile | None:
     """The decoded splits.json, or None when the release has none."""
-    if not release.path(SPLITS_JSON).exists():
+    if not release.exists(SPLITS_JSON):
         return None
     return release.decode(SPLITS_JSON, SplitsFile)
 
