@@ -38,10 +38,11 @@ removed).
 from __future__ import annotations
 
 import errno
+import glob as _glob
 import hashlib
-import json
 import os
 import shutil
+import stat
 import sys
 import time
 import types
@@ -52,6 +53,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
+
+import orjson
 
 from .errors import InputError, UsageError
 
@@ -131,11 +134,11 @@ class BuildReport:
         lines.extend(rows)
         steps = " · ".join(f"{k} {v:.2f}s" for k, v in self.steps.items() if v >= 0.005)
         lines.append(f"time: {steps}" if steps else "time: -")
-        if self.recompiled:
-            lines.append(
-                "rebuilt: "
-                + ", ".join(f"{s} ({self.reasons.get(s, '')})" for s in self.recompiled)
-            )
+        by_reason: dict[str, list[str]] = {}
+        for s in self.recompiled:
+            by_reason.setdefault(self.reasons.get(s, ""), []).append(s)
+        for reason, names in by_reason.items():
+            lines.append(f"rebuilt ({reason}): {', '.join(names)}")
         if self.not_built:
             lines.append("not built (outside --only, no previous data): " + ", ".join(self.not_built))
         lines.extend(f"note: {n}" for n in self.notes)
@@ -348,8 +351,8 @@ class _Build:
             raise UsageError(f"{c} exists and is not a folder; choose another --catalog")
         bj = c / "build.json"
         try:
-            prev = json.loads(bj.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            prev = orjson.loads(bj.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
             prev = None
         if not isinstance(prev, dict) or prev.get("tool") != "egoexo-sql":
             if any(c.iterdir()):
@@ -386,32 +389,38 @@ class _Build:
     def _scan(self, source: "Source") -> list[_Input]:
         root = self.release_root
         found: dict[str, _Input] = {}
+
+        def add(rel: str) -> bool:
+            """Record a file; False for a folder."""
+            p = root / rel
+            try:
+                st = os.stat(p)
+            except FileNotFoundError:  # a dangling symlink
+                raise InputError(rel, None, "a file", "a broken link") from None
+            if stat.S_ISDIR(st.st_mode):
+                return False
+            found[rel] = _Input(
+                rel, p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+            )
+            return True
+
         for pattern in source.inputs:
             file_pattern = "." in pattern.rsplit("/", 1)[-1]
-            for p in root.glob(pattern):
-                rel = p.relative_to(root).as_posix()
-                try:
-                    st = p.stat()
-                except FileNotFoundError:  # a dangling symlink
-                    raise InputError(rel, None, "a file", "a broken link") from None
-                if p.is_dir():
-                    if file_pattern:
-                        raise InputError(rel, None, "a file", "a folder")
-                    continue
-                found[rel] = _Input(
-                    rel, p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
-                )
+            # glob.glob scans with os.scandir: several times faster than Path.glob on
+            # the ~12,000 commentary files; like a shell, it skips hidden files
+            for rel in _glob.glob(pattern, root_dir=root, recursive=True):
+                rel = rel.replace(os.sep, "/")
+                if not add(rel) and file_pattern:
+                    raise InputError(rel, None, "a file", "a folder")
         for req in source.required:
+            expected = f"a file (required to build the {source.group} group)"
             p = root / req
             if p.is_dir():
-                raise InputError(req, None, f"a file (required to build the {source.group} group)", "a folder")
+                raise InputError(req, None, expected, "a folder")
             if not p.exists():
-                raise InputError(req, None, f"a file (required to build the {source.group} group)", "nothing at this path")
+                raise InputError(req, None, expected, "nothing at this path")
             if req not in found:  # required but not matched by a glob: still an input
-                st = p.stat()
-                found[req] = _Input(
-                    req, p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
-                )
+                add(req)
         return [found[k] for k in sorted(found)]
 
     def _hash(self, inputs: list[_Input]) -> None:
@@ -719,7 +728,9 @@ class _Build:
             # seconds up to here; the swap follows (reported, not recorded)
             "steps": {k: round(v, 4) for k, v in self.steps.items()},
         }
-        (self.staging / "build.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        (self.staging / "build.json").write_bytes(
+            orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        )
 
 
 def _table_record(
