@@ -73,6 +73,8 @@ ROW_GROUP_ROWS = 122_880
 #: A recorded sha256 is trusted only for a file whose ctime was at least this much
 #: older than the moment it was hashed (coarse file-system clocks, racy writes).
 RACY_NS = 2_000_000_000
+#: Files are hashed on threads in batches of about this many bytes.
+HASH_BATCH_BYTES = 8 << 20
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 STEPS = ("scan", "hash", "plan", "compile", "write", "reuse", "views", "swap")
 
@@ -450,15 +452,25 @@ class _Build:
         if not todo:
             self.progress("hash", total, total, "")
             return
+        # batches of about HASH_BATCH_BYTES: one future per small file costs more than
+        # hashing it (12,000 commentary files of a few KB)
+        batches: list[list[_Input]] = [[]]
+        size = 0
+        for i in sorted(todo, key=lambda i: -i.bytes):
+            if size >= HASH_BATCH_BYTES:
+                batches.append([])
+                size = 0
+            batches[-1].append(i)
+            size += i.bytes
         done = 0
-        workers = min(8, os.cpu_count() or 1, len(todo))
+        workers = min(4, os.cpu_count() or 1, len(batches))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_hash_file, i): i for i in todo}
+            futures = {pool.submit(_hash_batch, b): b for b in batches}
             for f in as_completed(futures):
-                i = futures[f]
-                i.sha256, i.hashed_at_ns = f.result()
-                done += i.bytes
-                self.progress("hash", done, total, i.rel)
+                for i, (digest, at) in zip(futures[f], f.result()):
+                    i.sha256, i.hashed_at_ns = digest, at
+                    done += i.bytes
+                self.progress("hash", done, total, futures[f][-1].rel)
 
     def _prev_table_rows(self, table: str) -> int | None:
         """Rows of the previous catalog's Parquet for ``table`` when it is intact, else None."""
@@ -599,7 +611,13 @@ class _Build:
                 if action == "reuse":
                     for t in s.tables:
                         prev_rec = self.prev["tables"][t]
-                        nfiles, nbytes = _link_tree(self.catalog / "data" / t, data / t)
+                        try:
+                            nfiles, nbytes = _link_tree(self.catalog / "data" / t, data / t)
+                        except FileNotFoundError:
+                            raise UsageError(
+                                f"{self.catalog} changed during this build (another build "
+                                "swapped it in?); run the build again"
+                            ) from None
                         self.table_records[t] = _table_record(
                             "reused", s.name, prev_rec["rows"], nfiles, nbytes, self.schema_hashes[t]
                         )
@@ -751,6 +769,10 @@ def _library_versions() -> dict[str, str]:
     import pyarrow
 
     return {"duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__}
+
+
+def _hash_batch(batch: list[_Input]) -> list[tuple[str, int]]:
+    return [_hash_file(i) for i in batch]
 
 
 def _hash_file(i: _Input) -> tuple[str, int]:
