@@ -141,10 +141,13 @@ class Catalog:
         if not isinstance(query, str):
             raise UsageError(f"SQL must be a string, not {type(query).__name__}")
         if self.sandboxed:
-            if self._macros is None:
-                self._macros = _sandbox.table_macros(self.connection)
-            _sandbox.check(query, table_macros=self._macros)
+            _sandbox.check(query, table_macros=self._table_macros)
             _sandbox.check_engine(self.connection, query)
+
+    def _table_macros(self) -> set[str]:
+        if self._macros is None:
+            self._macros = _sandbox.table_macros(self.connection)
+        return self._macros
 
     def relation(self, query: str) -> duckdb.DuckDBPyRelation | None:
         """A DuckDB relation for ``query`` (lazy: nothing runs until it is fetched).
