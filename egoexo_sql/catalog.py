@@ -307,6 +307,16 @@ class Catalog:
             lf = lf.select(order + [c for c in names if c not in order])
         return lf
 
+    def takes(self, **filters: Any) -> "pl.DataFrame":
+        """Select takes like ``egoexo-sql takes``: ``cat.takes(scenario="Cooking", has=["keystep"])``.
+
+        Same filters and semantics as the CLI (see :func:`egoexo_sql.select.takes`);
+        returns the take_summary rows as a polars DataFrame.
+        """
+        from .select import takes
+
+        return takes(self, **filters)
+
 
 def _polars_type(duck_type: str):
     import polars as pl
