@@ -613,6 +613,8 @@ class _Build:
                         prev_rec = self.prev["tables"][t]
                         try:
                             nfiles, nbytes = _link_tree(self.catalog / "data" / t, data / t)
+                            if nfiles != prev_rec["files"]:
+                                raise FileNotFoundError(t)
                         except FileNotFoundError:
                             raise UsageError(
                                 f"{self.catalog} changed during this build (another build "
@@ -1028,7 +1030,13 @@ def _view_sql(name: str, text: str) -> tuple[str, set[str]]:
 def _link_tree(src: Path, dst: Path) -> tuple[int, int]:
     """Hard-link (or copy) every file under ``src`` to ``dst``; returns (parquet files, bytes)."""
     nfiles = nbytes = 0
-    for dirpath, _dirs, files in os.walk(src):
+
+    def fail(e: OSError) -> None:
+        raise e
+
+    if not src.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(src))
+    for dirpath, _dirs, files in os.walk(src, onerror=fail):
         rel = Path(dirpath).relative_to(src)
         target_dir = dst / rel
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -821,3 +821,16 @@ def test_cli_build_prints_a_summary_and_rebuilds_nothing_twice(release_copy, tmp
     assert "nothing to recompile" in r.output
     r = runner.invoke(app, ["build", str(release), "--only", "nope"])
     assert isinstance(r.exception, UsageError)  # cli.main turns it into one line and exit 2
+
+
+def test_catalog_replaced_during_a_build_is_an_error_not_an_empty_table(env):
+    env.build()
+
+    def meddle(step, completed, total, detail=""):
+        # after planning to reuse people, another process swaps a new catalog in
+        if step == "compile" and completed == total:
+            shutil.rmtree(env.catalog / "data" / "people")
+
+    with pytest.raises(UsageError, match="changed during this build"):
+        env.build(progress=meddle)
+    assert siblings(env.catalog) == []
