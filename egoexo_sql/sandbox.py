@@ -69,7 +69,9 @@ FILE_FUNCTIONS = frozenset(
         "iceberg_scan", "iceberg_metadata", "iceberg_snapshots", "delta_scan",
         "sqlite_scan", "sqlite_attach", "postgres_scan", "postgres_attach",
         "postgres_query", "mysql_scan", "mysql_query",
-        "query", "query_table", "load_aws_credentials", "checkpoint", "force_checkpoint",
+        "query", "query_table", "json_execute_serialized_sql", "arrow_scan", "arrow_scan_dumb",
+        "pandas_scan", "python_arrow_scan", "seq_scan", "copy_database", "import_database",
+        "load_aws_credentials", "checkpoint", "force_checkpoint", "which_secret",
     }
 )
 FILE_FUNCTION_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_",
@@ -188,7 +190,10 @@ def _display_name(names: set[str], node, sql: str) -> str:
 
 
 def _reads_files(names: set[str]) -> bool:
-    return any(n in FILE_FUNCTIONS or n.startswith(FILE_FUNCTION_PREFIXES) for n in names)
+    return any(
+        n in FILE_FUNCTIONS or n.startswith(FILE_FUNCTION_PREFIXES) or n.endswith("_scan")
+        for n in names
+    )
 
 
 def _safe_table_function(names: set[str], table_macros: "_LazyNames") -> bool:
