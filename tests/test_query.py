@@ -293,6 +293,8 @@ def test_cli_query_sql_from_file_and_stdin(cli, tmp_path):
     assert r.exit_code == 2 and "not both" in r.stderr
     r = cli("query", "--file", str(tmp_path / "missing.sql"))
     assert r.exit_code == 2 and "no such file" in r.stderr
+    r = cli("query", input="  \n")
+    assert r.exit_code == 2 and "empty" in r.stderr
 
 
 def test_cli_query_output_file(cli, tmp_path):

@@ -17,6 +17,7 @@ from typing import Iterator, Optional
 
 import typer
 
+from ..engines import Dialect
 from ..errors import EgoExoSQLError, UsageError
 from . import app, catalog_dir, fail
 
@@ -111,11 +112,17 @@ def query(
     format: Format = typer.Option(Format.table, "--format", help="Output format."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout (parquet needs one)."),
     catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    dialect: Optional[Dialect] = typer.Option(None, "--dialect", help="Print the query transpiled for this engine (sqlglot) instead of running it."),
 ) -> None:
     """Run one read-only SQL query against the catalog (sandboxed: no files, no extensions)."""
     with _errors():
         fmt = format.value
         text = _read_sql(sql, file)
+        if not text.strip():
+            raise UsageError("the SQL is empty")
+        if dialect is not None:
+            _print_transpiled(text, dialect, output)
+            return
         if fmt == "parquet" and output is None:
             raise UsageError("--format parquet needs --output FILE (or --output - into a pipe)")
         if fmt == "parquet" and output == "-" and sys.stdout.isatty():
@@ -140,6 +147,17 @@ def query(
             _done(n, output, fmt)
         finally:
             cat.close()
+
+
+def _print_transpiled(text: str, dialect: Dialect, output: Optional[str]) -> None:
+    """``--dialect``: the query in another engine's SQL (see egoexo_sql.engines); nothing runs."""
+    from ..engines import transpile
+
+    result = transpile(text, dialect)
+    with _sink(output) as f:
+        f.write(result.sql + "\n")
+    for msg in result.warnings:
+        typer.echo(f"warning: {dialect.value}: {msg}", err=True)
 
 
 def _fetch(fn):
