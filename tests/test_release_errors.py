@@ -248,3 +248,14 @@ def test_release_paths_are_relative_in_errors(tmp_path):
     with pytest.raises(InputError) as e:
         r.decode(tmp_path / "annotations" / "nothing.json", msgspec.Raw)
     assert e.value.file == "annotations/nothing.json"
+
+
+def test_duplicate_manifest_path(release):
+    rel = "manifests/takes/manifest.json"
+    entries = _load(release, rel)
+    entries[3]["paths"].append(dict(entries[3]["paths"][0]))
+    _save(release, rel, entries)
+    e = _error(release, ["manifests"])
+    assert e.file == rel
+    assert e.json_path == f"$[3].paths[{len(entries[3]['paths']) - 1}].relative_path"
+    assert "$[3].paths[0].relative_path" in e.got

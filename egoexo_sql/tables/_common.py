@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -66,12 +67,26 @@ def to_table(table: str, cols: dict[str, Any]) -> "pa.Table":
     return conform(table, pa.table(arrays))
 
 
-def repeat_per_row(values: list[Any], counts: list[int], type_: "pa.DataType") -> "pa.Array":
-    """One value per group -> one value per row (group i repeated counts[i] times), in C."""
+def row_groups(counts: Sequence[int]) -> "pa.Array":
+    """Group index of each row when group i has counts[i] rows: [2, 0, 1] -> [0, 0, 2]."""
     import pyarrow as pa
 
-    idx = [i for i, n in enumerate(counts) for _ in range(n)]
-    return pa.array(values, type=type_).take(pa.array(idx, type=pa.int64()))
+    return pa.array(list(chain.from_iterable(map(repeat, range(len(counts)), counts))),
+                    type=pa.int64())
+
+
+def repeat_per_row(values: Sequence[Any], rows: "pa.Array", type_: "pa.DataType") -> "pa.Array":
+    """One value per group -> one value per row (``rows`` from :func:`row_groups`), in C."""
+    import pyarrow as pa
+
+    return pa.array(values, type=type_).take(rows)
+
+
+def has_duplicates(table: "pa.Table", keys: Sequence[str]) -> bool:
+    """Whether some combination of the key columns occurs twice (computed in Arrow)."""
+    if table.num_rows == 0:
+        return False
+    return table.select(list(keys)).group_by(list(keys)).aggregate([]).num_rows != table.num_rows
 
 
 def column(items: Sequence[Any], attr: str) -> list[Any]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..errors import InputError
-from ..schema import conform
-from ._common import column, split_files, to_bool, to_text
+from ..schema import get as schema_of
+from ._common import column, split_files, to_bool, to_table, to_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -78,18 +78,22 @@ def _locate(f: AtomicFile, row: int) -> str:
 
 
 def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_uid", "split", "annotation_uid", "annotator_id", "rejected", "reject_reason",
-        "description_idx", "timestamp", "text", "subject", "ego_visible", "unsure",
-        "best_exo_cam_id", "best_exo_raw_cam_id")}
+    import pyarrow as pa
+
+    parts: list[pa.Table] = []
     seen: dict[tuple[str, str], str] = {}
     for rel, split in split_files(release, files, PREFIX):
         f: AtomicFile = release.decode(rel, AtomicFile)
-        start = len(cols["take_uid"])
         descs: list[Description] = []
-        take_uid, ann_uid, annotator, rejected, reason, idx = (
-            cols["take_uid"], cols["annotation_uid"], cols["annotator_id"], cols["rejected"],
-            cols["reject_reason"], cols["description_idx"])
+        # annotation-level values are kept once per annotation and repeated per
+        # description by Arrow (take), instead of once per description in Python
+        a_take: list[str] = []
+        a_uid: list[str] = []
+        a_annotator: list[Any] = []
+        a_rejected: list[Any] = []
+        a_reason: list[Any] = []
+        row_ann: list[int] = []
+        idx: list[int] = []
         for uid, anns in f.annotations.items():
             for ai, a in enumerate(anns):
                 key = (uid, a.annotation_uid)
@@ -101,23 +105,36 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
                 d = a.descriptions
                 n = len(d)
                 descs += d
-                take_uid += [uid] * n
-                ann_uid += [a.annotation_uid] * n
-                annotator += [to_text(a.annotator_id)] * n
-                rejected += [a.rejected] * n
-                reason += [a.reject_reason] * n
+                row_ann += [len(a_uid)] * n
                 idx += range(n)
-        cols["split"] += [split] * len(descs)
-        cols["timestamp"] += column(descs, "timestamp")
-        cols["text"] += column(descs, "text")
-        cols["subject"] += [d.subject if d.subject is not None else d.narration_subject
-                            for d in descs]
-        cols["ego_visible"] += column(descs, "ego_visible")
-        cols["unsure"] += column(descs, "unsure")
-        _flags(cols["ego_visible"], rel, f, start, "ego_visible")
-        _flags(cols["unsure"], rel, f, start, "unsure")
+                a_take.append(uid)
+                a_uid.append(a.annotation_uid)
+                a_annotator.append(to_text(a.annotator_id))
+                a_rejected.append(a.rejected)
+                a_reason.append(a.reject_reason)
+        rows = pa.array(row_ann, type=pa.int64())
         bests = column(descs, "best_exo")
-        cols["best_exo_cam_id"] += [None if b is None else b.cam_id for b in bests]
-        cols["best_exo_raw_cam_id"] += [None if b is None else to_text(b.raw_cam_id) for b in bests]
+        raw_cam = [None if b is None else b.raw_cam_id for b in bests]
+        if not set(map(type, raw_cam)) <= {str, type(None)}:
+            raw_cam = [to_text(v) for v in raw_cam]
+        parts.append(to_table("atomic_descriptions", {
+            "take_uid": pa.array(a_take, type=pa.string()).take(rows),
+            "split": pa.repeat(pa.scalar(split, type=pa.string()), len(descs)),
+            "annotation_uid": pa.array(a_uid, type=pa.string()).take(rows),
+            "annotator_id": pa.array(a_annotator, type=pa.string()).take(rows),
+            "rejected": pa.array(a_rejected, type=pa.bool_()).take(rows),
+            "reject_reason": pa.array(a_reason, type=pa.string()).take(rows),
+            "description_idx": idx,
+            "timestamp": column(descs, "timestamp"),
+            "text": column(descs, "text"),
+            "subject": [d.subject if d.subject is not None else d.narration_subject
+                        for d in descs],
+            "ego_visible": _flags(column(descs, "ego_visible"), rel, f, 0, "ego_visible"),
+            "unsure": _flags(column(descs, "unsure"), rel, f, 0, "unsure"),
+            "best_exo_cam_id": [None if b is None else b.cam_id for b in bests],
+            "best_exo_raw_cam_id": raw_cam,
+        }))
         del f, descs, bests
-    return {"atomic_descriptions": conform("atomic_descriptions", cols)}
+    if not parts:
+        return {"atomic_descriptions": schema_of("atomic_descriptions").empty_table()}
+    return {"atomic_descriptions": pa.concat_tables(parts)}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,8 @@ import msgspec
 import pyarrow as pa
 
 from ..errors import InputError
-from ._common import column, repeat_per_row, to_table
+from ..schema import get as schema_of
+from ._common import column, has_duplicates, repeat_per_row, row_groups, to_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -46,48 +48,38 @@ def part_of(rel: str) -> str | None:
 
 
 def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    part_col: list[str] = []
-    uid_col: list[str] = []
-    entry_splits: list[Any] = []
-    entry_bench: list[Any] = []
-    entry_n: list[int] = []
-    paths: list[PathSpec] = []
+    parts: list[pa.Table] = []
+    list_type = pa.list_(pa.string())
     for rel in sorted(release.rel(f) for f in files):
         part = part_of(rel)
         if part is None:
             continue
         entries: list[Entry] = release.decode(rel, list[Entry])
-        start = len(paths)
-        for e in entries:
-            n = len(e.paths)
-            paths += e.paths
-            uid_col += [e.uid] * n
-            entry_splits.append(e.splits)
-            entry_bench.append(e.benchmarks)
-            entry_n.append(n)
-        part_col += [part] * (len(paths) - start)
-        _check_paths_unique(rel, entries, uid_col[start:], column(paths[start:], "relative_path"))
-    list_type = pa.list_(pa.string())
-    return {"manifest_files": to_table("manifest_files", {
-        "part": part_col,
-        "uid": uid_col,
-        "relative_path": column(paths, "relative_path"),
-        "size_bytes": column(paths, "size"),
-        "views": column(paths, "views"),
-        "universities": column(paths, "universities"),
-        # entry-level lists: converted once per entry, then repeated per path
-        "splits": repeat_per_row(entry_splits, entry_n, list_type),
-        "benchmarks": repeat_per_row(entry_bench, entry_n, list_type),
-        "file_type": column(paths, "file_type"),
-        "source_path": column(paths, "source_path"),
-        "checksum": column(paths, "checksum"),
-    })}
+        # entry-level values are converted once per entry and repeated per path in Arrow
+        rows = row_groups([len(e.paths) for e in entries])
+        paths: list[PathSpec] = list(chain.from_iterable(column(entries, "paths")))
+        t = to_table("manifest_files", {
+            "part": pa.repeat(pa.scalar(part, type=pa.string()), len(paths)),
+            "uid": repeat_per_row(column(entries, "uid"), rows, pa.string()),
+            "relative_path": column(paths, "relative_path"),
+            "size_bytes": column(paths, "size"),
+            "views": column(paths, "views"),
+            "universities": column(paths, "universities"),
+            "splits": repeat_per_row(column(entries, "splits"), rows, list_type),
+            "benchmarks": repeat_per_row(column(entries, "benchmarks"), rows, list_type),
+            "file_type": column(paths, "file_type"),
+            "source_path": column(paths, "source_path"),
+            "checksum": column(paths, "checksum"),
+        })
+        if has_duplicates(t, ("uid", "relative_path")):
+            _raise_duplicate_path(rel, entries)
+        parts.append(t)
+    if not parts:
+        return {"manifest_files": schema_of("manifest_files").empty_table()}
+    return {"manifest_files": pa.concat_tables(parts)}
 
 
-def _check_paths_unique(rel: str, entries: list[Entry], uids: list[str], paths: list[str]) -> None:
-    keys = list(zip(uids, paths))
-    if len(set(keys)) == len(keys):
-        return
+def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:
     seen: dict[tuple[str, str], str] = {}
     for i, e in enumerate(entries):
         for j, p in enumerate(e.paths):
