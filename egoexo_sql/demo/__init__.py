@@ -45,6 +45,8 @@ class DemoReport:
     truth: dict[str, int] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # phrases planted for the search tests: {id, query, source, take_uid, take_name, time, text}
+    planted: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"wrote {self.files:,} files, {self.bytes / 1e6:,.1f} MB to {self.out_dir} in {self.seconds:.1f} s "
@@ -117,6 +119,7 @@ def generate(
 
         from . import annotation_files as A
         from . import metadata_files as M
+        from .planted import Planter, SearchTruth
 
         takes_records = M.takes_json(world, rng_for(seed, "takes.json"))
         if "metadata" in groups:
@@ -140,11 +143,13 @@ def generate(
             splits = M.splits_json(world)
             write("annotations/splits.json", splits)
             truth["take_benchmarks"] = sum(len(v) for v in splits["take_uid_to_benchmark"].values())
+        # planted search phrases and the search index's expected size (demo/planted.py)
+        planter, search_truth = Planter(seed, world), SearchTruth()
         family = [
             ("keystep", lambda: A.keystep_files(world, rng_for(seed, "keystep"), truth)),
             ("proficiency", lambda: A.proficiency_files(world, rng_for(seed, "proficiency"), truth)),
-            ("atomic", lambda: A.atomic_files(world, rng_for(seed, "atomic"), truth)),
-            ("commentary", lambda: A.commentary_files(world, rng_for(seed, "commentary"), truth)),
+            ("atomic", lambda: planter.atomic(A.atomic_files(world, rng_for(seed, "atomic"), truth))),
+            ("commentary", lambda: planter.commentary(A.commentary_files(world, rng_for(seed, "commentary"), truth))),
             ("relations", lambda: A.relations_files(world, rng_for(seed, "relations"), truth, masks_per_object)),
         ]
         for group, files in family:
@@ -153,7 +158,7 @@ def generate(
             step(group)
             if group == "commentary":
                 shutil.rmtree(out / "annotations" / "expert_commentary", ignore_errors=True)
-            for rel, obj in files():
+            for rel, obj in search_truth.watch(files()):
                 write(rel, obj)
         if "ego_pose" in groups:
             step("ego_pose")
@@ -163,7 +168,15 @@ def generate(
             for rel, obj in ego_pose_files(world, rng_for(seed, "ego_pose"), truth, pose_frames):
                 write(rel, obj)
         if "transcripts" in groups:
-            report.notes.append("transcripts (take_transcription) are not generated yet")
+            step("transcripts")
+            from .transcript_files import transcript_files
+
+            for old in out.glob("takes/*/audio/*_transcriptions.json"):
+                old.unlink()
+            for rel, obj in search_truth.watch(transcript_files(world, rng_for(seed, "transcripts"), truth, planter)):
+                write(rel, obj)
+        search_truth.record(truth)
+        report.planted = planter.planted
         if "manifests" in groups:
             step("manifests")
             from .manifest_files import manifests
@@ -213,6 +226,9 @@ def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> 
         s["proficiency demonstrator records / orphan take_uids"] = f"{truth['proficiency_demonstrator']:,} / {len(world.orphans)}"
     if "relations" in groups:
         s["relations takes / masks"] = f"{sum(t.relations for t in takes):,} / {truth['relations_masks']:,}"
+    if "transcripts" in groups:
+        s["transcripts: segments / words (narrated takes)"] = (
+            f"{truth['narrations']:,} / {truth['narration_words']:,} ({sum(t.is_narrated for t in takes)})")
     if "ego_pose" in groups:
         s["ego pose takes body man/auto, hand man/auto"] = " / ".join(
             str(truth[f"ego_pose_takes_{k}_{src}"]) for k in ("body", "hand") for src in ("annotation", "automatic"))
