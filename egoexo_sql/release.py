@@ -129,8 +129,12 @@ class Release:
 
         Raises InputError naming the file, the JSON path and what was expected.
         """
-        data = self.read_bytes(rel)
-        return decode_json(data, type, self.rel(self._abs(rel)))
+        s = os.fspath(rel)
+        if os.path.isabs(s):
+            full, name = s, self.rel(s)
+        else:
+            full, name = self._prefix + s, s.replace(os.sep, "/")
+        return decode_json(self.read_bytes(full), type, name)
 
 
 # -- decoding -----------------------------------------------------------------

@@ -21,7 +21,7 @@ SPLITS = ("train", "val", "test")
 
 def split_of(rel: str, prefix: str) -> str | None:
     """``annotations/<prefix>_train.json`` -> ``"train"``; None when the name does not fit."""
-    m = re.fullmatch(rf"{re.escape(prefix)}_(train|val|test)\.json", Path(rel).name)
+    m = re.fullmatch(rf"{re.escape(prefix)}_(train|val|test)\.json", rel.rpartition("/")[2])
     return m.group(1) if m else None
 
 

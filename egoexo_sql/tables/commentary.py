@@ -13,7 +13,8 @@ import msgspec
 
 from ..errors import InputError
 from ..schema import conform
-from ._common import split_files
+from ..schema import get as schema_of
+from ._common import column, repeat_per_row, row_groups, split_files, to_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -68,14 +69,17 @@ class _TakeRef(msgspec.Struct, gc=False):
 
 
 def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_uid", "split", "take_name", "commentary_id", "expert_uid", "task_id",
-        "recording_idx", "recording", "video_time", "text", "error", "error_desc",
-        "duration_approx")}
+    import pyarrow as pa
+
+    parts: list[pa.Table] = []
     seen: dict[str, str] = {}
     uid_of: dict[str, str] = {}  # take_name -> take_uid, for expert_ratings
     for rel, split in split_files(release, files, PREFIX):
         f: CommentaryFile = release.decode(rel, CommentaryFile)
+        comm: list[Commentary] = []
+        c_take: list[str] = []
+        recs: list[Recording] = []
+        idx: list[int] = []
         for uid, comms in f.annotations.items():
             for ci, c in enumerate(comms):
                 name = c.take_name or c.commentary.rpartition("/")[0]
@@ -86,26 +90,32 @@ def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.T
                                      "a commentary not listed before",
                                      f"{c.commentary!r}, already in {seen[c.commentary]}")
                 seen[c.commentary] = rel
-                recs = c.commentary_data
-                n = len(recs)
-                cols["take_uid"] += [uid] * n
-                cols["split"] += [split] * n
-                cols["take_name"] += [c.take_name] * n
-                cols["commentary_id"] += [c.commentary] * n
-                cols["expert_uid"] += [c.commentary.rpartition("/")[2]] * n
-                cols["task_id"] += [c.task_id] * n
-                cols["recording_idx"] += range(n)
-                for r in recs:
-                    cols["recording"].append(r.recording)
-                    cols["video_time"].append(r.video_time)
-                    cols["text"].append(r.text)
-                    cols["error"].append(r.error)
-                    cols["error_desc"].append(
-                        r.underscore_error_desc if r.underscore_error_desc is not None
-                        else r.error_desc)
-                    cols["duration_approx"].append(r.duration_approx)
+                comm.append(c)
+                c_take.append(uid)
+                recs += c.commentary_data
+                idx += range(len(c.commentary_data))
+        # commentary-level values once per commentary, repeated per recording in Arrow
+        rows = row_groups([len(c.commentary_data) for c in comm])
+        ids = column(comm, "commentary")
+        parts.append(to_table("expert_commentary", {
+            "take_uid": repeat_per_row(c_take, rows, pa.string()),
+            "split": pa.repeat(pa.scalar(split, type=pa.string()), len(recs)),
+            "take_name": repeat_per_row(column(comm, "take_name"), rows, pa.string()),
+            "commentary_id": repeat_per_row(ids, rows, pa.string()),
+            "expert_uid": repeat_per_row([i.rpartition("/")[2] for i in ids], rows, pa.string()),
+            "task_id": repeat_per_row(column(comm, "task_id"), rows, pa.int32()),
+            "recording_idx": idx,
+            "recording": column(recs, "recording"),
+            "video_time": column(recs, "video_time"),
+            "text": column(recs, "text"),
+            "error": column(recs, "error"),
+            "error_desc": [r.underscore_error_desc if r.underscore_error_desc is not None
+                           else r.error_desc for r in recs],
+            "duration_approx": column(recs, "duration_approx"),
+        }))
     return {
-        "expert_commentary": conform("expert_commentary", cols),
+        "expert_commentary": pa.concat_tables(parts) if parts else
+        schema_of("expert_commentary").empty_table(),
         "expert_ratings": _ratings(release, files, uid_of),
     }
 

@@ -206,25 +206,28 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
     })
 
     # -- take videos
-    v_take, v_cam, v_stream, v_sid, v_rsid, v_clip, v_coll, v_ego, v_path = ([] for _ in range(9))
+    v_take: list[str] = []
+    v_cam: list[str] = []
+    v_stream: list[str] = []
+    v_ego: list[Any] = []
+    videos: list[Video] = []
     for t in takes:
         for cam_key, streams in t.frame_aligned_videos.items():
+            n = len(streams)
             composite = cam_key in ("collage", "best_exo")
-            ego = None if composite else is_ego.get((t.capture_uid, cam_key))
-            for stream_key, v in streams.items():
-                v_take.append(t.take_uid)
-                v_cam.append(cam_key)
-                v_stream.append(stream_key)
-                v_sid.append(v.stream_id)
-                v_rsid.append(v.readable_stream_id)
-                v_clip.append(v.clip_uid)
-                v_coll.append(v.is_collage)
-                v_ego.append(ego)
-                v_path.append(v.relative_path)
+            v_ego += [None if composite else is_ego.get((t.capture_uid, cam_key))] * n
+            v_take += [t.take_uid] * n
+            v_cam += [cam_key] * n
+            v_stream += streams.keys()
+            videos += streams.values()
     take_videos_t = conform("take_videos", {
-        "take_uid": v_take, "cam_id": v_cam, "stream": v_stream, "stream_id": v_sid,
-        "readable_stream_id": v_rsid, "clip_uid": v_clip, "is_collage": v_coll,
-        "is_ego": v_ego, "relative_path": v_path,
+        "take_uid": v_take, "cam_id": v_cam, "stream": v_stream,
+        "stream_id": column(videos, "stream_id"),
+        "readable_stream_id": column(videos, "readable_stream_id"),
+        "clip_uid": column(videos, "clip_uid"),
+        "is_collage": column(videos, "is_collage"),
+        "is_ego": v_ego,
+        "relative_path": column(videos, "relative_path"),
     })
 
     # -- takes
