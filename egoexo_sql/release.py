@@ -39,25 +39,27 @@ _BOM = b"\xef\xbb\xbf"
 # makes this safe when sources are compiled on several threads.
 _gc_lock = threading.Lock()
 _gc_depth = 0
+_gc_was_enabled = False
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the duration (re-entrant, thread-safe)."""
-    global _gc_depth
+    """Pause the cyclic garbage collector for the duration (re-entrant, thread-safe).
+
+    The first entry remembers whether the collector was on; the last exit restores that.
+    """
+    global _gc_depth, _gc_was_enabled
     with _gc_lock:
         if _gc_depth == 0:
-            was_enabled = gc.isenabled()
+            _gc_was_enabled = gc.isenabled()
             gc.disable()
-        else:
-            was_enabled = None
         _gc_depth += 1
     try:
         yield
     finally:
         with _gc_lock:
             _gc_depth -= 1
-            if _gc_depth == 0 and was_enabled is not False:
+            if _gc_depth == 0 and _gc_was_enabled:
                 gc.enable()
 
 

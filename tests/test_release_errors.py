@@ -259,3 +259,42 @@ def test_duplicate_manifest_path(release):
     assert e.file == rel
     assert e.json_path == f"$[3].paths[{len(entries[3]['paths']) - 1}].relative_path"
     assert "$[3].paths[0].relative_path" in e.got
+
+
+def test_gc_paused_restores_the_collector_state_across_threads():
+    import gc
+    import threading
+
+    from egoexo_sql.release import gc_paused
+
+    def overlapped(initially_enabled: bool) -> bool:
+        (gc.enable if initially_enabled else gc.disable)()
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        seen_in_b: list[bool] = []
+
+        def a():
+            with gc_paused():
+                a_in.set()
+                b_in.wait()
+            a_out.set()
+
+        def b():
+            a_in.wait()
+            with gc_paused():
+                b_in.set()
+                a_out.wait()
+                seen_in_b.append(gc.isenabled())  # A has left, B is still decoding
+
+        ts = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert seen_in_b == [False]
+        return gc.isenabled()
+
+    try:
+        assert overlapped(True) is True
+        assert overlapped(False) is False
+    finally:
+        gc.enable()
