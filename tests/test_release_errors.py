@@ -298,3 +298,22 @@ def test_gc_paused_restores_the_collector_state_across_threads():
         assert overlapped(False) is False
     finally:
         gc.enable()
+
+
+def test_splits_that_disagree(release):
+    rel = "annotations/splits.json"
+    f = _load(release, rel)
+    uid = f["split_to_take_uids"]["val"][0]
+    f["take_uid_to_split"][uid] = "train"
+    _save(release, rel, f)
+    e = _error(release, ["metadata"])
+    assert (e.file, e.json_path) == (rel, '$.split_to_take_uids["val"][0]')
+    assert '"train"' in e.expected and e.got == '"val"'
+
+
+def test_task_ids_must_be_integers(release):
+    f = _load(release, "metadata.json")
+    f["tasks"]["cooking"] = "Cooking again"
+    _save(release, "metadata.json", f)
+    e = _error(release, ["metadata"])
+    assert (e.file, e.json_path) == ("metadata.json", '$.tasks["cooking"]')
