@@ -304,7 +304,13 @@ class Catalog:
         if sch:
             names = lf.collect_schema().names()
             order = [c for c in sch.column_names if c in names]
-            lf = lf.select(order + [c for c in names if c not in order])
+            casts = {}
+            for c in order:
+                dtype = _polars_array_type(sch.column(c).type)
+                if dtype is not None:  # Parquet has lists; the view casts them back to arrays
+                    casts[c] = dtype
+            cols = [pl.col(c).cast(casts[c]) if c in casts else pl.col(c) for c in order]
+            lf = lf.select(cols + [pl.col(c) for c in names if c not in order])
         return lf
 
     def takes(self, **filters: Any) -> "pl.DataFrame":
@@ -316,6 +322,25 @@ class Catalog:
         from .select import takes
 
         return takes(self, **filters)
+
+
+def _polars_array_type(duck_type: str):
+    """polars Array type of a DuckDB fixed-size ARRAY type (``DOUBLE[4][3]`` -> shape (3, 4)).
+
+    ``None`` for every other type, lists (``T[]``) included.
+    """
+    import re
+
+    import polars as pl
+
+    m = re.fullmatch(r"\s*([A-Za-z]+)((?:\[\d+\])+)\s*", duck_type)
+    if not m:
+        return None
+    inner = _polars_type(m.group(1))
+    if inner is None:
+        return None
+    dims = [int(d) for d in re.findall(r"\d+", m.group(2))]
+    return pl.Array(inner, shape=tuple(reversed(dims)))
 
 
 def _polars_type(duck_type: str):

@@ -196,6 +196,16 @@ def _reads_files(names: set[str]) -> bool:
     )
 
 
+def _refuse_file_function(node, sql: str) -> None:
+    names = _func_names(node, sql)
+    if _reads_files(names):
+        raise Refused(
+            f"{_display_name(names, node, sql)}()",
+            "it reads files or runs SQL from text; query the catalog's views instead",
+            *_position(sql, _func_offset(node)),
+        )
+
+
 def _safe_table_function(names: set[str], table_macros: "_LazyNames") -> bool:
     if any(n in SAFE_TABLE_FUNCTIONS or n.startswith(SAFE_TABLE_FUNCTION_PREFIXES) for n in names):
         return True
@@ -256,23 +266,12 @@ def check(sql: str, *, table_macros: Iterable[str] | Callable[[], Iterable[str]]
             raise Refused(type(node).__name__.upper() + " inside the query", _QUERY_HINT,
                           *_position(sql, first))
         if isinstance(node, exp.Func):
-            names = _func_names(node, sql)
-            if _reads_files(names):
-                raise Refused(
-                    f"{_display_name(names, node, sql)}()",
-                    "it reads files or runs SQL from text; query the catalog's views instead",
-                    *_position(sql, _func_offset(node)),
-                )
+            _refuse_file_function(node, sql)
         if isinstance(node, exp.Table):
             target = node.this
             if isinstance(target, exp.Func):
+                _refuse_file_function(target, sql)  # before the walk reaches it: the clearer message
                 names = _func_names(target, sql)
-                if _reads_files(names):
-                    raise Refused(
-                        f"{_display_name(names, target, sql)}()",
-                        "it reads files or runs SQL from text; query the catalog's views instead",
-                        *_position(sql, _func_offset(target)),
-                    )
                 if not _safe_table_function(names, macros):
                     raise Refused(
                         f"table function {_display_name(names, target, sql)}()",
