@@ -456,3 +456,13 @@ def test_only_writes_the_same_files_as_a_full_release(tmp_path, demo_release):
     full = _digest(release)
     assert written and all(full[k] == v for k, v in written.items())
     assert not (part / "takes.json").exists()
+
+
+def test_participants_belong_to_the_university_of_their_takes(tmp_path):
+    for seed in (0, 3, 7):
+        release = tmp_path / f"r{seed}"
+        generate(release, scale=0.02, seed=seed, only=["metadata"])
+        univ_of = {p["participant_uid"]: p["university_name"] for p in read(release, "participants.json")}
+        for t in read(release, "takes.json"):
+            if t["participant_uid"] is not None:
+                assert univ_of[t["participant_uid"]] == t["university_name"], t["take_name"]

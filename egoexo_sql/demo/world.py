@@ -399,7 +399,12 @@ class World:
                 self.pools.setdefault((scenario, univ), []).append(p)
 
     def pool(self, scenario: str, univ: str) -> list[Participant]:
-        return self.pools.get((scenario, univ)) or [p for (sc, _), ps in self.pools.items() if sc == scenario for p in ps]
+        """Participants who can appear in a capture of ``univ`` (a participant belongs to one university)."""
+        own = self.pools.get((scenario, univ))
+        if not own:
+            own = [p for p in self.participants if p.univ == univ] or [self._participant_at(univ, self.participants[0])]
+            self.pools[(scenario, univ)] = own
+        return own
 
     # ---- captures and takes
     def _capture_name(self, rng: Rng, univ: str, scenario: str, n: int) -> tuple[str, str]:
@@ -559,7 +564,18 @@ class World:
             if t.best_exo is not None:
                 t.best_exo = cap.exo_cams[0]
             if t.participant is not None and t.participant.univ != univ:
-                t.participant = next((p for p in self.participants if p.univ == univ), t.participant)
+                t.participant = self._participant_at(univ, t.participant)
+
+    def _participant_at(self, univ: str, like: Participant) -> Participant:
+        """A participant of ``univ`` (participants belong to one university): an existing
+        one, else a new one modelled on ``like``."""
+        for p in self.participants:
+            if p.univ == univ:
+                return p
+        origin = 1 + sum(p.univ == univ for p in self.participants)
+        p = Participant(max(x.uid for x in self.participants) + 1, f"{origin:03d}", univ, like.collection_date, dict(like.metadata))
+        self.participants.append(p)
+        return p
 
     def _drop_cam(self, cap: Capture, cam: str) -> None:
         cap.cameras = [c for c in cap.cameras if c.cam_id != cam]
