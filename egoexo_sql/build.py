@@ -561,12 +561,23 @@ class _Build:
         produced: set[str] = set()
         self.table_records: dict[str, dict[str, Any]] = {}
         self.source_seconds: dict[str, float] = {}
+        self.stream_units: dict[str, Any] = {}  # streaming sources: units -> files, spans
+        self.stream_counts: dict[str, dict[str, int]] = {}
+        self.stream_notes: dict[str, str] = {}
         release = self.release_factory(self.release_root) if to_compile else None
         self.progress("compile", 0, len(to_compile), "")
         for n, s in enumerate(to_compile):
             self.progress("compile", n, len(to_compile), s.name)
             files = [i.path for i in inputs_by_source[s.name]]
             t0 = time.perf_counter()
+            if _is_streaming(s):  # writes its own Parquet, file by file (streaming.py)
+                with self._step("compile"):
+                    self._compile_streaming(s, inputs_by_source[s.name], n, len(to_compile))
+                produced.update(s.tables)
+                self.source_seconds[s.name] = time.perf_counter() - t0
+                report.recompiled.append(s.name)
+                report.reasons[s.name] = plan[s.name][1] + self.stream_notes.get(s.name, "")
+                continue
             with self._step("compile"):
                 try:
                     result = s.compile(release, files)
@@ -640,6 +651,50 @@ class _Build:
         # report tables in schema order
         report.tables = {t: report.tables[t] for t in self.schemas if t in report.tables}
         report.status = {t: self.table_records[t]["status"] for t in report.tables}
+
+    # -- streaming sources (streaming.py) ----------------------------------------
+    def _compile_streaming(self, s: "Source", inputs: list[_Input], n: int, total: int) -> None:
+        """Compile a streaming source unit by unit; with a usable previous build, only
+        changed files are parsed and unchanged units are hard-linked."""
+        from .streaming import compile_streaming
+
+        ps = self.prev.get("sources", {}).get(s.name) or {}
+        incremental = (
+            not self.force
+            and ps.get("status") in ("compiled", "reused")
+            and ps.get("version") == s.version
+            and self.prev.get("tool_version") == self.tool_version
+            and isinstance(ps.get("units"), dict)
+            and sorted(ps.get("tables", [])) == sorted(s.tables)
+            and all(self._prev_table_rows(t) is not None for t in s.tables)
+        )
+        prev_sha = {r["path"]: r.get("sha256") for r in self.prev.get("inputs", [])}
+        res = compile_streaming(
+            s,
+            release_root=self.release_root,
+            inputs=[(i.rel, i.sha256, i.bytes) for i in inputs],
+            schemas=self.schemas,
+            dest_data=self.staging / "data",
+            prev_data=self.catalog / "data" if incremental else None,
+            prev_units=ps.get("units") if incremental else None,
+            prev_sha=prev_sha if incremental else {},
+            progress=lambda frac, detail: self.progress("compile", n + frac, total, f"{s.name}: {detail}"),
+        )
+        self.stream_units[s.name] = res.units
+        self.stream_counts[s.name] = {
+            "files_parsed": len(res.compiled_files),
+            "files_copied": len(res.copied_files),
+            "units_linked": len(res.linked_units),
+        }
+        if incremental:
+            self.stream_notes[s.name] = (
+                f"; {len(res.compiled_files)} of {len(inputs)} files parsed"
+            )
+        for t, (rows, nfiles, nbytes) in res.tables.items():
+            self.table_records[t] = _table_record(
+                "compiled", s.name, rows, nfiles, nbytes, self.schema_hashes[t]
+            )
+            self.report.tables[t] = rows
 
     def _views(self) -> None:
         import duckdb
@@ -718,6 +773,10 @@ class _Build:
                 "inputs": rec_inputs,
                 "seconds": round(self.source_seconds.get(s.name, 0.0), 4),
             }
+            if _is_streaming(s) and status != "not_built":  # per-file reuse needs the units
+                units = self.stream_units.get(s.name, prev_sources.get(s.name, {}).get("units"))
+                sources[s.name]["units"] = units
+                sources[s.name].update(self.stream_counts.get(s.name, {}))
         schemas = {}
         for t, sch in self.schemas.items():
             schemas[t] = {"kind": sch.kind, "group": sch.group, "sha256": self.schema_hashes[t]}
@@ -751,6 +810,11 @@ class _Build:
         (self.staging / "build.json").write_bytes(
             orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
         )
+
+
+def _is_streaming(source: "Source") -> bool:
+    """A source compiled file by file into its own Parquet parts (streaming.py)."""
+    return getattr(source, "compile_file", None) is not None and hasattr(source, "unit_of")
 
 
 def _table_record(
