@@ -114,6 +114,7 @@ def ego_pose_files(world: World, rng: Rng, truth: Counter, frames_per_take: int 
             frames = pose_frames(t, rng, source, frames_per_take)
             all_frames.update(frames)
             truth[f"ego_pose_takes_{kind}_{source}"] += 1
+            truth["ego_pose_takes"] += 1  # rows of the ego_pose_takes table: one per file
             yield f"annotations/ego_pose/{t.split}/{kind}/{source}/{t.uid}.json", pose_file(t, rng, kind, source, frames, truth)
         cam_frames = sorted(all_frames) or list(range(min(frames_per_take, int(t.duration * 30))))
         yield f"annotations/ego_pose/{t.split}/camera_pose/{t.uid}.json", camera_pose_file(t, rng, cam_frames, truth)

@@ -31,6 +31,17 @@ from .metadata import (
 )
 from .proficiency import compile_demonstration, compile_demonstrator
 from .splits import SPLITS_JSON, compile_splits
+from .ego_pose import (
+    CAMERA_GLOB,
+    POSE_GLOBS,
+    compile_camera_file,
+    compile_pose_file,
+    unit_of_camera,
+    unit_of_pose,
+)
+from .relations import GLOB as RELATIONS_GLOB
+from .relations import compile_relations_file, unit_of_relations
+from ..streaming import streaming_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -122,6 +133,31 @@ SOURCES: tuple[Source, ...] = (
         inputs=("annotations/expert_commentary_*.json", DATA_JSON_GLOB, TAKES_JSON),
         tables=("expert_commentary", "expert_ratings"),
         compile=gc_free(compile_commentary),
+    ),
+    # the big annotation families: compiled file by file, in parallel (streaming.py)
+    streaming_source(
+        name="relations",
+        group="relations",
+        inputs=(RELATIONS_GLOB,),
+        tables=("relations_objects", "relations_masks"),
+        compile_file=compile_relations_file,
+        unit_of=unit_of_relations,
+    ),
+    streaming_source(
+        name="ego_pose",
+        group="ego_pose",
+        inputs=POSE_GLOBS,
+        tables=("ego_pose_3d", "ego_pose_2d", "ego_pose_takes"),
+        compile_file=compile_pose_file,
+        unit_of=unit_of_pose,
+    ),
+    streaming_source(
+        name="camera_poses",
+        group="ego_pose",
+        inputs=(CAMERA_GLOB,),
+        tables=("camera_poses",),
+        compile_file=compile_camera_file,
+        unit_of=unit_of_camera,
     ),
     Source(
         name="manifests",

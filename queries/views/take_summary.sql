@@ -45,6 +45,19 @@ rating AS (
     FROM expert_ratings
     WHERE take_uid IS NOT NULL
     GROUP BY take_uid
+),
+pose AS (  -- one row per pose file, so this does not scan ego_pose_3d
+    SELECT take_uid,
+           bool_or(kind = 'body' AND source = 'annotation') AS body_manual,
+           bool_or(kind = 'body' AND source = 'automatic') AS body_automatic,
+           bool_or(kind = 'hand' AND source = 'annotation') AS hand_manual,
+           bool_or(kind = 'hand' AND source = 'automatic') AS hand_automatic
+    FROM ego_pose_takes
+    WHERE n_joints_3d + n_joints_2d > 0
+    GROUP BY take_uid
+),
+relations AS (
+    SELECT DISTINCT take_uid FROM relations_objects WHERE n_masks > 0
 )
 SELECT
     t.*,
@@ -59,7 +72,14 @@ SELECT
     coalesce(atomic.n, 0) AS n_atomic_descriptions,
     coalesce(commentary.n, 0) > 0 AS has_commentary,
     coalesce(commentary.n, 0) AS n_expert_commentaries,
-    rating.mean_rating AS mean_expert_rating
+    rating.mean_rating AS mean_expert_rating,
+    coalesce(pose.body_manual OR pose.body_automatic, false) AS has_body_pose,
+    coalesce(pose.body_manual, false) AS has_body_pose_manual,
+    coalesce(pose.body_automatic, false) AS has_body_pose_automatic,
+    coalesce(pose.hand_manual OR pose.hand_automatic, false) AS has_hand_pose,
+    coalesce(pose.hand_manual, false) AS has_hand_pose_manual,
+    coalesce(pose.hand_automatic, false) AS has_hand_pose_automatic,
+    relations.take_uid IS NOT NULL AS has_relations
 FROM takes AS t
 LEFT JOIN exo USING (take_uid)
 LEFT JOIN bench USING (take_uid)
@@ -69,4 +89,6 @@ LEFT JOIN keystep USING (take_uid)
 LEFT JOIN atomic USING (take_uid)
 LEFT JOIN commentary USING (take_uid)
 LEFT JOIN rating USING (take_uid)
+LEFT JOIN pose USING (take_uid)
+LEFT JOIN relations USING (take_uid)
 ORDER BY t.take_uid;
