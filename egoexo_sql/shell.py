@@ -10,9 +10,11 @@ In the tradition of pgcli and litecli:
   and their columns (``alias.`` completes the columns of the aliased view), and the
   arguments of dot commands; the input is highlighted with pygments' SQL lexer;
 - dot commands: ``.tables``, ``.schema [VIEW]``, ``.mode table|csv|json|ndjson``,
-  ``.output [FILE]``, ``.timer on|off``, ``.help``, ``.quit``;
+  ``.output [FILE]``, ``.timer on|off``, ``.maxrows N``, ``.help``, ``.quit``;
 - results are written by :mod:`egoexo_sql.output` (aligned table with a row count by
-  default), followed by the time taken while ``.timer`` is on (the default);
+  default), followed by the time taken while ``.timer`` is on (the default); on the
+  terminal a table shows its first ``.maxrows`` rows (100) with the count of all, its
+  long cells cut so that it fits the terminal's width; ``.output FILE`` gets every row;
 - Ctrl-C while a query runs cancels it (``connection.interrupt()``) and the shell
   goes on; Ctrl-C at the prompt clears the input; Ctrl-D or ``.quit`` leaves;
 - an error is one line: ``error: Binder Error: ... (line 1, column 8)``.
@@ -57,6 +59,8 @@ HISTORY_ENV = "EGOEXO_SQL_HISTORY"
 PROMPT = "egoexo> "
 CONTINUATION = "   ...> "
 MODES = _output.TEXT_FORMATS  # table, csv, json, ndjson
+DEFAULT_MAX_ROWS = 100
+MIN_CELL = 8  # narrowest cut when fitting a table to the terminal
 
 DOT_COMMANDS: dict[str, str] = {
     ".tables": "list the catalog's views with row counts",
@@ -64,6 +68,7 @@ DOT_COMMANDS: dict[str, str] = {
     ".mode": "table|csv|json|ndjson  how results are printed (now: {mode})",
     ".output": "[FILE]  write results to FILE; without FILE, back to the terminal (now: {output})",
     ".timer": "on|off  show the time each query took (now: {timer})",
+    ".maxrows": "N  rows a table shows on the terminal, 0 for all (now: {maxrows})",
     ".help": "this list",
     ".quit": "leave the shell (also .exit, Ctrl-D)",
 }
@@ -364,7 +369,8 @@ class SQLCompleter(Completer):
             return
         cmd = _ALIASES.get(parts[0].lower(), parts[0].lower())
         arg = parts[1] if len(parts) > 1 else ""
-        choices = {".schema": self.words.views, ".mode": list(MODES), ".timer": ["on", "off"]}.get(cmd)
+        choices = {".schema": self.words.views, ".mode": list(MODES), ".timer": ["on", "off"],
+                   ".maxrows": ["0", str(DEFAULT_MAX_ROWS), "1000"]}.get(cmd)
         if choices is not None:
             yield from self._match(arg.strip(), choices, cmd[1:], keep_case=True)
         elif cmd == ".output":
@@ -420,6 +426,10 @@ class Shell:
         self.color = color
         self.mode = "table"
         self.timer = True
+        #: table mode on the terminal shows at most this many rows (0: all); the count is of all
+        self.max_rows = DEFAULT_MAX_ROWS
+        #: terminal width tables are fitted to; None: the terminal's, when stdout is one
+        self.width: int | None = None
         self.output_path: str | None = None
         self._sink: TextIO | None = None
         self._words: CatalogWords | None = None
@@ -582,8 +592,44 @@ class Shell:
         return self._sink if self._sink is not None else self.stdout
 
     def _write_rows(self, columns: list[str], types: list[str], rows: list[tuple], *, max_cell: int) -> None:
-        _output.write_text(self.mode, columns, types, [rows], self.sink, max_cell=max_cell)
+        if self.mode == "table" and self._sink is None:
+            self.stdout.write(self._fit_table(columns, types, rows, max_cell))
+        else:
+            _output.write_text(self.mode, columns, types, [rows], self.sink, max_cell=max_cell)
         self.sink.flush()
+
+    def _terminal_width(self) -> int | None:
+        if self.width is not None:
+            return self.width
+        if getattr(self.stdout, "isatty", lambda: False)():
+            import shutil
+
+            return shutil.get_terminal_size().columns
+        return None
+
+    def _fit_table(self, columns: list[str], types: list[str], rows: list[tuple], max_cell: int) -> str:
+        """The table as text, long cells cut (not below MIN_CELL) so that it fits the terminal."""
+        import io
+
+        def render(cut: int) -> str:
+            buf = io.StringIO()
+            _output.write_table(columns, types, [rows], buf, max_cell=cut)
+            return buf.getvalue()
+
+        text = render(max_cell)
+        width = self._terminal_width()
+        if not width or max(map(len, text.splitlines()), default=0) <= width:
+            return text
+        lo, hi = MIN_CELL, (max_cell or max(map(len, text.splitlines()))) - 1
+        best = None
+        while lo <= hi:  # the widest cut that fits
+            mid = (lo + hi) // 2
+            candidate = render(mid)
+            if max(map(len, candidate.splitlines())) <= width:
+                best, lo = candidate, mid + 1
+            else:
+                hi = mid - 1
+        return best if best is not None else text  # too many columns to fit: let them wrap whole
 
     # ------------------------------------------------------------------ queries
 
@@ -674,6 +720,24 @@ class Shell:
                     return
                 yield batch
 
+        if self.mode == "table" and self._sink is None:
+            # for people: the first max_rows rows, fitted to the terminal, and the count of all
+            shown: list[tuple] = []
+            total = 0
+            for batch in batches():
+                room = (self.max_rows - len(shown)) if self.max_rows else len(batch)
+                if room > 0:
+                    shown.extend(batch[:room])
+                total += len(batch)
+            if self._cancel.is_set():
+                return total
+            text = self._fit_table(columns, types, shown, _output.MAX_CELL)
+            if total > len(shown):
+                body, _, _ = text.rstrip("\n").rpartition("\n")  # the writer's "(N rows)" line
+                text = f"{body}\n({total} rows, first {len(shown)} shown; .maxrows 0 shows all)\n"
+            self.stdout.write(text)
+            self.stdout.flush()
+            return total
         sink = self.sink
         n = _output.write_text(self.mode, columns, types, batches(), sink)
         sink.flush()
@@ -687,7 +751,7 @@ class Shell:
         arg = parts[1].strip() if len(parts) > 1 else ""
         handler = {
             ".tables": self._tables, ".schema": self._schema, ".mode": self._mode,
-            ".output": self._output, ".timer": self._timer, ".help": self._help,
+            ".output": self._output, ".timer": self._timer, ".maxrows": self._maxrows, ".help": self._help,
             ".quit": self._quit,
         }.get(cmd)
         if handler is None:
@@ -763,9 +827,17 @@ class Shell:
         else:
             self.error(f".timer {arg}: on or off")
 
+    def _maxrows(self, arg: str) -> None:
+        if not arg:
+            self.note(f"maxrows: {self.max_rows or 'all'}")
+        elif arg.isdigit():
+            self.max_rows = int(arg)
+        else:
+            self.error(f".maxrows {arg}: a number of rows, 0 for all")
+
     def _help(self, arg: str) -> None:
         state = {"mode": self.mode, "output": self.output_path or "terminal",
-                 "timer": "on" if self.timer else "off"}
+                 "timer": "on" if self.timer else "off", "maxrows": self.max_rows or "all"}
         width = max(len(c) for c in DOT_COMMANDS)
         lines = [f"{cmd.ljust(width)}  {about.format(**state)}" for cmd, about in DOT_COMMANDS.items()]
         lines.append("")

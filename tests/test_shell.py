@@ -346,10 +346,28 @@ def test_input_is_syntax_highlighted(terminal):
 def test_help_lists_every_command(terminal):
     t = terminal()
     screen = t.run(".help", done=".quit")
-    for cmd in (".tables", ".schema", ".mode", ".output", ".timer", ".help", ".quit"):
+    for cmd in (".tables", ".schema", ".mode", ".output", ".timer", ".maxrows", ".help", ".quit"):
         assert re.search(rf"^{re.escape(cmd)} ", screen, re.M), cmd
     assert "(now: table)" in screen and "(now: on)" in screen
     assert t.quit() == 0
+
+
+def test_tables_fit_a_narrow_terminal_and_long_results_are_cut(demo_catalog, shell_env, tmp_path, counts):
+    t = Terminal([sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
+                 shell_env, tmp_path, cols=80, rows=40)
+    try:
+        t.wait(lambda s: t.prompts() >= 1)
+        screen = t.run(".tables", done="(20 rows)".replace("20", str(len(counts))))
+        tail = after_last(screen, ".tables").splitlines()[1:-1]
+        assert max(len(line) for line in tail) <= 80
+        assert re.search(r"^takes +table +\d+  One row per take.*…$", "\n".join(tail), re.M)
+        screen = t.run("SELECT take_uid FROM takes ORDER BY take_uid;", done="Time:")
+        tail = after_last(screen, "ORDER BY take_uid;").splitlines()
+        assert len(tail) == 1 + 2 + 100 + 2 + 1
+        assert tail[-3] == f"({counts['takes']} rows, first 100 shown; .maxrows 0 shows all)"
+        assert t.quit() == 0
+    finally:
+        t.close()
 
 
 # =========================================================================== the command
@@ -481,6 +499,27 @@ def test_interrupt_from_another_thread_cancels_and_the_connection_still_works(ma
     assert time.monotonic() - started < 10
     assert "query cancelled after" in out.getvalue()
     assert sh.execute("SELECT 1") is True
+
+
+def test_maxrows_and_fitting_as_a_library(make_shell, counts, tmp_path):
+    sh, out, err = make_shell()
+    sh.timer = False
+    sh.handle(".maxrows 2")
+    sh.handle("SELECT range AS i FROM range(5);")
+    assert out.getvalue() == "i\n-\n0\n1\n(5 rows, first 2 shown; .maxrows 0 shows all)\n"
+    target = tmp_path / "all.txt"
+    sh.handle(f".output {target}")  # a file gets every row
+    sh.handle("SELECT range AS i FROM range(5);")
+    sh.handle(".output")
+    assert target.read_text().endswith("3\n4\n(5 rows)\n")
+    sh.handle(".maxrows 0")
+    out.truncate(0), out.seek(0)
+    sh.width = 60
+    sh.handle("SELECT repeat('x', 50) AS a, repeat('y', 50) AS b;")
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 60 and lines[2].startswith("xxxxxxxx") and "…" in lines[2]
+    sh.handle(".maxrows many")
+    assert "error: .maxrows many: a number of rows, 0 for all" in err.getvalue()
 
 
 def test_a_failing_statement_stops_the_rest_of_the_input(make_shell):

@@ -31,6 +31,7 @@ def shell(
             code = sh.run()
         else:  # a script: results only, as `egoexo-sql query` prints them
             sh.timer = False
+            sh.max_rows = 0
             code = sh.run_script(sys.stdin.read())
     except EgoExoSQLError as e:
         fail(str(e), e.exit_code)
