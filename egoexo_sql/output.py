@@ -69,7 +69,23 @@ def _json_default(v: Any) -> Any:
 def _dumps(v: Any) -> bytes:
     import orjson
 
-    return orjson.dumps(v, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(v, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # an integer beyond 64 bits (HUGEINT): the standard library has no limit
+        import json
+        import math
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {str(k): clean(y) for k, y in x.items()}
+            if isinstance(x, (list, tuple)):
+                return [clean(y) for y in x]
+            return x
+
+        return json.dumps(clean(v), default=_json_default, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
 
 
 def _csv_cell(v: Any) -> Any:
@@ -208,6 +224,13 @@ def write_parquet(reader: Any, sink: Any) -> int:
                 w.write_batch(batch)
                 n += batch.num_rows
     return n
+
+
+def arrow_row_batches(reader: Any) -> Iterator[list[tuple]]:
+    """Row batches (lists of tuples) from an Arrow RecordBatchReader."""
+    for batch in reader:
+        if batch.num_rows:
+            yield list(zip(*(col.to_pylist() for col in batch.columns)))
 
 
 def batches_of(cursor: Any, size: int = 10_000) -> Iterator[list[tuple]]:

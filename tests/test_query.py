@@ -284,6 +284,19 @@ def test_cli_query_formats(cli):
     assert [json.loads(x) for x in r.stdout.splitlines()] == [{"split": k, "n": v} for k, v in sorted(SEGMENTS.items())]
 
 
+def test_cli_query_timestamptz_and_hugeint(cli):
+    """TIMESTAMPTZ (now(), casts) needs pytz in DuckDB's row conversion; the CLI must not."""
+    r = cli("query", "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS t, now() IS NOT NULL AS ok, "
+            "170141183460469231731687303715884105727::HUGEINT AS h", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)[0]
+    assert row["t"].startswith("2024-01-02") and row["t"].endswith("+00:00") and row["ok"] is True
+    r = cli("query", "SELECT 170141183460469231731687303715884105727::HUGEINT AS h", "--format", "ndjson")
+    assert json.loads(r.stdout) == {"h": 170141183460469231731687303715884105727}
+    r = cli("query", "SELECT now() AS t", "--format", "csv")
+    assert r.exit_code == 0 and r.stdout.startswith("t\n20")
+
+
 def test_cli_query_sql_from_file_and_stdin(cli, tmp_path):
     f = tmp_path / "q.sql"
     f.write_text("-- how many\nSELECT count(*) AS n FROM mini_takes;\n")

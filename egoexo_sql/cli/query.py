@@ -142,8 +142,16 @@ def query(
                 cur = cat.execute(text)
                 columns = [d[0] for d in cur.description]
                 types = [str(d[1]) for d in cur.description]
+                if any("WITH TIME ZONE" in t for t in types):
+                    # DuckDB turns TIMESTAMPTZ into Python values only with pytz; Arrow
+                    # (zoneinfo) does without. Rare (now(), a cast), so pyarrow only then.
+                    cur.abort()
+                    reader = _fetch(lambda: cat.relation(text).to_arrow_reader(10_000))
+                    batches = out.arrow_row_batches(reader)
+                else:
+                    batches = out.batches_of(cur)
                 with _sink(output) as f:
-                    n = _fetch(lambda: out.write_text(fmt, columns, types, out.batches_of(cur), f))
+                    n = _fetch(lambda: out.write_text(fmt, columns, types, batches, f))
             _done(n, output, fmt)
         finally:
             cat.close()
