@@ -189,11 +189,23 @@ def _display_name(names: set[str], node, sql: str) -> str:
     return sorted(names)[0] if names else type(node).__name__.lower()
 
 
+def reads_files(name: str) -> bool:
+    """True for a function the guard refuses anywhere: it reads files or runs SQL from text."""
+    n = name.lower()
+    return n in FILE_FUNCTIONS or n.startswith(FILE_FUNCTION_PREFIXES) or n.endswith("_scan")
+
+
+def allowed_table_function(name: str, table_macros: Iterable[str] = ()) -> bool:
+    """True for a table function the guard lets a query use in FROM."""
+    n = name.lower()
+    if reads_files(n):
+        return False
+    return (n in SAFE_TABLE_FUNCTIONS or n.startswith(SAFE_TABLE_FUNCTION_PREFIXES)
+            or n in {m.lower() for m in table_macros})
+
+
 def _reads_files(names: set[str]) -> bool:
-    return any(
-        n in FILE_FUNCTIONS or n.startswith(FILE_FUNCTION_PREFIXES) or n.endswith("_scan")
-        for n in names
-    )
+    return any(reads_files(n) for n in names)
 
 
 def _refuse_file_function(node, sql: str) -> None:

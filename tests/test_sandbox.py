@@ -159,6 +159,17 @@ def test_file_paths_as_table_names_are_refused(sql):
     assert "looks like a file path" in str(e)
 
 
+def test_public_predicates_agree_with_the_guard():
+    for name in ("read_csv", "READ_PARQUET", "glob", "query", "arrow_scan", "sqlite_scan"):
+        assert sandbox.reads_files(name) and not sandbox.allowed_table_function(name), name
+        with pytest.raises(Refused):
+            check(f"SELECT * FROM {name}('x')")
+    for name in ("range", "unnest", "duckdb_tables", "json_each"):
+        assert not sandbox.reads_files(name) and sandbox.allowed_table_function(name), name
+    assert not sandbox.allowed_table_function("mini_takes_in")
+    assert sandbox.allowed_table_function("mini_takes_in", {"MINI_TAKES_IN"})
+
+
 def test_table_functions_off_the_allow_list_are_refused():
     e = refused("SELECT * FROM some_extension_function(1)")
     assert e.what == "table function some_extension_function()"
