@@ -293,6 +293,8 @@ class SQLCompleter(Completer):
                                    f"column of {target}", keep_case=True)
             return
         word = re.search(r"\w*$", before).group()
+        if not word and not complete_event.completion_requested:
+            return  # no menu after every space while typing; Tab asks for everything
         if before[: len(before) - len(word)].rstrip().endswith("."):
             return  # after a qualifier the regex above did not take (e.g. a quoted name)
         clause = self._clause(before[: len(before) - len(word)])
@@ -662,18 +664,9 @@ class Shell:
         self._running = True
         try:
             worker.start()
-            while worker.is_alive():
-                try:
-                    worker.join(0.05)
-                except KeyboardInterrupt:
-                    self.interrupt()
+            self._wait(worker)
         finally:
-            # a second Ctrl-C must not leave a worker behind on the connection
-            while worker.is_alive():
-                try:
-                    worker.join(0.05)
-                except KeyboardInterrupt:
-                    self.interrupt()
+            self._wait(worker)  # a second Ctrl-C must not leave a worker behind on the connection
             self._running = False
         elapsed = time.perf_counter() - started
 
@@ -686,6 +679,8 @@ class Shell:
         if err is not None:
             if isinstance(err, EgoExoSQLError):
                 self.error(one_line(str(err), sql))
+            elif isinstance(err, BrokenPipeError) and self._sink is None:
+                raise err  # stdout is a pipe whose reader left: the caller stops quietly
             elif isinstance(err, OSError):
                 self.error(f"cannot write to {self.output_path or 'the terminal'}: {err.strerror or err}")
             else:
@@ -703,9 +698,25 @@ class Shell:
             self.note(f"Time: {elapsed:.3f}s")
         return True
 
+    def _wait(self, worker: threading.Thread) -> None:
+        while worker.is_alive():
+            try:
+                worker.join(0.05)
+            except KeyboardInterrupt:
+                self.interrupt()
+            if self._cancel.is_set() and worker.is_alive():
+                # again and again: a Ctrl-C during the sandbox's check came before DuckDB's
+                # query began, and DuckDB clears the interrupt when a query starts
+                try:
+                    self.catalog.connection.interrupt()
+                except Exception:  # pragma: no cover - a closed connection
+                    pass
+
     def _run(self, sql: str) -> int:
         import duckdb
 
+        if self._cancel.is_set():
+            return 0
         cur = self.catalog.execute(sql)
         columns = [d[0] for d in cur.description]
         types = [str(d[1]) for d in cur.description]
@@ -746,7 +757,7 @@ class Shell:
     # ------------------------------------------------------------------ dot commands
 
     def dot(self, line: str) -> None:
-        parts = line.split(maxsplit=1)
+        parts = line.strip().rstrip(";").split(maxsplit=1)
         cmd = _ALIASES.get(parts[0].lower(), parts[0].lower())
         arg = parts[1].strip() if len(parts) > 1 else ""
         handler = {

@@ -397,6 +397,19 @@ def test_stdin_not_a_terminal_runs_a_script(demo_catalog, tmp_path, shell_env):
     assert out.returncode == 1
 
 
+def test_a_script_piped_into_head_stops_quietly(demo_catalog, tmp_path, shell_env):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=shell_env, cwd=tmp_path,
+    )
+    proc.stdin.write(b"SELECT * FROM range(300000);\nSELECT 1;\n")
+    proc.stdin.close()
+    assert proc.stdout.readline().strip() == b"range"
+    proc.stdout.close()  # like `| head -1`
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
+
+
 def test_missing_catalog_is_one_line_and_exit_2(tmp_path, shell_env):
     out = subprocess.run(
         [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(tmp_path / "nothing")],
@@ -464,7 +477,7 @@ def test_quit_ends_the_loop(make_shell):
 
 def test_dot_commands_as_a_library(make_shell, tmp_path, counts):
     sh, out, err = make_shell()
-    sh.handle(".tables")
+    sh.handle(".tables;")  # a habitual ';' after a dot command is forgiven
     assert f"({len(counts)} rows)" in out.getvalue()
     sh.handle(".mode json")
     sh.handle(".timer off")
@@ -520,6 +533,25 @@ def test_maxrows_and_fitting_as_a_library(make_shell, counts, tmp_path):
     assert max(map(len, lines)) <= 60 and lines[2].startswith("xxxxxxxx") and "…" in lines[2]
     sh.handle(".maxrows many")
     assert "error: .maxrows many: a number of rows, 0 for all" in err.getvalue()
+
+
+def test_ctrl_c_before_duckdb_starts_the_query_still_cancels_it(make_shell, monkeypatch):
+    """Ctrl-C while the sandbox checks the SQL: DuckDB clears an interrupt when a query
+    begins, so the shell must keep interrupting until the worker is done."""
+    sh, out, err = make_shell()
+    execute = sh.catalog.execute
+
+    def interrupted_first(sql, *a, **kw):
+        sh.interrupt()
+        return execute(sql, *a, **kw)
+
+    monkeypatch.setattr(sh.catalog, "execute", interrupted_first)
+    started = time.monotonic()
+    assert sh.execute(LONG_QUERY.rstrip(";")) is False
+    assert time.monotonic() - started < 10
+    assert "query cancelled" in out.getvalue()
+    monkeypatch.setattr(sh.catalog, "execute", execute)
+    assert sh.execute("SELECT 1") is True
 
 
 def test_a_failing_statement_stops_the_rest_of_the_input(make_shell):
@@ -622,6 +654,13 @@ def test_completion_of_views_columns_keywords(completer):
     assert "regexp_matches" in complete(completer, "SELECT regexp_m")
     assert not any(f.startswith("read_") for f in complete(completer, "SELECT * FROM read_"))
     assert "range" in complete(completer, "SELECT * FROM ran")
+    # no menu after a space while typing; Tab (completion requested) offers everything
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    typing = CompleteEvent(text_inserted=True)
+    assert list(completer.get_completions(Document("SELECT "), typing)) == []
+    assert len(complete(completer, "SELECT * FROM ")) >= 20
     # dot commands and their arguments
     assert complete(completer, ".sch") == [".schema"]
     assert complete(completer, ".schema take_s") == ["take_summary"]

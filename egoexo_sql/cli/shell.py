@@ -5,6 +5,7 @@ prompt_toolkit and pygments are imported inside the command, so ``--help`` stays
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
@@ -35,5 +36,9 @@ def shell(
             code = sh.run_script(sys.stdin.read())
     except EgoExoSQLError as e:
         fail(str(e), e.exit_code)
+    except BrokenPipeError:  # `egoexo-sql shell < q.sql | head`: stop writing, exit cleanly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0)
     if code:
         raise typer.Exit(code)
