@@ -139,6 +139,8 @@ def _spark_fixes(tree: "exp.Expr", notes: list[str]) -> "exp.Expr":
     from sqlglot import exp
 
     def fix(node: "exp.Expr") -> "exp.Expr":
+        if isinstance(node, exp.Select) and node.args.get("qualify") and node.args.get("order"):
+            return _qualify_keeping_order(node, notes)
         if isinstance(node, (exp.ArrayAgg, exp.First, exp.Last)) and isinstance(node.this, exp.Order):
             if isinstance(node, exp.ArrayAgg):
                 new = _ordered_list(node.this)
@@ -152,6 +154,42 @@ def _spark_fixes(tree: "exp.Expr", notes: list[str]) -> "exp.Expr":
         return node
 
     return tree.transform(fix)
+
+
+def _qualify_keeping_order(select: "exp.Select", notes: list[str]) -> "exp.Expr":
+    """``... QUALIFY w ORDER BY k`` as ``SELECT .. FROM (...) WHERE w ORDER BY k``.
+
+    Spark has no QUALIFY; sqlglot wraps the query in a filtered subquery but leaves
+    the ORDER BY inside it, where it does not order the result. Here the ORDER BY
+    moves to the outer query when each key is an output column.
+    """
+    from sqlglot import exp
+    from sqlglot.transforms import eliminate_qualify
+
+    outputs: dict[str, "exp.Expr"] = {}
+    for e in select.expressions:
+        outputs[e.alias_or_name] = e.this if isinstance(e, exp.Alias) else e
+    order = select.args["order"]
+    outer_keys = []
+    for key in order.expressions:
+        col = key.this
+        name = None
+        if isinstance(col, exp.Column):
+            if not col.table and col.name in outputs:
+                name = col.name
+            else:
+                name = next((n for n, e in outputs.items() if e == col), None)
+        if name is None:
+            notes.append("the ORDER BY of a query with QUALIFY stays inside Spark's subquery "
+                         "(a key is not an output column): the order of the result is not guaranteed")
+            return select
+        outer = key.copy()
+        outer.set("this", exp.column(name))
+        outer_keys.append(outer)
+    select.set("order", None)
+    wrapped = eliminate_qualify(select)
+    wrapped.set("order", exp.Order(expressions=outer_keys))
+    return wrapped
 
 
 def _spark(sql: str) -> "exp.Expr":

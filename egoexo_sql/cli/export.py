@@ -1,0 +1,91 @@
+"""``egoexo-sql export-views`` (the catalog's views for other engines) and the hidden
+``egoexo-sql docs`` (regenerate docs/ from schemas/, queries/examples/ and --help)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..engines import ExportDialect
+from ..errors import EgoExoSQLError, UsageError
+from . import app, catalog_dir, fail
+
+
+def _write(text: str, output: Optional[str]) -> None:
+    """To stdout, or to OUTPUT through a temporary file renamed over it once complete."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output}: the folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@app.command("export-views")
+def export_views(
+    dialect: ExportDialect = typer.Option(
+        ExportDialect.spark, "--dialect", help="Engine to write the view definitions for."
+    ),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
+    location: Optional[str] = typer.Option(
+        None,
+        "--location",
+        help="Where the engine finds the catalog folder, e.g. s3a://bucket/egoexo_catalog after "
+        "copying it there (default: the catalog's absolute path on this machine).",
+    ),
+    catalog: Optional[str] = typer.Option(
+        None, "--catalog", help="Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
+    ),
+) -> None:
+    """Write the catalog's views for another engine over the same Parquet files (Spark: temporary views)."""
+    try:
+        from .. import __version__
+        from ..catalog import resolve_dir
+        from ..engines import spark_views
+
+        directory = resolve_dir(catalog_dir(catalog))
+        export = spark_views(directory, location=location)
+        where = location or directory.as_posix()
+        header = (
+            f"-- egoexo-sql {__version__}: the catalog's views for Spark SQL, over the Parquet files\n"
+            f"-- of the catalog at {where}.\n"
+            "-- Run with `spark-sql -f FILE`, or statement by statement with spark.sql() (split on ';').\n"
+        )
+        _write(export.script(header), output)
+        for name, why in export.skipped:
+            typer.echo(f"warning: skipped {name}: {why}", err=True)
+        for msg in export.warnings:
+            typer.echo(f"warning: {dialect.value}: {msg}", err=True)
+        if output not in (None, "-"):
+            typer.echo(f"wrote {len(export.statements)} view definitions ({dialect.value}) to {output}", err=True)
+    except EgoExoSQLError as e:
+        fail(str(e), e.exit_code)
+
+
+@app.command("docs", hidden=True)
+def docs(
+    out_dir: Path = typer.Option(Path("docs"), "--out-dir", help="Folder to write the generated docs into."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a generated file is stale."),
+) -> None:
+    """Regenerate docs/data-dictionary.md, docs/cookbook.md and docs/cli-reference.md."""
+    from ..docs import main as docs_main
+
+    args = ["--out-dir", str(out_dir)] + (["--check"] if check else [])
+    code = docs_main(args)
+    if code:
+        raise typer.Exit(code)
