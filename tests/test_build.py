@@ -836,3 +836,19 @@ def test_catalog_replaced_during_a_build_is_an_error_not_an_empty_table(env):
     with pytest.raises(UsageError, match="changed during this build"):
         env.build(progress=meddle)
     assert siblings(env.catalog) == []
+
+
+def test_cli_only_takes_several_groups_after_one_flag(release_copy, tmp_path):
+    release, demo = release_copy
+    cat = tmp_path / "cat"
+    r = subprocess.run(
+        [sys.executable, "-m", "egoexo_sql", "build", str(release), "--catalog", str(cat),
+         "--only", "metadata", "keystep"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((cat / "build.json").read_text())
+    assert doc["options"]["only"] == ["keystep", "metadata"]
+    assert doc["sources"]["keystep"]["status"] == "compiled"
+    assert doc["sources"]["atomic_descriptions"]["status"] == "not_built"
+    assert r.stderr == ""  # no progress bar when stderr is not a terminal

@@ -29,9 +29,9 @@ def build(
         Optional[list[str]],
         typer.Option(
             "--only",
-            help="Compile only these groups (repeat, or separate with commas); the others keep "
-            "their previous tables. Groups: metadata splits keystep proficiency atomic "
-            "commentary relations ego_pose transcripts manifests.",
+            help="Compile only these groups (several after one --only, repeated, or with "
+            "commas); the others keep their previous tables, or are empty. Groups: metadata "
+            "splits keystep proficiency atomic commentary relations ego_pose transcripts manifests.",
             show_default=False,
         ),
     ] = None,
