@@ -357,13 +357,15 @@ def table_macros(con: "duckdb.DuckDBPyConnection", database: str = CATALOG_ALIAS
 
 
 def attach(catalog_dir: Path, config: dict | None = None) -> "duckdb.DuckDBPyConnection":
-    """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use."""
+    """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use.
+
+    ``config``: DuckDB settings for the instance (startup-only ones included);
+    without it DuckDB's defaults hold (a notebook's own connection).
+    """
     import duckdb
 
     directory = str(Path(catalog_dir).resolve())
-    cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
-    cfg.update(config or {})
-    con = duckdb.connect(":memory:", config=cfg)
+    con = duckdb.connect(":memory:", config=dict(config or {}))
     try:
         con.execute(f"SET file_search_path = {_quote(directory)}")
         db = str(Path(directory) / "catalog.duckdb")
@@ -378,7 +380,8 @@ def attach(catalog_dir: Path, config: dict | None = None) -> "duckdb.DuckDBPyCon
 def connect(catalog_dir: Path) -> "duckdb.DuckDBPyConnection":
     """The locked, read-only connection user SQL runs on (see the module docstring)."""
     directory = Path(catalog_dir).resolve()
-    con = attach(directory, {"allow_community_extensions": False})
+    con = attach(directory, {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
+                             "allow_community_extensions": False})
     try:
         paths = view_paths(con)
         data_dir = str(directory / "data") + "/"
