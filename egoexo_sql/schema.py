@@ -30,6 +30,23 @@ File format (TOML)::
     references = "participants"
     ref_columns = ["participant_uid"]
     blocking = false              # false: unresolved keys are reported, not fatal (orphans)
+
+    [[checks]]                    # row checks across columns (run by `egoexo-sql validate`)
+    kind = "before"               # columns[0] < columns[1] on every row where both are set
+    columns = ["start_time", "end_time"]
+    or_equal = false              # optional: true allows columns[0] == columns[1]
+    blocking = false              # optional (default true): a failure makes validate exit 1
+
+    [[checks]]
+    kind = "within_take"          # 0 <= column <= takes.duration_sec of the row's take_uid
+    column = "timestamp"          # ("columns" = [...] declares several at once)
+    tolerance = 0.5               # optional: seconds allowed beyond both ends
+    blocking = false
+
+Primary keys (unique, not null), non-nullable columns, ``enum`` and ``min``/``max``
+are checked as blocking; foreign keys as their ``blocking`` says; rows whose value
+or take is missing are skipped by ``[[checks]]`` (NULLs and orphans are what the
+not-null and foreign-key checks report).
 """
 
 from __future__ import annotations
@@ -104,6 +121,21 @@ class ForeignKey:
     blocking: bool = True
 
 
+#: ``[[checks]]`` kinds: the number of columns each takes.
+CHECK_KINDS = {"before": 2, "within_take": 1}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row check across columns, declared as ``[[checks]]`` (see the module docstring)."""
+
+    kind: str
+    columns: tuple[str, ...]
+    blocking: bool = True
+    or_equal: bool = False
+    tolerance: float = 0.0
+
+
 @dataclass(frozen=True)
 class TableSchema:
     table: str
@@ -114,6 +146,7 @@ class TableSchema:
     primary_key: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
     kind: str = "table"
     source_file: Path | None = field(default=None, compare=False)
 
@@ -185,6 +218,7 @@ def _parse(path: Path) -> TableSchema:
             )
             for fk in raw.get("foreign_keys", [])
         )
+        checks = tuple(c for raw_check in raw.get("checks", []) for c in _checks(path, raw_check))
         schema = TableSchema(
             table=raw["table"],
             description=raw.get("description", ""),
@@ -194,6 +228,7 @@ def _parse(path: Path) -> TableSchema:
             primary_key=tuple(raw.get("primary_key", [])),
             partition_by=tuple(raw.get("partition_by", [])),
             foreign_keys=fks,
+            checks=checks,
             kind=raw.get("kind", "table"),
             source_file=path,
         )
@@ -205,7 +240,31 @@ def _parse(path: Path) -> TableSchema:
         arrow_type(c.type)  # fail early on an unknown type
     for key in schema.primary_key + schema.partition_by:
         schema.column(key)
+    for chk in checks:
+        for name in chk.columns:
+            schema.column(name)
     return schema
+
+
+def _checks(path: Path, raw: dict[str, Any]) -> list[Check]:
+    """One ``[[checks]]`` entry -> Checks (a one-column kind given several columns gives one each)."""
+    kind = raw["kind"]
+    if kind not in CHECK_KINDS:
+        raise ValueError(f"{path}: unknown check kind {kind!r}; known: {', '.join(CHECK_KINDS)}")
+    cols = raw.get("columns", [raw["column"]] if "column" in raw else None)
+    if cols is None:
+        raise KeyError("column")
+    opts = dict(
+        blocking=raw.get("blocking", True),
+        or_equal=raw.get("or_equal", False),
+        tolerance=float(raw.get("tolerance", 0.0)),
+    )
+    n = CHECK_KINDS[kind]
+    if n == 1:
+        return [Check(kind, (c,), **opts) for c in cols]
+    if len(cols) != n:
+        raise ValueError(f"{path}: a {kind!r} check takes {n} columns, got {cols}")
+    return [Check(kind, tuple(cols), **opts)]
 
 
 @cache
