@@ -107,11 +107,29 @@ def _as_tuple(name: str, value: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- the schema
 
 
+def _schema_columns(table: str) -> list[dict[str, Any]]:
+    """The ``[[columns]]`` of ``schemas/<table>.toml``, read directly.
+
+    (:mod:`egoexo_sql.schema` imports pyarrow, which the CLI path does without.)
+    """
+    import tomllib
+
+    from .resources import schemas_dir
+
+    with open(schemas_dir() / f"{table}.toml", "rb") as fh:
+        return list(tomllib.load(fh).get("columns", []))
+
+
 def view_columns() -> dict[str, str]:
     """take_summary's columns and DuckDB types, from ``schemas/take_summary.toml``."""
-    from . import schema
+    return {c["name"]: c["type"] for c in _schema_columns(VIEW)}
 
-    return {c.name: c.type for c in schema.get(VIEW).columns}
+
+def _enum(table: str, column: str) -> tuple[str, ...]:
+    for c in _schema_columns(table):
+        if c["name"] == column:
+            return tuple(c.get("enum") or ())
+    return ()
 
 
 # --------------------------------------------------------------------------- --where
@@ -469,20 +487,18 @@ def check_values(cat: "Catalog", f: Filters) -> None:
         raise UsageError(f"{option} {', '.join(repr(b) for b in bad)}: not in the catalog{hint}; known: {shown}")
 
     if f.scenario:
-        known = _known(cat, f"SELECT DISTINCT scenario FROM {VIEW}")
+        known = _known(cat, "SELECT DISTINCT scenario FROM takes")
         bad = [v for v in f.scenario if v.strip().lower() not in {k.lower() for k in known}]
         if bad:
             refuse("--scenario", bad, known)
     if f.university:
-        rows = cat.execute(f"SELECT DISTINCT university, university_id FROM {VIEW}").fetchall()
+        rows = cat.execute("SELECT DISTINCT university, university_id FROM takes").fetchall()
         known = {v for r in rows for v in r if v is not None}
         bad = [v for v in f.university if v.strip().lower() not in {k.lower() for k in known}]
         if bad:
             refuse("--university", bad, {r[0] for r in rows if r[0] is not None})
     if f.split:
-        from . import schema
-
-        enum = schema.get(VIEW).column("split").enum or ("train", "val", "test")
+        enum = _enum(VIEW, "split") or ("train", "val", "test")
         bad = [v for v in f.split if v.strip().lower() not in enum]
         if bad:
             refuse("--split", bad, enum)
@@ -492,16 +508,14 @@ def check_values(cat: "Catalog", f: Filters) -> None:
         if bad:
             refuse("--benchmark", bad, known)
     if f.proficiency:
-        from . import schema
-
-        known = list(schema.get("proficiency_demonstrator").column("proficiency_score").enum or ())
-        known += _known(cat, f"SELECT DISTINCT proficiency_score FROM {VIEW}")
+        known = list(_enum("proficiency_demonstrator", "proficiency_score"))
+        known += _known(cat, "SELECT DISTINCT proficiency_score FROM proficiency_demonstrator")
         bad = [v for v in f.proficiency if _proficiency_key(v) not in {k.lower() for k in known}]
         if bad:
             refuse("--proficiency", bad, known)
     if f.task:
         rows = cat.execute(
-            f"SELECT task_id, task_name FROM tasks UNION SELECT task_id, task_name FROM {VIEW}"
+            "SELECT task_id, task_name FROM tasks UNION SELECT task_id, task_name FROM takes"
         ).fetchall()
         ids = {str(r[0]) for r in rows if r[0] is not None}
         names = {r[1].lower() for r in rows if r[1] is not None}
