@@ -33,7 +33,7 @@ ISSUE3_TABLES = (
     "keystep_vocabulary", "proficiency_demonstrator", "proficiency_demonstration",
     "atomic_descriptions", "expert_commentary", "expert_ratings", "manifest_files",
 )
-DERIVED = ("take_summary", "orphans")
+DERIVED = ("take_references", "take_summary", "orphans")
 
 
 # ----------------------------------------------------------------------------- fixtures
