@@ -4,7 +4,7 @@
     cat = egoexo_sql.open("egoexo_catalog")          # read-only
     cat.sql("SELECT scenario, count(*) FROM takes GROUP BY ALL")   # -> polars.DataFrame
     egoexo_sql.build("path/to/release", "egoexo_catalog")          # -> BuildReport
-    egoexo_sql.demo.generate("demo_release", scale=0.1)            # synthetic release
+    egoexo_sql.demo("demo_release", scale=0.1)                     # synthetic release
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["open", "build", "Catalog", "__version__"]
+__all__ = ["open", "build", "demo", "Catalog", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
@@ -30,6 +30,13 @@ def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any)
     from .build import build_catalog
 
     return build_catalog(release_dir, catalog_dir, **options)
+
+
+def demo(out_dir: str, **options: Any):
+    """Write a synthetic release; returns a report with the ground-truth counts."""
+    from .demo import generate
+
+    return generate(out_dir, **options)
 
 
 def __getattr__(name: str):
