@@ -236,3 +236,21 @@ def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> 
         mb = sum((out / f"{n}.json").stat().st_size for n in METADATA_FILES) / 1e6
         s["six metadata files"] = f"{mb:.1f} MB (real: 46 MB)"
     return s
+
+
+class _CallableModule(type(gc)):
+    """``egoexo_sql.demo`` is both this package and the function ``egoexo_sql.demo(...)``.
+
+    Importing the package makes Python bind it as the attribute ``demo`` of
+    ``egoexo_sql``, replacing the function; calling the package does what the
+    function does, so both spellings keep working (as egoexo_sql.build does).
+    """
+
+    def __call__(self, out_dir: str | Path, **options: Any) -> DemoReport:
+        return generate(out_dir, **options)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule
+
