@@ -30,6 +30,8 @@ from .metadata import (
     compile_visual_objects,
 )
 from .proficiency import compile_demonstration, compile_demonstrator
+from .release_files import INPUTS as RELEASE_FILES_INPUTS
+from .release_files import compile_release_files
 from .splits import SPLITS_JSON, compile_splits
 from .ego_pose import (
     CAMERA_GLOB,
@@ -88,6 +90,15 @@ SOURCES: tuple[Source, ...] = (
         inputs=(METADATA_JSON,),
         tables=("tasks",),
         compile=gc_free(compile_tasks),
+        required=(METADATA_JSON,),
+    ),
+    Source(
+        name="release_files",
+        group="metadata",
+        # the stamps (metadata.json version/date, annotation ds) reconciliation compares
+        inputs=RELEASE_FILES_INPUTS,
+        tables=("release_files",),
+        compile=gc_free(compile_release_files),
         required=(METADATA_JSON,),
     ),
     Source(
