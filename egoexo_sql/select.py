@@ -79,6 +79,8 @@ class Filters:
             )
         norm: dict[str, Any] = {}
         for k, v in options.items():
+            if k == "narrated" and v is not None and not isinstance(v, bool):
+                raise UsageError(f"narrated: expected True, False or None, got {v!r}")
             if k in ("narrated", "min_duration", "max_duration", "text", "where"):
                 norm[k] = v
             else:

@@ -238,6 +238,10 @@ def test_python_filters_reject_unknown_keywords_and_bad_values(cat):
         cat.takes(scenario="Cookng")
     with pytest.raises(UsageError, match="issue 8"):
         cat.takes(text="egg")
+    with pytest.raises(UsageError, match="narrated: expected True, False or None"):
+        cat.takes(narrated="no")
+    with pytest.raises(UsageError, match="--min-duration: expected seconds"):
+        cat.takes(min_duration="long")
 
 
 # --------------------------------------------------------------------------- the --where guard
