@@ -44,7 +44,7 @@ def test_notebook_is_valid():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for needle in ("egoexo_sql.demo(", "egoexo_sql.build(", "cat.sql(", "cat.table(", "cat.takes(", "plt."):
+    for needle in ("egoexo_sql.demo.generate(", "egoexo_sql.build(", "cat.sql(", "cat.table(", "cat.takes(", "plt."):
         assert needle in sources
 
 
