@@ -47,6 +47,7 @@ pytestmark = [
     pytest.mark.integration,
     # ego4d's manifest classes (dataclasses_json on marshmallow 3) warn on every load
     pytest.mark.filterwarnings("ignore:The 'default' argument to fields is deprecated"),
+    pytest.mark.filterwarnings("ignore:Passing field metadata as keyword arguments is deprecated"),
     pytest.mark.skipif(bool(MISSING), reason="not installed: " + ", ".join(dict.fromkeys(MISSING))
                        + " (pip install -e '.[test]')"),
 ]
@@ -95,11 +96,13 @@ def test_printed_commands_parse_and_the_downloaders_filters_keep_what_the_plan_c
 
     release, _ = demo_release
     filters = ["--split", "train", "--has", "commentary"]
-    parts = ["takes", "downscaled_takes/448", "take_vrs_noimagestream", "features/maws_clip_2b",
-             "captures", "capture_eye_gaze", "expert_commentary", "metadata", "annotations"]
+    # (features/* and downscaled_takes/448 behave like takes; left out because ego4d's
+    # marshmallow-based manifest_loads takes about a second per 100 entries)
+    parts = ["takes", "take_vrs_noimagestream", "captures", "capture_eye_gaze", "expert_commentary",
+             "metadata", "annotations"]
     selected = takes_out(demo_catalog, *filters).split()
     script = takes_out(demo_catalog, *filters, "--format", "egoexo", "--parts", *parts,
-                       "--out-dir", "out dir", "--max-command-chars", "1500")
+                       "--out-dir", "out dir", "--max-command-chars", "1000")
     plan_text = takes_out(demo_catalog, *filters, "--format", "plan", "--parts", *parts)
     assert 0 < len(selected)
 
@@ -107,12 +110,11 @@ def test_printed_commands_parse_and_the_downloaders_filters_keep_what_the_plan_c
     parser = egoexo_parser()
     runs = []
     for argv in commands(script):
-        assert argv[0] == "egoexo" and len(" ".join(shlex.quote(a) for a in argv)) <= 1500
+        assert argv[0] == "egoexo" and len(" ".join(shlex.quote(a) for a in argv)) <= 1000
         args = parser.parse_args(argv[1:])
         assert args.out_dir == "out dir" and args.release == "v2" and args.base_dir == BASE_DIR
         runs.append(args)
-    take_runs = [a for a in runs if a.parts == ["takes", "downscaled_takes/448", "take_vrs_noimagestream",
-                                                "features/maws_clip_2b"]]
+    take_runs = [a for a in runs if a.parts == ["takes", "take_vrs_noimagestream"]]
     assert len(take_runs) > 1, "the limit must split the take uids"
     assert sorted(u for a in take_runs for u in a.uids) == selected
     assert {p for a in runs for p in a.parts} == set(parts)
@@ -120,13 +122,15 @@ def test_printed_commands_parse_and_the_downloaders_filters_keep_what_the_plan_c
     # the downloader's filters, run over the manifests as it reads them, keep one file per
     # (source_path, relative_path) with size > 0 (ego4d/internal/download/cli.py main())
     kept: dict = {}
+    parsed: dict[str, list] = {}  # each run reads its manifests; parse each once here (marshmallow is slow)
     for args in runs:
         for name in ("uids", "benchmarks", "splits", "views", "universities"):
             value = getattr(args, name)
             setattr(args, name, set(value) if value is not None else None)
         for part in args.parts:
-            entries = manifest_loads((release / "manifests" / part / "manifest.json").read_text())
-            for m in entries:
+            if part not in parsed:
+                parsed[part] = manifest_loads((release / "manifests" / part / "manifest.json").read_text())
+            for m in parsed[part]:
                 if not _manifest_ok(m, args):
                     continue
                 for p in m.paths:

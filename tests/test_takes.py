@@ -261,6 +261,7 @@ def test_python_filters_reject_unknown_keywords_and_bad_values(cat):
     ("read_text('/etc/passwd') IS NOT NULL", "refused read_text() at line 1, column 1: it reads files"),
     ("length(query('SELECT 1')) > 0", "refused query() at line 1, column 8"),
     ("is_narrated OR\nread_parquet('x.parquet') IS NULL", "refused read_parquet() at line 2, column 1"),
+    ("len(glob('/etc/*')) > 0", "refused glob() at line 1, column 5"),
     ("t.duration_sec > 1", "refused the table qualifier 't' at line 1, column 1"),
     ("scenario = ?", "refused a query parameter at line 1, column 12"),
     ("duration_sec", "refused an expression of type DOUBLE at line 1, column 1"),
@@ -567,3 +568,24 @@ def test_console_script_and_help(demo_catalog):
 def test_where_checks_against_the_take_summary_schema():
     # select.py reads schemas/take_summary.toml without pyarrow; it must agree with schema.py
     assert sel.view_columns() == {c.name: c.type for c in schema.get("take_summary").columns}
+
+
+def test_commentary_uids_come_from_the_catalog_when_there_is_no_manifest(tmp_path):
+    import duckdb
+
+    catdir = tmp_path / "cat"
+    (catdir / "data").mkdir(parents=True)
+    con = duckdb.connect(str(catdir / "catalog.duckdb"))
+    con.execute("CREATE VIEW take_summary AS SELECT * FROM (VALUES ('t1', 'c1'), ('t2', 'c1'), ('t3', 'c2')) "
+                "v(take_uid, capture_uid)")
+    con.execute("CREATE VIEW expert_commentary AS SELECT * FROM (VALUES ('t1', 'abcdef', 1), ('t1', 'abcdef', 2), "
+                "('t1', 'ghijkl', 1), ('t3', 'mnopqr', 1)) v(take_uid, expert_uid, recording_idx)")
+    con.close()
+    with Catalog.open(catdir) as c:
+        runs = dl.runs(c, ["t1", "t2"], ["takes", "captures", "expert_commentary", "annotations"])
+    assert [(r.kind, r.parts, r.uids) for r in runs] == [
+        ("take", ["takes"], ["t1", "t2"]),
+        ("capture", ["captures"], ["c1"]),
+        ("commentary", ["expert_commentary"], ["t1_abcdef", "t1_ghijkl"]),
+        ("whole", ["annotations"], None),
+    ]
