@@ -685,6 +685,7 @@ class _Build:
             "files_parsed": len(res.compiled_files),
             "files_copied": len(res.copied_files),
             "units_linked": len(res.linked_units),
+            "cpu_seconds": round(res.cpu_seconds, 3),
         }
         if incremental:
             self.stream_notes[s.name] = (

@@ -130,6 +130,7 @@ class StreamResult:
     compiled_files: list[str]  # inputs that were parsed
     copied_files: list[str]  # inputs whose rows were copied from the previous catalog
     linked_units: list[str]  # units hard-linked whole
+    cpu_seconds: float = 0.0  # CPU time of the units (in whichever process ran them)
 
 
 def compile_streaming(
@@ -210,6 +211,7 @@ def compile_streaming(
     for out in outputs:
         _raise_if_error(out)
         result.units[out["unit"]] = {"inputs": out["inputs"], "files": out["files"]}
+        result.cpu_seconds += out["cpu_seconds"]
 
     # per table: rows, files, bytes; a table no unit wrote to still gets a file
     for t in source.tables:
@@ -304,7 +306,7 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
     fname = unit_file_name(task["unit"])
     writers = {t: _UnitWriter(sch, dest_data / t, fname) for t, sch in task["tables"].items()}
     readers: dict[tuple[str, str], _SpanReader] = {}
-    t0 = time.perf_counter()
+    cpu0 = time.process_time()
     try:
         with gc_paused():
             for rel, action, spans, _size in task["items"]:
@@ -334,7 +336,7 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
         e.add_note(f"while compiling unit {task['unit']!r} of source {source.name!r}")
         raise
     return {"unit": task["unit"], "inputs": [it[0] for it in task["items"]],
-            "files": {t: f for t, f in files.items() if f}, "seconds": time.perf_counter() - t0}
+            "files": {t: f for t, f in files.items() if f}, "cpu_seconds": time.process_time() - cpu0}
 
 
 class _UnitWriter:
@@ -383,6 +385,11 @@ class _UnitWriter:
             return
         if not self.part:
             self._route((), t)
+            return
+        # usually a chunk is one file's rows, all in one partition: no sort needed
+        firsts = [t.column(c)[0].as_py() for c in self.part]
+        if all(_constant(t.column(c), v) for c, v in zip(self.part, firsts)):
+            self._route(tuple(firsts), t.drop_columns(self.part))
             return
         for key, sub in _split_partitions(t, self.part):
             self._route(key, sub.drop_columns(self.part))
@@ -437,6 +444,14 @@ class _UnitWriter:
                 w.close()
             except Exception:  # pragma: no cover
                 pass
+
+
+def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
+    import pyarrow.compute as pc
+
+    if value is None:
+        return col.null_count == len(col)
+    return col.null_count == 0 and pc.all(pc.equal(col, value)).as_py()
 
 
 class _SpanReader:
