@@ -220,7 +220,6 @@ def test_empty_selection_says_so(demo_catalog, capsys):
     (["--has", "masks"], "--has 'masks'"),
     (["--min-duration", "100", "--max-duration", "10"], "nothing can match"),
     (["--min-duration", "-5"], "--min-duration: expected a number of seconds >= 0"),
-    (["--text", "cracks an egg"], "issue 8"),
     (["--format", "csv", "--parts", "takes"], "--parts is for --format egoexo or --format plan"),
     (["--format", "egoexo", "--parts", "take_videos"], "--parts take_videos: not a part of the egoexo downloader"),
     (["--where", ""], "--where is empty"),
@@ -236,8 +235,6 @@ def test_python_filters_reject_unknown_keywords_and_bad_values(cat):
         cat.takes(scenarios="Cooking")
     with pytest.raises(UsageError, match="--scenario 'Cookng'"):
         cat.takes(scenario="Cookng")
-    with pytest.raises(UsageError, match="issue 8"):
-        cat.takes(text="egg")
     with pytest.raises(UsageError, match="narrated: expected True, False or None"):
         cat.takes(narrated="no")
     with pytest.raises(UsageError, match="--min-duration: expected seconds"):
