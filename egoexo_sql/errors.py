@@ -36,6 +36,9 @@ class InputError(EgoExoSQLError):
             msg += f", got {got}"
         super().__init__(msg)
 
+    def __reduce__(self):  # keeps file/json_path/expected across process boundaries
+        return (type(self), (self.file, self.json_path, self.expected, self.got))
+
 
 class UsageError(EgoExoSQLError):
     exit_code = 2
