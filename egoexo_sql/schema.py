@@ -14,6 +14,9 @@ File format (TOML)::
     primary_key = ["take_uid"]
     partition_by = []             # hive partition columns (large fact tables only)
     kind = "table"                # "table": Parquet under data/; "view": queries/views/<table>.sql
+    materialize = false           # views only: run the SQL once at build time, store the result
+                                  # as Parquet and serve the view from it (for views every
+                                  # selection reads, like take_summary)
 
     [[columns]]
     name = "take_uid"
@@ -148,6 +151,7 @@ class TableSchema:
     foreign_keys: tuple[ForeignKey, ...] = ()
     checks: tuple[Check, ...] = ()
     kind: str = "table"
+    materialize: bool = False  # a derived view computed once at build time into data/<view>/
     source_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -230,6 +234,7 @@ def _parse(path: Path) -> TableSchema:
             foreign_keys=fks,
             checks=checks,
             kind=raw.get("kind", "table"),
+            materialize=bool(raw.get("materialize", False)),
             source_file=path,
         )
     except KeyError as e:
@@ -243,6 +248,8 @@ def _parse(path: Path) -> TableSchema:
     for chk in checks:
         for name in chk.columns:
             schema.column(name)
+        if chk.kind == "within_take":
+            schema.column("take_uid")  # the row's take, whose duration bounds the time
     return schema
 
 

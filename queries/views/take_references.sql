@@ -32,6 +32,9 @@ WITH annotation_rows AS (
     UNION ALL
     SELECT 'annotations/ego_pose/' || split || '/' || kind || '/' || source || '/', take_uid, NULL
     FROM ego_pose_takes
+    UNION ALL
+    SELECT 'annotations/ego_pose/' || split || '/camera_pose/', take_uid, NULL
+    FROM camera_poses
 )
 SELECT
     source_file,

@@ -1,0 +1,152 @@
+"""What does not line up between the release's files, counted over a built catalog.
+
+:func:`reconcile` returns numbers; ``egoexo-sql build`` (its summary) and
+``egoexo-sql validate`` print them (the text is made in :mod:`egoexo_sql.cli.validate`):
+
+* per annotation file, how many takes it names and how many of those are not in
+  ``takes.json`` (``queries/reconcile/files.sql`` over the ``take_references`` view,
+  which the ``orphans`` view also reads);
+* annotation files whose release stamp (``ds``, ``date``, ``version``) disagrees with
+  ``metadata.json`` (``queries/reconcile/release_stamps.sql`` over ``release_files``);
+* sources that found nothing in the release (their views are empty);
+* unknown keys the compilers kept in ``extra`` columns, and records a ``--lenient``
+  build moved to ``rejects``.
+
+Only DuckDB is used (no pandas, no great_expectations), so the build's summary stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .resources import queries_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalog import Catalog
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One annotation file (or file family): takes it names, and those not in takes.json."""
+
+    source_file: str
+    n_takes: int
+    n_orphans: int
+    n_rows: int
+    n_orphan_rows: int
+
+
+@dataclass(frozen=True)
+class StampMismatch:
+    source_file: str
+    stamp: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class EmptySource:
+    """A source whose tables are all empty: the release has none of its files."""
+
+    source: str
+    group: str
+    tables: tuple[str, ...]
+    patterns: tuple[str, ...]
+
+
+@dataclass
+class Reconciliation:
+    files: list[FileReport] = field(default_factory=list)
+    stamps: list[StampMismatch] = field(default_factory=list)
+    release: dict[str, Any] | None = None  # metadata.json's version, date
+    empty_sources: list[EmptySource] = field(default_factory=list)
+    extra_keys: list[tuple[str, str, int]] = field(default_factory=list)  # table, key, rows
+    rejects: list[tuple[str, int]] = field(default_factory=list)  # source_file, records
+    notes: list[str] = field(default_factory=list)  # what could not be counted, and why
+
+    @property
+    def n_orphans(self) -> int:
+        return sum(f.n_orphans for f in self.files)
+
+
+def _query(name: str) -> str:
+    return (queries_dir() / "reconcile" / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def reconcile(catalog: "Catalog | str | os.PathLike") -> Reconciliation:
+    """Count what does not line up in the catalog (see the module docstring)."""
+    from .catalog import Catalog
+
+    if isinstance(catalog, Catalog):
+        return _reconcile(catalog)
+    with Catalog.open(catalog) as cat:
+        return _reconcile(cat)
+
+
+def _reconcile(cat: "Catalog") -> Reconciliation:
+    import duckdb
+
+    from . import schema
+
+    rec = Reconciliation()
+    con = cat.connection
+    views = set(cat.views())
+
+    def rows(sql: str, needs: tuple[str, ...]) -> list[tuple] | None:
+        missing = [v for v in needs if v not in views]
+        if missing:
+            rec.notes.append(
+                f"the catalog has no {', '.join(missing)} view (built by an older egoexo-sql); "
+                "rebuild it to count this"
+            )
+            return None
+        try:
+            return con.sql(sql).fetchall()
+        except duckdb.Error as e:
+            rec.notes.append(f"could not count ({str(e).splitlines()[0]})")
+            return None
+
+    got = rows(_query("files"), ("take_references", "takes"))
+    rec.files = [FileReport(*r) for r in got or []]
+    got = rows(_query("release_stamps"), ("release_files",))
+    rec.stamps = [StampMismatch(*r) for r in got or []]
+    if "release_files" in views:
+        for version, date in con.sql(
+            "SELECT version, date FROM release_files WHERE source_file = 'metadata.json'"
+        ).fetchall():
+            rec.release = {"version": version, "date": date}
+    schemas = schema.load_schemas()
+    for name, sch in schemas.items():
+        if sch.kind != "table" or "extra" not in sch.column_names or name not in views:
+            continue
+        got = rows(
+            f'SELECT k, count(*) FROM (SELECT unnest(json_keys(CAST(extra AS JSON))) AS k '
+            f'FROM "{name}" WHERE extra IS NOT NULL) GROUP BY k ORDER BY k',
+            (name,),
+        )
+        rec.extra_keys += [(name, k, n) for k, n in got or []]
+    if "rejects" in views:
+        rec.rejects = [
+            (f, n) for f, n in con.sql(
+                "SELECT source_file, count(*) FROM rejects GROUP BY ALL ORDER BY 1"
+            ).fetchall()
+        ]
+    rec.empty_sources = _empty_sources(cat.build_info)
+    return rec
+
+
+def _empty_sources(build_info: dict[str, Any]) -> list[EmptySource]:
+    """Sources built (or reused) whose every table has no row: nothing of theirs in the release."""
+    from .tables import all_sources
+
+    patterns = {s.name: tuple(p for p in s.inputs if p not in s.required) for s in all_sources()}
+    tables = build_info.get("tables", {})
+    out = []
+    for name, s in build_info.get("sources", {}).items():
+        ts = tuple(s.get("tables", []))
+        if s.get("status") not in ("compiled", "reused") or not ts:
+            continue
+        if all(tables.get(t, {}).get("rows", 0) == 0 for t in ts):
+            out.append(EmptySource(name, s.get("group", ""), ts, patterns.get(name, ())))
+    return out
