@@ -52,6 +52,15 @@ def build(
     else:
         report = build_catalog(release_dir, target, only=groups, force=force)
     typer.echo(report.summary())
+    # what does not line up between the files, counted over the new catalog
+    from ..reconcile import reconcile
+    from .validate import reconciliation_lines
+
+    lines = reconciliation_lines(reconcile(report.catalog))
+    if lines:
+        typer.echo("reconciliation:")
+        for line in lines:
+            typer.echo(f"  {line}")
 
 
 class _RichProgress:
