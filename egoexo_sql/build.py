@@ -697,30 +697,27 @@ class _Build:
         import duckdb
 
         statements = view_statements(self.schemas, self.views_dir)
-        header = (
-            f"-- egoexo-sql {self.tool_version}: the catalog's views. Paths are relative to the\n"
-            "-- catalog folder: run inside it, e.g. `duckdb -c '.read views.sql'`.\n\n"
-        )
-        (self.staging / "views.sql").write_text(
-            header + "\n".join(sql for _, sql in statements), encoding="utf-8"
-        )
         self.view_hashes = {
             name: hashlib.sha256(sql.encode()).hexdigest() for name, sql in statements
         }
+        final: list[str] = []  # what views.sql says: materialized views read their Parquet
         con = duckdb.connect(str(self.staging / "catalog.duckdb"))
         try:
             con.execute(f"SET file_search_path = '{_sql_str(str(self.staging))}'")
             self.progress("views", 0, len(statements), "")
             for n, (name, sql) in enumerate(statements):
                 self.progress("views", n, len(statements), name)
+                sch = self.schemas[name]
                 try:
                     con.execute(sql)
+                    if sch.kind == "view" and sch.materialize:
+                        sql = self._materialize(con, sch)
                     rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                 except duckdb.Error as e:
                     e.add_note(f"while creating view {name!r}")
                     raise
+                final.append(sql)
                 self.report.tables[name] = int(rows)
-                sch = self.schemas[name]
                 if sch.kind == "view":
                     self.report.status[name] = "view"
                     cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
@@ -737,6 +734,28 @@ class _Build:
             self.progress("views", len(statements), len(statements), "")
         finally:
             con.close()
+        header = (
+            f"-- egoexo-sql {self.tool_version}: the catalog's views. Paths are relative to the\n"
+            "-- catalog folder: run inside it, e.g. `duckdb -c '.read views.sql'`.\n\n"
+        )
+        (self.staging / "views.sql").write_text(header + "\n".join(final), encoding="utf-8")
+
+    def _materialize(self, con: Any, sch: "TableSchema") -> str:
+        """Store a derived view's rows as Parquet (it is recomputed on every build, from the
+        tables just built) and replace it by a view over that file; returns the new view SQL."""
+        dest = self.staging / "data" / sch.table
+        dest.mkdir(parents=True, exist_ok=True)
+        cols = [r[0] for r in con.execute(f'DESCRIBE "{sch.table}"').fetchall()]
+        con.execute(
+            f'COPY (SELECT * FROM "{sch.table}") TO \'{_sql_str(str(dest / "part-0.parquet"))}\' '
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+        if cols == sch.column_names:
+            sql = sch.view_sql()
+        else:  # keep the view's own columns; _views() notes the difference
+            sql = f"CREATE OR REPLACE VIEW {sch.table} AS\nSELECT * FROM read_parquet('{sch.data_glob()}');\n"
+        con.execute(sql)
+        return sql
 
     def _write_build_json(
         self, plan: dict[str, tuple[str, str]], inputs_by_source: dict[str, list[_Input]]

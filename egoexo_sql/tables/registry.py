@@ -29,6 +29,7 @@ from .metadata import (
     compile_tasks,
     compile_visual_objects,
 )
+from .narrations import TRANSCRIPT_GLOB, compile_narrations
 from .proficiency import compile_demonstration, compile_demonstrator
 from .release_files import INPUTS as RELEASE_FILES_INPUTS
 from .release_files import compile_release_files
@@ -144,6 +145,14 @@ SOURCES: tuple[Source, ...] = (
         inputs=("annotations/expert_commentary_*.json", DATA_JSON_GLOB, TAKES_JSON),
         tables=("expert_commentary", "expert_ratings"),
         compile=gc_free(compile_commentary),
+    ),
+    Source(
+        name="narrations",
+        group="transcripts",
+        # takes.json gives the take_uid of a transcript folder's take name; optional here
+        inputs=(TRANSCRIPT_GLOB, TAKES_JSON),
+        tables=("narrations", "narration_words"),
+        compile=gc_free(compile_narrations),
     ),
     # the big annotation families: compiled file by file, in parallel (streaming.py)
     streaming_source(

@@ -40,6 +40,11 @@ commentary AS (
     FROM expert_commentary
     GROUP BY take_uid
 ),
+narration AS (
+    SELECT take_uid, count(*) AS n
+    FROM narrations
+    GROUP BY take_uid
+),
 rating AS (
     SELECT take_uid, avg(rating) AS mean_rating
     FROM expert_ratings
@@ -72,6 +77,7 @@ SELECT
     coalesce(atomic.n, 0) AS n_atomic_descriptions,
     coalesce(commentary.n, 0) > 0 AS has_commentary,
     coalesce(commentary.n, 0) AS n_expert_commentaries,
+    coalesce(narration.n, 0) AS n_narration_segments,
     rating.mean_rating AS mean_expert_rating,
     coalesce(pose.body_manual OR pose.body_automatic, false) AS has_body_pose,
     coalesce(pose.body_manual, false) AS has_body_pose_manual,
@@ -88,6 +94,7 @@ LEFT JOIN demonstration USING (take_uid)
 LEFT JOIN keystep USING (take_uid)
 LEFT JOIN atomic USING (take_uid)
 LEFT JOIN commentary USING (take_uid)
+LEFT JOIN narration USING (take_uid)
 LEFT JOIN rating USING (take_uid)
 LEFT JOIN pose USING (take_uid)
 LEFT JOIN relations USING (take_uid)
