@@ -33,6 +33,9 @@ from .narrations import TRANSCRIPT_GLOB, compile_narrations
 from .proficiency import compile_demonstration, compile_demonstrator
 from .release_files import INPUTS as RELEASE_FILES_INPUTS
 from .release_files import compile_release_files
+from .search_index import INPUTS as SEARCH_INPUTS
+from .search_index import TABLES as SEARCH_TABLES
+from .search_index import compile_search_index
 from .splits import SPLITS_JSON, compile_splits
 from .ego_pose import (
     CAMERA_GLOB,
@@ -185,6 +188,15 @@ SOURCES: tuple[Source, ...] = (
         inputs=(MANIFEST_GLOB,),
         tables=("manifest_files",),
         compile=gc_free(compile_manifests),
+    ),
+    # the text search index reads the text files of five groups again (search_index.py);
+    # `build --only atomic` leaves it as it was: rebuild with `--only ... search`
+    Source(
+        name="search_index",
+        group="search",
+        inputs=SEARCH_INPUTS,
+        tables=SEARCH_TABLES,
+        compile=gc_free(compile_search_index),
     ),
 )
 
