@@ -360,20 +360,11 @@ def _shown_name(node, text: str, names: set[str]) -> str:
 
 
 def text_condition(cat: "Catalog | None", query: str) -> tuple[str, dict[str, Any]]:
-    """HOOK for ``--text "QUERY"`` (ranked text search, issue 8; not implemented here).
+    """``--text "QUERY"``: takes with an annotation text that contains every term of the
+    query (:func:`egoexo_sql.search.text_condition`; parameter ``$text_terms``)."""
+    from .search import text_condition as condition
 
-    Contract for whoever implements it: return ``(condition, params)``, a SQL boolean
-    condition over ``take_summary`` (the selection's only table; refer to its columns
-    unqualified, e.g. ``take_uid IN (SELECT take_uid FROM <search relation> ...)``) and
-    its named parameters (``$name``; prefix the names with ``text_`` so they cannot
-    clash with the filters' ``f<n>`` names). :func:`selection_sql` ANDs it with the
-    other filters; the CLI and :meth:`Catalog.takes` then both have it. ``cat`` is the
-    open catalog (None when only the SQL is wanted).
-    """
-    raise UsageError(
-        "--text (ranked text search over the annotations) is not available in this version: "
-        "it arrives with `egoexo-sql search` (issue 8)"
-    )
+    return condition(cat, query)
 
 
 # --------------------------------------------------------------------------- SQL
