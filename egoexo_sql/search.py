@@ -205,12 +205,13 @@ def _choices(name: str, values: Iterable[str] | str | None, allowed: Sequence[st
     return out
 
 
-def _scenarios(cat: "Catalog", scenarios: list[str] | None) -> list[str] | None:
+def _scenarios(cat: "Catalog", scenarios: list[str] | None, known: list[str] | None = None) -> list[str] | None:
     """Scenario names as the catalog spells them (matched case-insensitively, like ``takes``)."""
     if scenarios is None:
         return None
-    known = [r[0] for r in cat.connection.execute(
-        "SELECT DISTINCT scenario FROM takes WHERE scenario IS NOT NULL ORDER BY 1").fetchall()]
+    if known is None:
+        known = [r[0] for r in cat.connection.execute(
+            "SELECT DISTINCT scenario FROM takes WHERE scenario IS NOT NULL ORDER BY 1").fetchall()]
     by_lower = {k.lower(): k for k in known}
     out = []
     for s in scenarios:
@@ -243,7 +244,6 @@ def search(
     """
     terms = query_terms(query)
     srcs = _choices("sources", sources, SOURCES)
-    scens = _scenarios(cat, _choices("scenarios", scenarios))
     uids = _choices("take_uids", take_uids)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise UsageError(f"limit must be a positive whole number, not {limit!r}")
@@ -257,7 +257,11 @@ def search(
         else:
             engine = "memory"
     if engine == "memory":
-        return memory_index(cat).search(terms, srcs, scens, uids, limit, all_terms, k1, b)
+        index = memory_index(cat)
+        known = sorted({s for _, s in index.takes.values() if s is not None})
+        scens = _scenarios(cat, _choices("scenarios", scenarios), known)
+        return index.search(terms, srcs, scens, uids, limit, all_terms, k1, b)
+    scens = _scenarios(cat, _choices("scenarios", scenarios))
     return sql_search(cat, terms, srcs, scens, uids, limit, all_terms, k1, b)
 
 

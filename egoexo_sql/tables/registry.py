@@ -190,7 +190,8 @@ SOURCES: tuple[Source, ...] = (
         compile=gc_free(compile_manifests),
     ),
     # the text search index reads the text files of five groups again (search_index.py);
-    # `build --only atomic` leaves it as it was: rebuild with `--only ... search`
+    # it is the group `search`: `build --only atomic` leaves it as it was, while
+    # `--only atomic,search` rebuilds both
     Source(
         name="search_index",
         group="search",
