@@ -371,3 +371,32 @@ def test_takes_text_selects_takes_with_every_term(cat, demo_catalog, planted):
     assert set(r.stdout.split()) == {p["take_uid"] for p in items}
     r = _run("takes", "--text", "the", "--catalog", str(demo_catalog))
     assert r.exit_code == 2 and "no search terms" in r.output
+
+
+# --------------------------------------------------------------------------- build
+
+def test_index_follows_its_inputs_in_incremental_builds(tmp_path):
+    """A changed transcript rebuilds narrations and the index only; --only atomic,search
+    rebuilds both; --only atomic keeps the index as it was (it belongs to the group search)."""
+    from egoexo_sql.build import build_catalog
+    from egoexo_sql.demo import generate
+
+    release, cat = tmp_path / "release", tmp_path / "cat"
+    generate(release, scale=0.005, seed=3, only=["metadata", "atomic", "transcripts"])
+    first = build_catalog(release, cat)
+    assert "search_index" in first.recompiled
+    f = sorted(release.glob("takes/*/audio/*_transcriptions.json"))[0]
+    with open(f, "ab") as fh:
+        fh.write(b"\n")
+    rep = build_catalog(release, cat)
+    assert sorted(rep.recompiled) == ["narrations", "search_index"]
+    atomic = sorted(release.glob("annotations/atomic_descriptions_*.json"))[0]
+    with open(atomic, "ab") as fh:
+        fh.write(b"\n")
+    rep = build_catalog(release, cat, only=["atomic", "search"])
+    assert sorted(rep.recompiled) == ["atomic_descriptions", "search_index"]
+    assert rep.tables["search_docs"] == first.tables["search_docs"]
+    with open(atomic, "ab") as fh:
+        fh.write(b"\n")
+    rep = build_catalog(release, cat, only=["atomic"])
+    assert rep.recompiled == ["atomic_descriptions"] and "search_index" in rep.reused
