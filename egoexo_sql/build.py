@@ -29,6 +29,9 @@ Steps (each timed; the report and ``build.json`` carry the seconds):
    (else: catalog renamed aside, staging renamed in, old one deleted; a build
    killed between the two renames is repaired by the next build). A failure at
    any step removes the staging folder and leaves the previous catalog untouched.
+   Builds that open :class:`~egoexo_sql.catalog.Catalog` readers still hold are
+   hard-linked into the new catalog's ``.generations/`` first (see
+   :mod:`egoexo_sql.generations`), so those readers keep their snapshot.
 
 Nothing is written outside the staging folder before the swap (except that
 leftovers of killed builds, ``<catalog>.staging-<pid>`` of dead processes, are
@@ -57,6 +60,7 @@ from urllib.parse import quote
 
 import orjson
 
+from . import generations
 from .errors import InputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -327,7 +331,12 @@ class _Build:
             self._build_into_staging()
             with self._step("swap"):
                 with _dir_lock(self.catalog.parent):
-                    _swap_in(self.staging, self.catalog)
+                    # builds that open readers still hold stay readable (generations.py)
+                    held = generations.carry_over(self.catalog, self.staging)
+                    try:
+                        _swap_in(self.staging, self.catalog)
+                    finally:
+                        generations.release(held)
         except BaseException:
             shutil.rmtree(self.staging, ignore_errors=True)
             raise

@@ -73,12 +73,21 @@ class Catalog:
     """A built catalog, open read-only. Use :meth:`open` (or ``egoexo_sql.open``)."""
 
     def __init__(self, path: str | os.PathLike, *, sandbox: bool = False):
+        from .generations import Lease
+
         self.path = Path(path).resolve()
         self.sandboxed = sandbox
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cwd: str | None = None
         self._macros: set[str] | None = None
-        self._connect()
+        # the build this reader opened, kept readable across rebuilds (generations.py)
+        self._lease = Lease(self.path)
+        self._root = self.path  # where the views' data/ paths resolve
+        try:
+            self._connect()
+        except BaseException:
+            self._lease.close()
+            raise
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> "Catalog":
@@ -94,20 +103,46 @@ class Catalog:
     def _connect(self) -> None:
         try:
             if self.sandboxed:
-                self._con = _sandbox.connect(self.path)
+                self._con = _sandbox.connect(self._root)
             else:
-                self._con = _sandbox.attach(self.path)
+                self._con = _sandbox.attach(self._root)
         except duckdb.Error as e:
             raise CatalogNotFound(
-                f"{self.path / 'catalog.duckdb'} cannot be opened as a catalog: {e}"
+                f"{self._root / 'catalog.duckdb'} cannot be opened as a catalog: {e}"
             ) from None
         self._cwd = os.getcwd()
+
+    def _follow_swap(self) -> None:
+        """A rebuild swapped the catalog: keep reading the build this reader opened.
+
+        The build kept it under ``.generations/`` because this reader's lease held it;
+        when it could not (no file locks), the reader moves on to the new build.
+        """
+        from .generations import Lease
+
+        kept = self._lease.retained()
+        if kept is None:
+            self._lease.close()
+            self._lease = Lease(self.path)
+            self._root = self.path
+            self._con.close()
+            self._macros = None
+            self._connect()
+        elif self.sandboxed:  # a locked configuration: a new connection
+            self._root = kept
+            self._con.close()
+            self._connect()
+        else:  # same attached database file; scratch tables in memory survive
+            self._root = kept
+            self._con.execute(f"SET file_search_path = '{str(kept).replace(chr(39), chr(39) * 2)}'")
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection (catalog attached read-only as the default database)."""
         if self._con is None:
             raise UsageError("the catalog is closed")
+        if self._lease.swapped() and self._root == self.path:
+            self._follow_swap()
         if self.sandboxed and os.getcwd() != self._cwd:
             # the sandbox's allowed_paths are absolute against the working directory
             self._con.close()
@@ -118,6 +153,7 @@ class Catalog:
         if self._con is not None:
             self._con.close()
             self._con = None
+        self._lease.close()
 
     def __enter__(self) -> "Catalog":
         return self
@@ -132,7 +168,7 @@ class Catalog:
     @property
     def build_info(self) -> dict[str, Any]:
         """``build.json`` (inputs, versions, rows, timings); ``{}`` when there is none."""
-        f = self.path / "build.json"
+        f = self._root / "build.json"
         return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
 
     # ------------------------------------------------------------------ queries
@@ -282,7 +318,7 @@ class Catalog:
         """
         import polars as pl
 
-        data = self.path / "data" / name
+        data = self._root / "data" / name
         if not data.is_dir():
             self._require(name)
             return self.sql(f"SELECT * FROM {_ident(name)}").lazy()
