@@ -580,6 +580,7 @@ class _Build:
         in_memory = [s for s in to_compile if not _is_streaming(s)]
         for n, s in enumerate(streaming):  # each parallelises internally (streaming.py)
             self.progress("compile", n, len(to_compile), s.name)
+            _pause_for_tests(s.name)
             t0 = time.perf_counter()
             with self._step("compile"):
                 self._compile_streaming(s, inputs_by_source[s.name], n, len(to_compile))
@@ -924,6 +925,19 @@ def _compile_sources(
             for f in pending:
                 f.cancel()
             raise
+
+
+#: Tests only: ``EGOEXO_SQL_PAUSE_BEFORE_COMPILE=<source name>`` (or ``*``) makes the
+#: build print ``paused before compiling <source>`` on stderr and sleep there, so a
+#: test can kill it at a known point (tests/test_robustness.py).
+PAUSE_ENV = "EGOEXO_SQL_PAUSE_BEFORE_COMPILE"
+
+
+def _pause_for_tests(source: str) -> None:
+    want = os.environ.get(PAUSE_ENV)
+    if want and want in (source, "*"):
+        print(f"paused before compiling {source}", file=sys.stderr, flush=True)
+        time.sleep(600)
 
 
 def _is_streaming(source: "Source") -> bool:
