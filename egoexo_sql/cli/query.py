@@ -19,6 +19,8 @@ import typer
 
 from ..engines import Dialect
 from ..errors import EgoExoSQLError, UsageError
+from ..query_runner import fetch as _fetch  # noqa: F401 - shared with cli/takes.py
+from ..query_runner import sink as _sink  # noqa: F401 - shared with cli/takes.py
 from . import app, catalog_dir, fail
 
 
@@ -54,52 +56,6 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(0)
 
 
-@contextmanager
-def _sink(output: Optional[str], binary: bool = False):
-    """stdout, or a temporary file beside OUTPUT renamed over it once complete."""
-    if output is None or output == "-":
-        yield sys.stdout.buffer if binary else sys.stdout
-        return
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"--output {output} is a folder; give a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"--output {output}: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        if binary:
-            with open(tmp, "wb") as f:
-                yield f
-        else:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                yield f
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _read_sql(sql: Optional[str], file: Optional[Path]) -> str:
-    if sql is not None and file is not None:
-        raise UsageError("give the SQL as an argument or with --file, not both")
-    if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
-        try:
-            return file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"--file {file}: no such file") from None
-        except IsADirectoryError:
-            raise UsageError(f"--file {file} is a folder, not a SQL file") from None
-        except UnicodeDecodeError as e:
-            raise UsageError(f"--file {file}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    if sql == "-" or (sql is None and not sys.stdin.isatty()):
-        return sys.stdin.read()
-    if sql is None:
-        raise UsageError("no SQL given: egoexo-sql query \"SELECT ...\" (or --file F, or SQL on stdin)")
-    return sql
-
-
 def _done(n: int, output: Optional[str], fmt: str) -> None:
     if output not in (None, "-"):
         typer.echo(f"wrote {n} row{'' if n == 1 else 's'} ({fmt}) to {output}", err=True)
@@ -115,69 +71,10 @@ def query(
     dialect: Optional[Dialect] = typer.Option(None, "--dialect", help="Print the query transpiled for this engine (sqlglot) instead of running it."),
 ) -> None:
     """Run one read-only SQL query against the catalog (sandboxed: no files, no extensions)."""
+    from ..query_runner import run_query
+
     with _errors():
-        fmt = format.value
-        text = _read_sql(sql, file)
-        if not text.strip():
-            raise UsageError("the SQL is empty")
-        if dialect is not None:
-            _print_transpiled(text, dialect, output)
-            return
-        if fmt == "parquet" and output is None:
-            raise UsageError("--format parquet needs --output FILE (or --output - into a pipe)")
-        if fmt == "parquet" and output == "-" and sys.stdout.isatty():
-            raise UsageError("refusing to write Parquet to a terminal; use --output FILE or a pipe")
-
-        from .. import output as out
-        from ..catalog import Catalog
-
-        cat = Catalog.open(catalog_dir(catalog), sandbox=True)
-        try:
-            if fmt == "parquet":
-                rel = cat.relation(text)
-                reader = _fetch(lambda: rel.to_arrow_reader(100_000))
-                with _sink(output, binary=True) as f:
-                    n = _fetch(lambda: out.write_parquet(reader, f))
-            else:
-                cur = cat.execute(text)
-                columns = [d[0] for d in cur.description]
-                types = [str(d[1]) for d in cur.description]
-                if any("WITH TIME ZONE" in t for t in types):
-                    # DuckDB turns TIMESTAMPTZ into Python values only with pytz; Arrow
-                    # (zoneinfo) does without. Rare (now(), a cast), so pyarrow only then.
-                    cur.abort()
-                    reader = _fetch(lambda: cat.relation(text).to_arrow_reader(10_000))
-                    batches = out.arrow_row_batches(reader)
-                else:
-                    batches = out.batches_of(cur)
-                with _sink(output) as f:
-                    n = _fetch(lambda: out.write_text(fmt, columns, types, batches, f))
-            _done(n, output, fmt)
-        finally:
-            cat.close()
-
-
-def _print_transpiled(text: str, dialect: Dialect, output: Optional[str]) -> None:
-    """``--dialect``: the query in another engine's SQL (see egoexo_sql.engines); nothing runs."""
-    from ..engines import transpile
-
-    result = transpile(text, dialect)
-    with _sink(output) as f:
-        f.write(result.sql + "\n")
-    for msg in result.warnings:
-        typer.echo(f"warning: {dialect.value}: {msg}", err=True)
-
-
-def _fetch(fn):
-    """Errors raised while results stream (a cast failing on row 10,000) are query errors."""
-    import duckdb
-
-    from ..errors import QueryError
-
-    try:
-        return fn()
-    except duckdb.Error as e:
-        raise QueryError(str(e)) from None
+        run_query(sql, file, format.value, output, catalog_dir(catalog), dialect.value if dialect else None)
 
 
 @app.command()
