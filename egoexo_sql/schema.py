@@ -61,39 +61,60 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pyarrow is imported where Arrow types are built, not on import:
+    import pyarrow as pa  # the CLI reads schemas (describe, --where checks) without it
 
 from .resources import schemas_dir
 
-_SCALARS: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "INTEGER": pa.int32(),
-    "SMALLINT": pa.int16(),
-    "DOUBLE": pa.float64(),
-    "FLOAT": pa.float32(),
-    "BOOLEAN": pa.bool_(),
-    "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "JSON": pa.string(),
-}
+_SCALAR_NAMES = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "JSON")
+
+
+@cache
+def _scalars() -> dict[str, "pa.DataType"]:
+    import pyarrow as pa
+
+    return {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "SMALLINT": pa.int16(),
+        "DOUBLE": pa.float64(),
+        "FLOAT": pa.float32(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us"),
+        "JSON": pa.string(),
+    }
 
 _ARRAY_SUFFIX = re.compile(r"\[(\d*)\]$")
 
 
-def arrow_type(duck_type: str) -> pa.DataType:
+def arrow_type(duck_type: str) -> "pa.DataType":
     """The Arrow type a column is written with in Parquet.
 
     ``T[]`` becomes a list; ``T[n]`` (a DuckDB ARRAY) is written as a list too,
     because Parquet has no fixed-size list, and the view casts it back.
     """
-    t = duck_type.strip().upper()
+    import pyarrow as pa
+
+    t = check_type(duck_type)
     m = _ARRAY_SUFFIX.search(t)
     if m:
         return pa.list_(arrow_type(t[: m.start()]))
-    if t not in _SCALARS:
+    return _scalars()[t]
+
+
+def check_type(duck_type: str) -> str:
+    """The normalised type name; ValueError for a type the catalog cannot store."""
+    t = duck_type.strip().upper()
+    base = t
+    while _ARRAY_SUFFIX.search(base):
+        base = base[: _ARRAY_SUFFIX.search(base).start()]
+    if base not in _SCALAR_NAMES:
         raise ValueError(f"unsupported column type {duck_type!r}")
-    return _SCALARS[t]
+    return t
 
 
 def needs_cast(duck_type: str) -> bool:
@@ -112,7 +133,7 @@ class Column:
     max: float | None = None
 
     @property
-    def arrow_type(self) -> pa.DataType:
+    def arrow_type(self) -> "pa.DataType":
         return arrow_type(self.type)
 
 
@@ -164,8 +185,10 @@ class TableSchema:
                 return c
         raise KeyError(f"{self.table} has no column {name!r}")
 
-    def arrow_schema(self) -> pa.Schema:
+    def arrow_schema(self) -> "pa.Schema":
         """Arrow schema of the Parquet files, in schema order, nullability included."""
+        import pyarrow as pa
+
         return pa.schema(
             [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
         )
@@ -193,7 +216,7 @@ class TableSchema:
             f"FROM read_parquet('{self.data_glob()}'{opts});\n"
         )
 
-    def empty_table(self) -> pa.Table:
+    def empty_table(self) -> "pa.Table":
         return self.arrow_schema().empty_table()
 
 
@@ -242,7 +265,7 @@ def _parse(path: Path) -> TableSchema:
     if schema.table != path.stem:
         raise ValueError(f"{path}: table = {schema.table!r} but the file is named {path.stem!r}")
     for c in columns:
-        arrow_type(c.type)  # fail early on an unknown type
+        check_type(c.type)  # fail early on an unknown type
     for key in schema.primary_key + schema.partition_by:
         schema.column(key)
     for chk in checks:
@@ -288,13 +311,15 @@ def get(table: str) -> TableSchema:
     return schemas[table]
 
 
-def conform(table: str, data: pa.Table | dict[str, list]) -> pa.Table:
+def conform(table: str, data: "pa.Table | dict[str, list]") -> "pa.Table":
     """Cast column data to the table's schema (order, types, nullability checked).
 
     Accepts a pyarrow Table or a dict of Python lists. Missing nullable columns
     are filled with nulls; a missing non-nullable column or an extra column is
     an error in the compiler, not in the user's input.
     """
+    import pyarrow as pa
+
     schema = get(table)
     target = schema.arrow_schema()
     if isinstance(data, dict):

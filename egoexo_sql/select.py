@@ -109,29 +109,17 @@ def _as_tuple(name: str, value: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- the schema
 
 
-def _schema_columns(table: str) -> list[dict[str, Any]]:
-    """The ``[[columns]]`` of ``schemas/<table>.toml``, read directly.
-
-    (:mod:`egoexo_sql.schema` imports pyarrow, which the CLI path does without.)
-    """
-    import tomllib
-
-    from .resources import schemas_dir
-
-    with open(schemas_dir() / f"{table}.toml", "rb") as fh:
-        return list(tomllib.load(fh).get("columns", []))
-
-
 def view_columns() -> dict[str, str]:
     """take_summary's columns and DuckDB types, from ``schemas/take_summary.toml``."""
-    return {c["name"]: c["type"] for c in _schema_columns(VIEW)}
+    from .schema import get
+
+    return {c.name: c.type for c in get(VIEW).columns}
 
 
 def _enum(table: str, column: str) -> tuple[str, ...]:
-    for c in _schema_columns(table):
-        if c["name"] == column:
-            return tuple(c.get("enum") or ())
-    return ()
+    from .schema import get
+
+    return tuple(get(table).column(column).enum or ())
 
 
 # --------------------------------------------------------------------------- --where

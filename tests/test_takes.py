@@ -562,11 +562,6 @@ def test_console_script_and_help(demo_catalog):
         assert opt in res.stdout, opt
 
 
-def test_where_checks_against_the_take_summary_schema():
-    # select.py reads schemas/take_summary.toml without pyarrow; it must agree with schema.py
-    assert sel.view_columns() == {c.name: c.type for c in schema.get("take_summary").columns}
-
-
 def test_commentary_uids_come_from_the_catalog_when_there_is_no_manifest(tmp_path):
     import duckdb
 
