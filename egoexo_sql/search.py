@@ -8,7 +8,7 @@ four ordinary tables of the catalog:
 ``search_postings``  one row per (term, document): term, doc_id, tf, length, source
                      (sorted by term, so a query reads only the row groups of its terms)
 ``search_terms``     one row per term: df and the BM25 idf
-``search_stats``     one row per source: documents, tokens, average length
+``search_stats``     one row per source with documents: documents, tokens, average length
 
 Sources (``--in``): ``atomic`` (atomic descriptions of annotations that were not
 rejected), ``commentary`` (expert commentary recordings), ``narration`` (audio

@@ -55,7 +55,7 @@ for _name in ("demo", "build", "query", "takes", "search", "validate", "shell", 
 MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
     "--only": frozenset(
         ("metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "relations",
-         "ego_pose", "transcripts", "manifests")
+         "ego_pose", "transcripts", "manifests", "search")
     ),
     "--parts": None,
     "--in": frozenset(("atomic", "commentary", "narration", "keystep", "demonstration")),

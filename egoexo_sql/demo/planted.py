@@ -215,8 +215,9 @@ class SearchTruth:
         self.docs = 0
         self.postings = 0
         self.terms: set[str] = set()
+        self.sources: set[str] = set()
 
-    def _add(self, *texts: str | None) -> None:
+    def _add(self, source: str, *texts: str | None) -> None:
         tokens: list[str] = []
         for t in texts:
             if t:
@@ -224,6 +225,7 @@ class SearchTruth:
         if tokens:
             distinct = set(tokens)
             self.docs += 1
+            self.sources.add(source)
             self.postings += len(distinct)
             self.terms |= distinct
 
@@ -238,28 +240,28 @@ class SearchTruth:
                 for ann in anns:
                     if ann.get("rejected") is not True:
                         for d in ann["descriptions"]:
-                            self._add(d["text"])
+                            self._add("atomic", d["text"])
         elif re.fullmatch(r"annotations/expert_commentary_(train|val|test)\.json", rel):
             for comms in obj["annotations"].values():
                 for c in comms:
                     for r in c["commentary_data"]:
-                        self._add(r["text"])
+                        self._add("commentary", r["text"])
         elif re.fullmatch(r"annotations/keystep_(train|val|test)\.json", rel):
             for rec in obj["annotations"].values():
                 for s in rec["segments"]:
-                    self._add(s.get("step_name"), s.get("step_description"))
+                    self._add("keystep", s.get("step_name"), s.get("step_description"))
         elif re.fullmatch(r"annotations/proficiency_demonstration_(train|val|test)\.json", rel):
             for rec in obj["annotations"]:
                 for key in ("good_executions", "tips_for_improvement"):
                     for item in rec.get(key) or []:
-                        self._add(*item["list"])
+                        self._add("demonstration", *item["list"])
         elif rel.startswith("takes/") and rel.endswith("_transcriptions.json"):
             for s in obj["segments"]:
-                self._add(s["text"])
+                self._add("narration", s["text"])
 
     def record(self, truth: Counter) -> None:
         truth["search_docs"] = self.docs
         truth["search_postings"] = self.postings
         truth["search_terms"] = len(self.terms)
-        truth["search_stats"] = 5  # one row per source, documents or not
+        truth["search_stats"] = len(self.sources)  # one row per source with documents
 

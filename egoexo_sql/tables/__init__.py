@@ -36,6 +36,9 @@ GROUPS = (
     "ego_pose",
     "transcripts",
     "manifests",
+    # build only: the text search index, made from the files of the text groups
+    # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
+    "search",
 )
 
 

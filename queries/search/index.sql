@@ -36,9 +36,6 @@ FROM postings AS p
 JOIN search_terms AS t USING (term);
 
 CREATE OR REPLACE TEMP TABLE search_stats AS
-SELECT s.source, count(d.doc_id) AS n_docs, coalesce(sum(d.length), 0) AS n_terms,
-       avg(d.length) AS avg_length
-FROM (VALUES (1, 'atomic'), (2, 'commentary'), (3, 'narration'), (4, 'keystep'),
-             (5, 'demonstration')) AS s(rank, source)
-LEFT JOIN search_docs AS d USING (source)
-GROUP BY s.rank, s.source;
+SELECT source, count(*) AS n_docs, sum(length) AS n_terms, avg(length) AS avg_length
+FROM search_docs
+GROUP BY source;
