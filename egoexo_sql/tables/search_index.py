@@ -76,7 +76,10 @@ def index_tables(texts: dict[str, "pa.Table"]) -> dict[str, "pa.Table"]:
 
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
+        try:  # DuckDB's bar would print over the build's own progress bar
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
+            pass
         for name, t in texts.items():
             con.register(name, t.append_column("_row", pa.array(range(t.num_rows), pa.int64())))
         con.execute(query_text("tokenize.sql"))
