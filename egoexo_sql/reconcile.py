@@ -140,7 +140,10 @@ def _empty_sources(build_info: dict[str, Any]) -> list[EmptySource]:
     """Sources built (or reused) whose every table has no row: nothing of theirs in the release."""
     from .tables import all_sources
 
-    patterns = {s.name: tuple(p for p in s.inputs if p not in s.required) for s in all_sources()}
+    sources = all_sources()
+    # a source's own files: not the metadata files some read on the side (takes.json)
+    required = {r for s in sources for r in s.required}
+    patterns = {s.name: tuple(p for p in s.inputs if p not in required) for s in sources}
     tables = build_info.get("tables", {})
     out = []
     for name, s in build_info.get("sources", {}).items():

@@ -43,7 +43,7 @@ def validate(
 
     rep = run(catalog_dir(catalog))
     for c in rep.checks:
-        if c.family != "reconcile":
+        if c.kind != "orphans":  # the per-file lines follow, under reconciliation
             typer.echo(check_line(c))
     typer.echo("reconciliation:")
     rec_lines = reconciliation_lines(rep.reconciliation, all_files=True) if rep.reconciliation else []
