@@ -101,7 +101,8 @@ def test_dictionary_shows_keys_and_partitioning():
     text = (DOCS / "data-dictionary.md").read_text(encoding="utf-8")
     ks = _section(text, "keystep_segments")
     assert "**Primary key:** `take_uid`, `segment_idx`" in ks
-    assert "**Partitioned by:** `split` (`data/keystep_segments/split=<value>/part-0.parquet`)" in ks
+    cp = _section(text, "camera_poses")
+    assert "**Partitioned by:** `split` (`data/camera_poses/split=<value>/part-0.parquet`)" in cp
     assert "→ `takes.take_uid` in [`takes`](#takes)" in ks
     assert "**Defined by:** `queries/views/take_summary.sql`" in _section(text, "take_summary")
 

@@ -126,12 +126,12 @@ def test_export_views_covers_every_view(demo_catalog):
 def test_export_views_partitions_are_cast_and_read_from_the_table_folder(demo_catalog):
     export = engines.spark_views(demo_catalog)
     by_name = dict(export.statements)
-    ks = by_name["keystep_segments"]
+    ks = by_name["camera_poses"]  # hive-partitioned by split
     assert "CAST(`split` AS STRING) AS `split`" in ks
-    assert ks.rstrip().endswith(f"FROM parquet.`{demo_catalog.resolve().as_posix()}/data/keystep_segments`")
+    assert ks.rstrip().endswith(f"FROM parquet.`{demo_catalog.resolve().as_posix()}/data/camera_poses`")
     # columns in schema order
     cols = re.findall(r"^  (?:CAST\()?`(\w+)`", ks, re.M)
-    assert cols == load_schemas()["keystep_segments"].column_names
+    assert cols == load_schemas()["camera_poses"].column_names
     assert "ARRAY_SORT(COLLECT_LIST(benchmark))" in by_name["take_summary"]
     assert "TEMPORARY VIEW" in by_name["take_summary"]
 

@@ -148,7 +148,7 @@ def test_row_counts_per_view(spark, spark_views, duck):
 def test_partition_column_and_filter(spark, spark_views, duck):
     """Hive partitions come back as a column (read from the table folder as base path)
     and a filter on it prunes folders, on Spark as on DuckDB."""
-    sql = ("SELECT split, count(*) AS n, count(DISTINCT take_uid) AS takes FROM atomic_descriptions "
+    sql = ("SELECT split, count(*) AS n, count(DISTINCT take_uid) AS takes FROM camera_poses "
            "WHERE split = 'val' GROUP BY split")
     spark_df = spark.sql(_spark_sql(sql))
     assert _norm(spark_df.collect()) == _norm(duck.execute(sql).fetchall())
@@ -156,9 +156,9 @@ def test_partition_column_and_filter(spark, spark_views, duck):
     plan = spark_df._jdf.queryExecution().executedPlan().toString()
     assert re.search(r"PartitionFilters: \[[^\]]*split", plan), plan
     # every split value, and the column's type and position as in the schema
-    per_split = "SELECT split, count(*) AS n FROM keystep_segments GROUP BY split ORDER BY split"
+    per_split = "SELECT split, count(*) AS n FROM camera_poses GROUP BY split ORDER BY split"
     assert _norm(spark.sql(_spark_sql(per_split)).collect()) == _norm(duck.execute(per_split).fetchall())
-    fields = spark.table("keystep_segments").schema.fields
+    fields = spark.table("camera_poses").schema.fields
     assert [f.name for f in fields][:2] == ["take_uid", "split"]
     assert fields[1].dataType.simpleString() == "string"
 
