@@ -9,7 +9,17 @@ Decoding is typed: the compilers in :mod:`egoexo_sql.tables` describe the fields
 they read as :class:`msgspec.Struct` types and :meth:`Release.decode` validates
 while parsing. Keys a Struct does not name are skipped without being built,
 which is both why unknown extra keys never fail a build and why typed decoding
-is faster than building dicts.
+is faster than building dicts; :meth:`Release.decode_records` also returns them,
+per record, for the tables' ``extra`` column.
+
+``Release(root, lenient=True)`` (``build --lenient``) sets bad *records* aside
+instead of failing: the compilers name their record types (``records=(Take,)``,
+see :mod:`egoexo_sql.records`); a file whose typed decoding fails is decoded record
+by record, and a record the compiler refuses afterwards (a duplicate key, a bad
+date) is left out by :func:`compile_leniently`, which compiles the source again.
+Each record left out is one row of :attr:`Release.rejects`. Problems of the whole
+file (missing, a folder, not UTF-8, not JSON, a wrong shape outside the records)
+still fail.
 """
 
 from __future__ import annotations
@@ -72,9 +82,14 @@ class Release:
     parsing would cost more than reading them.
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, lenient: bool = False):
         self.root = Path(root).resolve()
         self._prefix = str(self.root).rstrip(os.sep) + os.sep
+        self.lenient = lenient
+        #: records set aside (lenient): dicts of source_file, json_path, reason, raw
+        self.rejects: list[dict[str, str]] = []
+        self._excluded: dict[str, set[str]] = {}  # file -> record paths (in the file) left out
+        self._decoded: dict[str, _Decoded] = {}  # file -> how it was last decoded (lenient)
 
     def __repr__(self) -> str:
         return f"Release({str(self.root)!r})"
@@ -126,17 +141,144 @@ class Release:
                 raise InputError(self.rel(full), None, "a JSON file", "a folder") from None
             raise InputError(self.rel(full), None, "a readable file", "permission denied") from None
 
-    def decode(self, rel: str | os.PathLike, type: type[T] = Any) -> T:  # noqa: A002 - msgspec's name
+    def decode(self, rel: str | os.PathLike, type: type[T] = Any,  # noqa: A002 - msgspec's name
+               records: tuple[type, ...] = ()) -> T:
         """Read and decode a JSON file into ``type`` (a msgspec-compatible type).
 
+        ``records`` names the Struct types whose values are records (one row or group
+        of rows each); a lenient Release leaves bad ones out instead of failing.
         Raises InputError naming the file, the JSON path and what was expected.
         """
+        return self._decode(rel, type, records)[0]
+
+    def decode_records(
+        self, rel: str | os.PathLike, type: Any, record: type, *more_records: type  # noqa: A002
+    ) -> tuple[Any, list[str | None]]:
+        """``decode(rel, type, (record, *more_records))`` and, per ``record`` in document
+        order, the keys its Struct does not name as a JSON object (None when none)."""
+        from .records import unknown_keys
+
+        obj, _, data = self._decode(rel, type, (record, *more_records))
+        with gc_paused():
+            return obj, unknown_keys(data, type, record)
+
+    def _name(self, rel: str | os.PathLike) -> tuple[str, str]:
         s = os.fspath(rel)
         if os.path.isabs(s):
-            full, name = s, self.rel(s)
+            return s, self.rel(s)
+        return self._prefix + s, s.replace(os.sep, "/")
+
+    def _decode(self, rel: str | os.PathLike, type_: Any, records: tuple[type, ...]) -> tuple[Any, str, bytes]:
+        """(decoded value, file name, the bytes it was decoded from)."""
+        full, name = self._name(rel)
+        data = self.read_bytes(full)
+        if data.startswith(_BOM):
+            data = data[3:]
+        if not (self.lenient and records):
+            return decode_json(data, type_, name), name, data
+        excluded = self._excluded.setdefault(name, set())
+        if not excluded:
+            try:
+                obj = decode_json(data, type_, name)
+            except InputError as e:
+                if e.json_path is None:  # the file itself: not UTF-8, not JSON, empty
+                    raise
+                first = e
+            else:
+                self._decoded[name] = _Decoded(type_, records, data, None)
+                return obj, name, data
         else:
-            full, name = self._prefix + s, s.replace(os.sep, "/")
-        return decode_json(self.read_bytes(full), type, name)
+            first = None
+        from .records import filter_records
+
+        def check(raw: bytes, rtype: type) -> tuple[str, str] | None:
+            try:
+                _decoder(rtype).decode(raw)
+            except msgspec.ValidationError as e:
+                err = _validation_error(e, raw, rtype, name)
+                return err.json_path or "$", _reason(err)
+            return None
+
+        try:
+            with gc_paused():
+                f = filter_records(data, type_, records, excluded, check)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            if first is not None:
+                raise first from None  # wrong outside the records: the whole file
+            return decode_json(data, type_, name), name, data  # pragma: no cover - raises
+        for path, (inner, reason), raw in f.rejects:
+            excluded.add(path)
+            self.rejects.append({"source_file": name, "json_path": path + inner[1:],
+                                 "reason": reason, "raw": raw})
+        self._decoded[name] = _Decoded(type_, records, f.data, f)
+        return decode_json(f.data, type_, name), name, f.data
+
+    def reject(self, error: InputError) -> bool:
+        """Lenient: leave out the record ``error`` (raised by a compiler) points into.
+
+        True when the error lies inside a record of a file decoded with ``records``
+        (the caller then compiles again); False for a problem of the whole file.
+        """
+        if not self.lenient or not error.json_path:
+            return False
+        d = self._decoded.get(error.file)
+        if d is None:
+            return False
+        from .records import filter_records, record_prefix
+
+        if d.filter is None:  # decoded whole: find its records now
+            with gc_paused():
+                d.filter = filter_records(d.data, d.type, d.records, set(), lambda raw, t: None)
+        prefix = record_prefix(error.json_path, d.filter.original)
+        if prefix is None:
+            return False
+        path = d.filter.original[prefix]
+        excluded = self._excluded.setdefault(error.file, set())
+        if path in excluded:  # pragma: no cover - the compiler saw a record left out
+            return False
+        excluded.add(path)
+        self.rejects.append({
+            "source_file": error.file,
+            "json_path": path + error.json_path[len(prefix):],
+            "reason": _reason(error),
+            "raw": d.filter.raw[path].decode("utf-8", "replace"),
+        })
+        return True
+
+    def take_rejects(self) -> list[dict[str, str]]:
+        """The rejects recorded since the last call."""
+        out, self.rejects = self.rejects, []
+        return out
+
+
+class _Decoded:
+    """How a file was last decoded by a lenient Release (for :meth:`Release.reject`)."""
+
+    def __init__(self, type_: Any, records: tuple[type, ...], data: bytes, filter_: Any):
+        self.type = type_
+        self.records = records
+        self.data = data
+        self.filter = filter_
+
+
+def _reason(e: InputError) -> str:
+    return f"expected {e.expected}" + (f", got {e.got}" if e.got else "")
+
+
+#: A source whose records are refused one by one is compiled again after each; past
+#: this many rejects in one source, the build stops with the last error.
+MAX_REJECTS_PER_SOURCE = 10_000
+
+
+def compile_leniently(compile_fn: Any, release: Release, files: list[Any]) -> Any:
+    """Run a compiler on a lenient Release, compiling again without each record it refuses."""
+    for _ in range(MAX_REJECTS_PER_SOURCE):
+        try:
+            return compile_fn(release, files)
+        except InputError as e:
+            if not release.reject(e):
+                raise
+    return compile_fn(release, files)
 
 
 # -- decoding -----------------------------------------------------------------

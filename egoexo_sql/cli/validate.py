@@ -106,7 +106,7 @@ def reconciliation_lines(rec: "Reconciliation", *, all_files: bool = False) -> l
         out.append(f"{e.source}: no {where} in the release; empty: {', '.join(e.tables)}")
     by_table: dict[str, list[str]] = {}
     for table, key, n in rec.extra_keys:
-        by_table.setdefault(table, []).append(f"{key} ({n:,})")
+        by_table.setdefault(table, []).append(f"{key} ({n:,} rows)")
     for table, keys in by_table.items():
         out.append(f"{table}: unknown keys kept in its extra column: {', '.join(keys)}")
     for source_file, n in rec.rejects:

@@ -83,7 +83,7 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
     parts: list[pa.Table] = []
     seen: dict[tuple[str, str], str] = {}
     for rel, split in split_files(release, files, PREFIX):
-        f: AtomicFile = release.decode(rel, AtomicFile)
+        f, extra = release.decode_records(rel, AtomicFile, Annotation)
         descs: list[Description] = []
         # annotation-level values are kept once per annotation and repeated per
         # description by Arrow (take), instead of once per description in Python
@@ -133,6 +133,7 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
             "unsure": _flags(column(descs, "unsure"), rel, f, 0, "unsure"),
             "best_exo_cam_id": [None if b is None else b.cam_id for b in bests],
             "best_exo_raw_cam_id": raw_cam,
+            "extra": pa.array(extra, type=pa.string()).take(rows),
         }))
         del f, descs, bests
     if not parts:

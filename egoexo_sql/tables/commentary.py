@@ -75,7 +75,7 @@ def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.T
     seen: dict[str, str] = {}
     uid_of: dict[str, str] = {}  # take_name -> take_uid, for expert_ratings
     for rel, split in split_files(release, files, PREFIX):
-        f: CommentaryFile = release.decode(rel, CommentaryFile)
+        f, extra = release.decode_records(rel, CommentaryFile, Commentary)
         comm: list[Commentary] = []
         c_take: list[str] = []
         recs: list[Recording] = []
@@ -112,6 +112,7 @@ def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.T
             "error_desc": [r.underscore_error_desc if r.underscore_error_desc is not None
                            else r.error_desc for r in recs],
             "duration_approx": column(recs, "duration_approx"),
+            "extra": repeat_per_row(extra, rows, pa.string()),
         }))
     return {
         "expert_commentary": pa.concat_tables(parts) if parts else
@@ -141,7 +142,7 @@ def _ratings(release: "Release", files: list[Path], uid_of: dict[str, str]) -> "
 
     missing = [n for n in cols["take_name"] if n not in uid_of]
     if missing and release.is_file("takes.json"):
-        for t in release.decode("takes.json", list[_TakeRef]):
+        for t in release.decode("takes.json", list[_TakeRef], records=(_TakeRef,)):
             uid_of.setdefault(t.take_name, t.take_uid)
     cols["take_uid"] = [uid_of.get(n) for n in cols["take_name"]]
     return conform("expert_ratings", cols)

@@ -61,7 +61,7 @@ class KeystepFile(msgspec.Struct, gc=False):
 
 SEGMENT_COLUMNS = ("take_uid", "split", "take_name", "scenario", "segment_idx", "start_time",
                    "end_time", "step_id", "step_unique_id", "step_name", "step_description",
-                   "is_essential", "annotation_uid", "annotator_id")
+                   "is_essential", "annotation_uid", "annotator_id", "extra")
 
 
 def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
@@ -70,8 +70,8 @@ def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Tabl
     vocabulary: dict[int, str] = {}
     seen_takes: dict[str, str] = {}
     for rel, split in split_files(release, files, PREFIX):
-        f: KeystepFile = release.decode(rel, KeystepFile)
-        for take_uid, rec in f.annotations.items():
+        f, extra = release.decode_records(rel, KeystepFile, TakeKeysteps, Node)
+        for (take_uid, rec), rec_extra in zip(f.annotations.items(), extra):
             if take_uid in seen_takes:
                 raise InputError(rel, f'$.annotations["{take_uid}"]',
                                  "each take annotated in one keystep file only",
@@ -87,6 +87,7 @@ def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Tabl
             seg["segment_idx"] += range(n)
             seg["annotation_uid"] += [meta.annotation_uid if meta else None] * n
             seg["annotator_id"] += [to_text(meta.annotator_id) if meta else None] * n
+            seg["extra"] += [rec_extra] * n
             for s in segs:
                 seg["start_time"].append(s.start_time)
                 seg["end_time"].append(s.end_time)

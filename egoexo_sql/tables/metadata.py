@@ -2,7 +2,8 @@
 participants, physical_settings, visual_objects, tasks.
 
 Field names and types follow the real v2 records (shared/egoexo-format.md §1-6 and the
-real-sample dump). Keys a Struct does not name are skipped by the decoder.
+real-sample dump). Keys a record's Struct does not name are kept, as JSON, in the
+table's ``extra`` column (Release.decode_records).
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ class MetadataFile(msgspec.Struct, gc=False):
 
 # -- takes.json + captures.json (+ splits.json for the split column) ------------
 def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    takes: list[Take] = release.decode(TAKES_JSON, list[Take])
-    captures: list[Capture] = release.decode(CAPTURES_JSON, list[Capture])
+    takes, takes_extra = release.decode_records(TAKES_JSON, list[Take], Take)
+    captures, captures_extra = release.decode_records(CAPTURES_JSON, list[Capture], Capture)
     split_of = take_to_split(read_splits(release))
 
     uids = column(takes, "take_uid")
@@ -203,6 +204,7 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         "root_dir": column(captures, "root_dir"),
         "origin_capture_id": [to_text(c.origin_capture_id) for c in captures],
         "timesync_uid": column(captures, "timesync_uid"),
+        "extra": captures_extra,
     })
 
     # -- take videos
@@ -273,6 +275,7 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         "vrs_relative_path": column(takes, "vrs_relative_path"),
         "vrs_all_streams_relative_path": column(takes, "vrs_all_streams_relative_path"),
         "object_uids": object_uids,
+        "extra": takes_extra,
     })
     return {
         "takes": takes_t,
@@ -327,7 +330,7 @@ def _date(s: str | None, file: str, path: str) -> _dt.date | None:
 
 
 def compile_participants(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    rows: list[Participant] = release.decode(PARTICIPANTS_JSON, list[Participant])
+    rows, extra = release.decode_records(PARTICIPANTS_JSON, list[Participant], Participant)
     uids = column(rows, "participant_uid")
     check_unique(uids, PARTICIPANTS_JSON, lambda i: f"$[{i}].participant_uid", "participant_uid")
     cols: dict[str, list[Any]] = {k: [] for k in ("age", "age_range", "metadata_json", "collection_date",
@@ -348,12 +351,13 @@ def compile_participants(release: "Release", files: list[Path]) -> dict[str, "pa
         "university": column(rows, "university_name"),
         "university_id": column(rows, "university_id"),
         **cols,
+        "extra": extra,
     })}
 
 
 # -- physical_setting.json ------------------------------------------------------
 def compile_physical_settings(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    rows: list[PhysicalSetting] = release.decode(PHYSICAL_SETTING_JSON, list[PhysicalSetting])
+    rows, extra = release.decode_records(PHYSICAL_SETTING_JSON, list[PhysicalSetting], PhysicalSetting)
     uids = column(rows, "physical_uid")
     check_unique(uids, PHYSICAL_SETTING_JSON, lambda i: f"$[{i}].physical_uid", "physical_uid")
     meta = [_json_object(r.metadata, PHYSICAL_SETTING_JSON, f"$[{i}].metadata")[1]
@@ -364,12 +368,13 @@ def compile_physical_settings(release: "Release", files: list[Path]) -> dict[str
         "university": column(rows, "univ_name"),
         "video_source_id": column(rows, "video_source_id"),
         "metadata_json": meta,
+        "extra": extra,
     })}
 
 
 # -- visual_objects.json --------------------------------------------------------
 def compile_visual_objects(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    rows: list[VisualObject] = release.decode(VISUAL_OBJECTS_JSON, list[VisualObject])
+    rows, extra = release.decode_records(VISUAL_OBJECTS_JSON, list[VisualObject], VisualObject)
     uids = column(rows, "object_uid")
     check_unique(uids, VISUAL_OBJECTS_JSON, lambda i: f"$[{i}].object_uid", "object_uid")
     return {"visual_objects": conform("visual_objects", {
@@ -378,6 +383,7 @@ def compile_visual_objects(release: "Release", files: list[Path]) -> dict[str, "
         "physical_setting_uid": column(rows, "physical_setting_uid"),
         "additional_metadata": [None if r.additional_metadata in (None, "nan", "NaN") else
                                 r.additional_metadata for r in rows],
+        "extra": extra,
     })}
 
 

@@ -48,12 +48,12 @@ class ProficiencyFile(msgspec.Struct, gc=False):
 FileType = Union[ProficiencyFile, list[Record]]
 
 
-def _records(release: "Release", rel: str) -> tuple[list[Record], str]:
-    """The file's records and the JSON path of the list holding them."""
-    f = release.decode(rel, FileType)
+def _records(release: "Release", rel: str) -> tuple[list[Record], str, list[str | None]]:
+    """The file's records, the JSON path of the list holding them, their unknown keys."""
+    f, extra = release.decode_records(rel, FileType, Record)
     if isinstance(f, ProficiencyFile):
-        return f.annotations, "$.annotations"
-    return f, "$"
+        return f.annotations, "$.annotations", extra
+    return f, "$", extra
 
 
 def _take_name(r: Record) -> str | None:
@@ -69,9 +69,10 @@ def _take_name(r: Record) -> str | None:
 def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
     cols: dict[str, list[Any]] = {k: [] for k in (
         "take_uid", "split", "take_name", "proficiency_score", "proficiency_rank", "scenario",
-        "task_id", "task_name", "university_id", "origin_participant_id")}
+        "task_id", "task_name", "university_id", "origin_participant_id", "extra")}
     for rel, split in split_files(release, files, "proficiency_demonstrator"):
-        records, top = _records(release, rel)
+        records, top, extra = _records(release, rel)
+        cols["extra"] += extra
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
             if r.take_uid in seen:
@@ -97,9 +98,9 @@ _KINDS = (("good_executions", "good_execution"), ("tips_for_improvement", "tip_f
 def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
     cols: dict[str, list[Any]] = {k: [] for k in (
         "take_uid", "split", "kind", "point_idx", "video_time", "expert_uid", "video_name",
-        "comments", "scenario", "task_id")}
+        "comments", "scenario", "task_id", "extra")}
     for rel, split in split_files(release, files, "proficiency_demonstration"):
-        records, top = _records(release, rel)
+        records, top, extra = _records(release, rel)
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
             if r.take_uid in seen:
@@ -115,6 +116,7 @@ def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "p
                 cols["point_idx"] += range(n)
                 cols["scenario"] += [r.scenario_name] * n
                 cols["task_id"] += [r.task_id] * n
+                cols["extra"] += [extra[i]] * n
                 for p in points:
                     cols["video_time"].append(p.video_time)
                     cols["expert_uid"].append(p.expert_uid)
