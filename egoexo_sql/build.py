@@ -170,6 +170,7 @@ def build_catalog(
     only: Iterable[str] | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    lenient: bool = False,
     *,
     sources: Sequence["Source"] | None = None,
     schemas: Mapping[str, "TableSchema"] | None = None,
@@ -179,7 +180,9 @@ def build_catalog(
     """Compile ``release_dir`` into ``catalog_dir``; returns a :class:`BuildReport`.
 
     ``only`` restricts the compiled groups (see :data:`egoexo_sql.tables.GROUPS`);
-    ``force`` recompiles (and rehashes) everything. ``sources``, ``schemas``,
+    ``force`` recompiles (and rehashes) everything. ``lenient`` sets bad records aside
+    in the ``rejects`` table instead of failing (whole-file problems still fail; see
+    :mod:`egoexo_sql.release`; the streaming sources stay strict). ``sources``, ``schemas``,
     ``views_dir`` and ``release_factory`` replace the registry, ``schemas/``,
     ``queries/views/`` and :class:`egoexo_sql.release.Release` (for tests).
     """
@@ -222,7 +225,8 @@ def build_catalog(
         selected_groups=selected_groups,
         force=force,
         progress=progress or _no_progress,
-        release_factory=release_factory or _default_release,
+        release_factory=release_factory or (_lenient_release if lenient else _default_release),
+        lenient=lenient,
     )
     report = b.run()
     report.total_seconds = time.perf_counter() - t_start
@@ -237,6 +241,12 @@ def _default_release(root: Path) -> Any:
     from .release import Release
 
     return Release(root)
+
+
+def _lenient_release(root: Path) -> Any:
+    from .release import Release
+
+    return Release(root, lenient=True)
 
 
 def _check_only(only: Iterable[str] | None, sources: Sequence["Source"]) -> set[str] | None:
@@ -310,6 +320,7 @@ class _Build:
     force: bool
     progress: Progress
     release_factory: Callable[[Path], Any]
+    lenient: bool = False
 
     def run(self) -> BuildReport:
         from . import __version__
@@ -536,6 +547,8 @@ class _Build:
                 reason = f"tool {self.prev.get('tool_version')} -> {self.tool_version}"
             elif not reusable:
                 reason = "its tables changed"
+            elif ps.get("rejects") and not self.lenient:
+                reason = f"its {ps['rejects']} record(s) set aside by --lenient are errors now"
             else:
                 changed_schema = [
                     t
@@ -571,6 +584,7 @@ class _Build:
         produced: set[str] = set()
         self.table_records: dict[str, dict[str, Any]] = {}
         self.source_seconds: dict[str, float] = {}
+        self.rejects: dict[str, list[dict[str, str]]] = {}  # source -> records set aside
         self.stream_units: dict[str, Any] = {}  # streaming sources: units -> files, spans
         self.stream_counts: dict[str, dict[str, int]] = {}
         self.stream_notes: dict[str, str] = {}
@@ -607,6 +621,8 @@ class _Build:
                 self.source_seconds[s.name] = secs
                 report.recompiled.append(s.name)
                 report.reasons[s.name] = plan[s.name][1]
+                if hasattr(release, "take_rejects"):  # in this process: one source at a time
+                    self.rejects[s.name] = release.take_rejects()
         report.recompiled.sort(key=[x.name for x in self.sources].index)
         report.source_seconds = dict(self.source_seconds)
         self.progress("compile", len(to_compile), len(to_compile), "")
@@ -634,6 +650,9 @@ class _Build:
                     report.reused.append(s.name)
                 elif action == "empty":
                     report.not_built.append(s.name)
+            if "rejects" in self.schemas and "rejects" not in produced:
+                self._write_rejects(plan, data / "rejects")
+                produced.add("rejects")
             # every kind="table" schema gets Parquet, so every view exists
             for t, sch in self.schemas.items():
                 if sch.kind == "table" and t not in produced:
@@ -650,6 +669,8 @@ class _Build:
     def _workers(self, sources: list["Source"], inputs_by_source: dict[str, list[_Input]]) -> int:
         """Processes for the in-memory compilers: one per core when there is enough work
         (forking costs ~50 ms per worker), else in this process."""
+        if self.lenient:  # its Release, in this process, collects the records set aside
+            return 1
         work = sum(i.bytes for s in sources for i in inputs_by_source[s.name])
         env = os.environ.get("EGOEXO_SQL_WORKERS")
         if env:
@@ -657,6 +678,38 @@ class _Build:
         if len(sources) < 2 or work < 32 * 1024 * 1024 or self.release_factory is not _default_release:
             return 1
         return min(len(sources), os.cpu_count() or 1)
+
+    def _write_rejects(self, plan: dict[str, tuple[str, str]], dest: Path) -> None:
+        """The ``rejects`` table: what this build's compilers set aside, and the rows
+        of the sources reused from the previous build."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sch = self.schemas["rejects"]
+        rows = [dict(r, source=name) for name, rs in self.rejects.items() for r in rs]
+        reused = {s.name for s in self.sources if plan[s.name][0] == "reuse"}
+        prev = self.catalog / "data" / "rejects"
+        if reused and self.prev.get("tables", {}).get("rejects", {}).get("rows") and prev.is_dir():
+            for f in sorted(prev.rglob("*.parquet")):
+                rows += [r for r in pq.read_table(f).to_pylist() if r.get("source") in reused]
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for r in rows:  # a file read by two sources is one set of rejects
+            key = (r["source_file"], r["json_path"])
+            if key not in seen:
+                seen.add(key)
+                unique.append({c: r.get(c) for c in sch.column_names})
+        n, nfiles, nbytes = write_table(
+            sch, pa.Table.from_pylist(unique, schema=sch.arrow_schema()), dest
+        )
+        self.table_records["rejects"] = _table_record(
+            "compiled", None, n, nfiles, nbytes, self.schema_hashes["rejects"]
+        )
+        self.report.tables["rejects"] = n
+        if n:
+            self.report.notes.append(
+                f"{n:,} bad record(s) set aside (--lenient): SELECT * FROM rejects"
+            )
 
     # -- streaming sources (streaming.py) ----------------------------------------
     def _compile_streaming(self, s: "Source", inputs: list[_Input], n: int, total: int) -> None:
@@ -799,6 +852,10 @@ class _Build:
                 "inputs": rec_inputs,
                 "seconds": round(self.source_seconds.get(s.name, 0.0), 4),
             }
+            if action == "compile" and s.name in self.rejects:
+                sources[s.name]["rejects"] = len(self.rejects[s.name])
+            elif status == "reused" and prev_sources.get(s.name, {}).get("rejects"):
+                sources[s.name]["rejects"] = prev_sources[s.name]["rejects"]
             if _is_streaming(s) and status != "not_built":  # per-file reuse needs the units
                 units = self.stream_units.get(s.name, prev_sources.get(s.name, {}).get("units"))
                 sources[s.name]["units"] = units
@@ -823,6 +880,7 @@ class _Build:
             "options": {
                 "only": sorted(self.selected_groups) if self.selected_groups is not None else None,
                 "force": self.force,
+                "lenient": self.lenient,
             },
             "python": sys.version.split()[0],
             "libraries": _library_versions(),
@@ -844,8 +902,14 @@ def _compile_one(
 ) -> tuple[dict[str, tuple[int, int, int]], float]:
     """Compile one source and write its tables; returns ({table: (rows, files, bytes)},
     seconds spent writing Parquet)."""
+    _pause_for_tests(s.name)
     try:
-        result = s.compile(release, files)
+        if getattr(release, "lenient", False):
+            from .release import compile_leniently
+
+            result = compile_leniently(s.compile, release, files)
+        else:
+            result = s.compile(release, files)
     except Exception as e:
         if not isinstance(e, InputError):
             e.add_note(f"while compiling source {s.name!r}")

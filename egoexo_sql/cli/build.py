@@ -38,6 +38,14 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Rehash and recompile everything.")
     ] = False,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Set bad records aside in the rejects table and build the rest (a file that "
+            "is not JSON, not UTF-8, missing or of the wrong shape still stops the build).",
+        ),
+    ] = False,
 ) -> None:
     """Compile the release's JSON into typed Parquet and the DuckDB catalog (incremental)."""
     from ..build import build_catalog
@@ -48,9 +56,10 @@ def build(
     target = catalog_dir(catalog)
     if sys.stderr.isatty():
         with _RichProgress() as progress:
-            report = build_catalog(release_dir, target, only=groups, force=force, progress=progress)
+            report = build_catalog(release_dir, target, only=groups, force=force, progress=progress,
+                                   lenient=lenient)
     else:
-        report = build_catalog(release_dir, target, only=groups, force=force)
+        report = build_catalog(release_dir, target, only=groups, force=force, lenient=lenient)
     typer.echo(report.summary())
     # what does not line up between the files, counted over the new catalog
     from ..reconcile import reconcile
