@@ -112,6 +112,8 @@ def generate(
             p.write_bytes(data)
             report.files += 1
             report.bytes += len(data)
+            if _stamped(rel, obj):
+                truth["release_files"] += 1
 
         def step(name: str) -> None:
             if progress:
@@ -194,6 +196,16 @@ def generate(
             gc.enable()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _stamped(rel: str, obj: Any) -> bool:
+    """A file the release_files table lists: one it reads, carrying a version, date or ds."""
+    from fnmatch import fnmatchcase
+
+    from ..tables.release_files import INPUTS
+
+    return (isinstance(obj, dict) and any(k in obj for k in ("version", "date", "ds"))
+            and any(fnmatchcase(rel, p) for p in INPUTS))
 
 
 def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
