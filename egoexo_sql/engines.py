@@ -69,7 +69,6 @@ class Transpiled:
 def _parse_statements(sql: str) -> list["exp.Expr"]:
     """The statements of ``sql`` (DuckDB's dialect); a syntax error as a QueryError."""
     import logging
-    import re
 
     import sqlglot
     from sqlglot import exp
@@ -83,11 +82,9 @@ def _parse_statements(sql: str) -> list["exp.Expr"]:
     except TokenError as e:
         raise QueryError(f"cannot read the SQL: {e}") from None
     except ParseError as e:
-        err = e.errors[0] if e.errors else {}
-        desc = str(err.get("description") or e).split("\n")[0]
-        desc = re.sub(r"<Token token_type: \S+ text: ([^,]*), .*?>", r"'\1'", desc)
-        where = f" at line {err['line']}, column {err['col']}" if "line" in err else ""
-        raise QueryError(f"syntax error{where}: {desc}") from None
+        from .sandbox import syntax_error
+
+        raise syntax_error(e) from None
     finally:
         log.setLevel(level)
     statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]

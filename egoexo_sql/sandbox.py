@@ -52,6 +52,7 @@ from .errors import QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
+    import sqlglot.errors
 
 #: the name the catalog database is attached under (and its default database)
 CATALOG_ALIAS = "catalog"
@@ -128,14 +129,19 @@ def _parse(sql: str):
     except TokenError as e:
         raise QueryError(f"cannot read the SQL: {e}") from None
     except ParseError as e:
-        err = e.errors[0] if e.errors else {}
-        desc = str(err.get("description") or e).split("\n")[0]
-        desc = re.sub(r"<Token token_type: \S+ text: ([^,]*), .*?>", r"'\1'", desc)
-        where = f" at line {err['line']}, column {err['col']}" if "line" in err else ""
-        raise QueryError(f"syntax error{where}: {desc}") from None
+        raise syntax_error(e) from None
     finally:
         log.setLevel(level)
     return tokens, trees
+
+
+def syntax_error(e: "sqlglot.errors.ParseError") -> QueryError:
+    """sqlglot's parse error as one readable line with its position."""
+    err = e.errors[0] if e.errors else {}
+    desc = str(err.get("description") or e).split("\n")[0]
+    desc = re.sub(r"<Token token_type: \S+ text: ([^,]*), .*?>", r"'\1'", desc)
+    where = f" at line {err['line']}, column {err['col']}" if "line" in err else ""
+    return QueryError(f"syntax error{where}: {desc}")
 
 
 def _statement_starts(tokens) -> list[int]:

@@ -3,35 +3,22 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..engines import ExportDialect
-from ..errors import EgoExoSQLError, UsageError
+from ..errors import EgoExoSQLError
 from . import app, catalog_dir, fail
 
 
 def _write(text: str, output: Optional[str]) -> None:
     """To stdout, or to OUTPUT through a temporary file renamed over it once complete."""
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"--output {output} is a folder; give a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"--output {output}: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from ..query_runner import sink
+
+    with sink(output) as f:
+        f.write(text)
 
 
 @app.command("export-views")

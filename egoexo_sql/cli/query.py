@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 import typer
 
 from ..engines import Dialect
-from ..errors import EgoExoSQLError, UsageError
+from ..errors import EgoExoSQLError
 from ..query_runner import fetch as _fetch  # noqa: F401 - shared with cli/takes.py
 from ..query_runner import sink as _sink  # noqa: F401 - shared with cli/takes.py
 from . import app, catalog_dir, fail
