@@ -809,8 +809,12 @@ class _Build:
         dest = self.staging / "data" / sch.table
         dest.mkdir(parents=True, exist_ok=True)
         cols = [r[0] for r in con.execute(f'DESCRIBE "{sch.table}"').fetchall()]
+        # JSON is stored as text, as the Parquet writer stores it for every table
+        as_text = [f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols
+                   if c in sch.column_names and sch.column(c).type.upper() == "JSON"]
+        replace = f" REPLACE ({', '.join(as_text)})" if as_text else ""
         con.execute(
-            f'COPY (SELECT * FROM "{sch.table}") TO \'{_sql_str(str(dest / "part-0.parquet"))}\' '
+            f'COPY (SELECT *{replace} FROM "{sch.table}") TO \'{_sql_str(str(dest / "part-0.parquet"))}\' '
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
         if cols == sch.column_names:
