@@ -112,6 +112,10 @@ class Catalog:
             ) from None
         self._cwd = os.getcwd()
 
+    def _check_swap(self) -> None:
+        if self._con is not None and self._root == self.path and self._lease.swapped():
+            self._follow_swap()
+
     def _follow_swap(self) -> None:
         """A rebuild swapped the catalog: keep reading the build this reader opened.
 
@@ -141,8 +145,7 @@ class Catalog:
         """The DuckDB connection (catalog attached read-only as the default database)."""
         if self._con is None:
             raise UsageError("the catalog is closed")
-        if self._lease.swapped() and self._root == self.path:
-            self._follow_swap()
+        self._check_swap()
         if self.sandboxed and os.getcwd() != self._cwd:
             # the sandbox's allowed_paths are absolute against the working directory
             self._con.close()
@@ -168,6 +171,7 @@ class Catalog:
     @property
     def build_info(self) -> dict[str, Any]:
         """``build.json`` (inputs, versions, rows, timings); ``{}`` when there is none."""
+        self._check_swap()
         f = self._root / "build.json"
         return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
 
@@ -318,6 +322,7 @@ class Catalog:
         """
         import polars as pl
 
+        self._check_swap()
         data = self._root / "data" / name
         if not data.is_dir():
             self._require(name)
