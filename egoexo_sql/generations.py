@@ -110,6 +110,12 @@ class Lease:
             os.close(self.fd)  # closing releases the lock
             self.fd = None
 
+    def __del__(self) -> None:  # a Catalog dropped without close()
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
 
 def _held(fd: int) -> bool:
     """True when another open file holds a lock on it; else lock it exclusively."""

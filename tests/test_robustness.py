@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from egoexo_sql.catalog import Catalog
+from test_validate import run_cli
 
 GROUPS = ["metadata", "splits", "keystep", "proficiency", "atomic", "commentary"]
 
@@ -67,19 +68,6 @@ def egoexo_sql(*args: str, env: dict | None = None) -> subprocess.CompletedProce
 def counts(catalog: Path) -> dict[str, int]:
     with Catalog.open(catalog) as cat:
         return {name: n for name, _, n, _ in cat.table_rows()}
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    from egoexo_sql.cli import main
-
-    capsys.readouterr()
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # --------------------------------------------------------------------------- bad input
