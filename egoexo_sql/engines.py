@@ -68,25 +68,11 @@ class Transpiled:
 
 def _parse_statements(sql: str) -> list["exp.Expr"]:
     """The statements of ``sql`` (DuckDB's dialect); a syntax error as a QueryError."""
-    import logging
-
-    import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError, TokenError
 
-    log = logging.getLogger("sqlglot")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        trees = sqlglot.parse(sql, read=SOURCE_DIALECT)
-    except TokenError as e:
-        raise QueryError(f"cannot read the SQL: {e}") from None
-    except ParseError as e:
-        from .sandbox import syntax_error
+    from .sandbox import parse_sql
 
-        raise syntax_error(e) from None
-    finally:
-        log.setLevel(level)
+    _, trees = parse_sql(sql)
     statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
     if not statements:
         raise QueryError("no SQL statement given")

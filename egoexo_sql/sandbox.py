@@ -114,8 +114,9 @@ def _position(sql: str, offset: int | None) -> tuple[int | None, int | None]:
 # --------------------------------------------------------------------------- sqlglot layer
 
 
-def _parse(sql: str):
-    """Tokens and statement trees of ``sql`` (DuckDB dialect); syntax errors as QueryError."""
+def parse_sql(sql: str):
+    """Tokens and statement trees of ``sql`` (DuckDB dialect); syntax errors as QueryError.
+    Shared by the guard and by egoexo_sql.engines."""
     import sqlglot
     from sqlglot.errors import ParseError, TokenError
 
@@ -254,7 +255,7 @@ def check(sql: str, *, table_macros: Iterable[str] | Callable[[], Iterable[str]]
     from sqlglot import exp
 
     macros = _LazyNames(table_macros)
-    tokens, trees = _parse(sql)
+    tokens, trees = parse_sql(sql)
     starts = _statement_starts(tokens)
     statements = [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
     if not statements:
