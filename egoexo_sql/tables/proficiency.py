@@ -75,10 +75,7 @@ def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa
         cols["extra"] += extra
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
-            if r.take_uid in seen:
-                raise InputError(rel, f"{top}[{i}].take_uid", "one demonstrator record per take",
-                                 f"{r.take_uid!r} again (first at {top}[{seen[r.take_uid]}])")
-            seen[r.take_uid] = i
+            _one_record_per_take(rel, top, i, r.take_uid, seen, "demonstrator")
             cols["take_uid"].append(r.take_uid)
             cols["split"].append(split)
             cols["take_name"].append(_take_name(r))
@@ -92,6 +89,14 @@ def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa
     return {"proficiency_demonstrator": conform("proficiency_demonstrator", cols)}
 
 
+def _one_record_per_take(rel: str, top: str, i: int, take_uid: str, seen: dict[str, int], what: str) -> None:
+    """A proficiency file names each take once; a second record is an input error."""
+    if take_uid in seen:
+        raise InputError(rel, f"{top}[{i}].take_uid", f"one {what} record per take",
+                         f"{take_uid!r} again (first at {top}[{seen[take_uid]}])")
+    seen[take_uid] = i
+
+
 _KINDS = (("good_executions", "good_execution"), ("tips_for_improvement", "tip_for_improvement"))
 
 
@@ -103,10 +108,7 @@ def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "p
         records, top, extra = _records(release, rel)
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
-            if r.take_uid in seen:
-                raise InputError(rel, f"{top}[{i}].take_uid", "one demonstration record per take",
-                                 f"{r.take_uid!r} again (first at {top}[{seen[r.take_uid]}])")
-            seen[r.take_uid] = i
+            _one_record_per_take(rel, top, i, r.take_uid, seen, "demonstration")
             for attr, kind in _KINDS:
                 points: list[Point] = getattr(r, attr)
                 n = len(points)
