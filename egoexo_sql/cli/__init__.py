@@ -38,13 +38,15 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-# Command modules register on `app` when imported.
-for _name in ("demo", "build", "query", "takes", "search", "validate", "shell", "export"):
-    try:
-        __import__(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _e:  # a command module not written yet
-        if _e.name != f"{__name__}.{_name}":
-            raise
+# Command modules register on `app` when imported, in this order in --help.
+from . import demo  # noqa: E402,F401,I001
+from . import build  # noqa: E402,F401
+from . import query  # noqa: E402,F401
+from . import takes  # noqa: E402,F401
+from . import search  # noqa: E402,F401
+from . import validate  # noqa: E402,F401
+from . import shell  # noqa: E402,F401
+from . import export  # noqa: E402,F401
 
 
 # Options that take several values after one flag, as the docs write them
