@@ -605,7 +605,8 @@ class _Build:
         done = len(streaming)
         with self._step("compile") if in_memory else contextlib.nullcontext():
             for s, result, secs, write_s in _compile_sources(
-                in_memory, release, inputs_by_source, self.schemas, data, self._workers(in_memory, inputs_by_source)
+                in_memory, release, inputs_by_source, self.schemas, data,
+                self._compile_workers(in_memory, inputs_by_source)
             ):
                 done += 1
                 self.progress("compile", done, len(to_compile), s.name)
@@ -678,6 +679,20 @@ class _Build:
         if len(sources) < 2 or work < 32 * 1024 * 1024 or self.release_factory is not _default_release:
             return 1
         return min(len(sources), os.cpu_count() or 1)
+
+    def _compile_workers(self, sources: list["Source"], inputs_by_source: dict[str, list[_Input]]) -> int:
+        """:meth:`_workers`, or 1 when the sources cannot be sent to a worker process
+        (test registries hold closures). Recorded in build.json as ``compile_workers``."""
+        n = self._workers(sources, inputs_by_source)
+        if n > 1:
+            import pickle
+
+            try:
+                pickle.dumps(sources)
+            except Exception:
+                n = 1
+        self.compile_workers = n
+        return n
 
     def _write_rejects(self, plan: dict[str, tuple[str, str]], dest: Path) -> None:
         """The ``rejects`` table: what this build's compilers set aside, and the rows
@@ -894,6 +909,7 @@ class _Build:
             "tables": tables,
             # seconds up to here; the swap follows (reported, not recorded)
             "steps": {k: round(v, 4) for k, v in self.steps.items()},
+            "compile_workers": getattr(self, "compile_workers", 1),
         }
         (self.staging / "build.json").write_bytes(
             orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
@@ -958,41 +974,27 @@ def _compile_sources(
     ends. Workers
     write their Parquet into the staging folder themselves: only row counts come back."""
     files = {s.name: [i.path for i in inputs_by_source[s.name]] for s in sources}
-    if workers > 1:
-        import pickle
-
-        try:  # test registries hold closures; those compile in this process
-            pickle.dumps(sources)
-        except Exception:
-            workers = 1
     if workers <= 1:
         for s in sources:
             t0 = time.perf_counter()
             result, write_s = _compile_one(s, release, files[s.name], schemas, data)
             yield s, result, time.perf_counter() - t0, write_s
         return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    from .processes import process_pool
+
     root = Path(release.root) if hasattr(release, "root") else None
     order = sorted(sources, key=lambda s: -sum(x.bytes for x in inputs_by_source[s.name]))
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context(method)) as pool:
-        futures = {}
-        for s in order:
-            sub = {t: schemas[t] for t in s.tables}
-            futures[pool.submit(_compile_in_worker, s, root, files[s.name], sub, data)] = s
+    calls = [(_compile_in_worker, (s, root, files[s.name], {t: schemas[t] for t in s.tables}, data), s)
+             for s in order]
+    with process_pool(workers, calls) as futures:
         pending = set(futures)
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    result, secs, write_s = f.result()
-                    yield futures[f], result, secs, write_s
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                result, secs, write_s = f.result()
+                yield futures[f], result, secs, write_s
 
 
 #: Tests only: ``EGOEXO_SQL_PAUSE_BEFORE_COMPILE=<source name>`` (or ``*``) makes the

@@ -262,29 +262,22 @@ def _link_file(src: Path, dst: Path) -> None:
 
 
 def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[[int, str], None]) -> list[dict]:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_EXCEPTION, wait
+
+    from .processes import process_pool
 
     # biggest units first, so the last one to finish is a small one
     order = sorted(tasks, key=lambda t: -sum(s for _, _, _, s in t["items"]))
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
     outputs = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_unit, t): t["unit"] for t in order}
+    with process_pool(workers, [(_run_unit, (t,), t["unit"]) for t in order]) as futures:
         pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for f in done:
-                    out = f.result()
-                    outputs.append(out)
-                    _raise_if_error(out)
-                    progress(len(outputs), futures[f])
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in done:
+                out = f.result()
+                outputs.append(out)
+                _raise_if_error(out)
+                progress(len(outputs), futures[f])
     return outputs
 
 

@@ -37,17 +37,25 @@ def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[
     return out
 
 
-def gc_free(compile_fn: Callable[..., Any]) -> Callable[..., Any]:
+class gc_free:
     """Run a compiler with the cyclic GC paused (decoded records hold no cycles, and
-    collections triggered by millions of fresh objects would cost more than the work)."""
-    from ..release import gc_paused
+    collections triggered by millions of fresh objects would cost more than the work).
 
-    @functools.wraps(compile_fn)
-    def run(release: "Release", files: list[Path]) -> Any:
+    A class, not a closure: the build pickles sources to send them to its worker
+    processes, and a closure would make it fall back to compiling in one process."""
+
+    def __init__(self, compile_fn: Callable[..., Any]):
+        self.compile_fn = compile_fn
+        functools.update_wrapper(self, compile_fn)
+
+    def __call__(self, release: "Release", files: list[Path]) -> Any:
+        from ..release import gc_paused
+
         with gc_paused():
-            return compile_fn(release, files)
+            return self.compile_fn(release, files)
 
-    return run
+    def __reduce__(self):
+        return (gc_free, (self.compile_fn,))
 
 
 def to_table(table: str, cols: dict[str, Any]) -> "pa.Table":

@@ -1,0 +1,63 @@
+"""Worker processes for the build: one pool recipe, safe from any caller.
+
+The build compiles sources (and streaming units) in ``forkserver`` worker processes
+(``spawn`` where the OS has no forkserver): no copy of the parent's threads or DuckDB
+state, and a clean interpreter per worker.
+
+Both start methods normally re-import the caller's main script in every worker, so a
+plain script that calls ``egoexo_sql.build(...)`` at top level, without an
+``if __name__ == "__main__":`` guard, would run its build again inside each worker and
+crash the pool. The workers only ever run functions of this package, so
+:func:`process_pool` hides the main module's file and spec while workers start: they
+import nothing of the caller's script.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+
+def _context():
+    import multiprocessing as mp
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    return mp.get_context(method)
+
+
+@contextmanager
+def main_module_hidden() -> Iterator[None]:
+    """Within the block, new worker processes do not re-run ``__main__``."""
+    main = sys.modules.get("__main__")
+    saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if main is not None and hasattr(main, a)}
+    try:
+        if "__spec__" in saved:
+            main.__spec__ = None
+        if "__file__" in saved:
+            del main.__file__
+        yield
+    finally:
+        for attr, value in saved.items():
+            setattr(main, attr, value)
+
+
+@contextmanager
+def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, Any]]) -> Iterator[dict[Future, Any]]:
+    """A pool of ``workers`` processes running every ``(fn, args, tag)`` of ``calls``;
+    yields ``{future: tag}``. Leaving the block waits for the pool (pending calls are
+    cancelled first when the block raises)."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    futures: dict[Future, Any] = {}
+    try:
+        with main_module_hidden():  # workers start as calls are submitted
+            for fn, args, tag in calls:
+                futures[pool.submit(fn, *args)] = tag
+        yield futures
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
