@@ -573,6 +573,14 @@ class _Build:
                 elif broken:
                     reason = "previous data missing or damaged: " + ", ".join(broken)
             plan[s.name] = ("compile", reason) if reason else ("reuse", "unchanged")
+        # a source made from other sources' tables follows them (sources are in build order)
+        producer = {t: s.name for s in self.sources for t in s.tables}
+        for s in self.sources:
+            if s.uses and plan[s.name][0] == "reuse" and self._selected(s):
+                rebuilt = [t for t in s.uses if plan.get(producer.get(t, ""), ("",))[0] == "compile"]
+                if rebuilt:
+                    more = f" +{len(rebuilt) - 1}" if len(rebuilt) > 1 else ""
+                    plan[s.name] = ("compile", f"uses rebuilt table {rebuilt[0]}{more}")
         return plan
 
     def _compile_and_reuse(
@@ -606,7 +614,7 @@ class _Build:
         with self._step("compile") if in_memory else contextlib.nullcontext():
             for s, result, secs, write_s in _compile_sources(
                 in_memory, release, inputs_by_source, self.schemas, data,
-                self._compile_workers(in_memory, inputs_by_source)
+                self._compile_workers(in_memory, inputs_by_source), self._used_tables(plan, data),
             ):
                 done += 1
                 self.progress("compile", done, len(to_compile), s.name)
@@ -666,6 +674,17 @@ class _Build:
         # report tables in schema order
         report.tables = {t: report.tables[t] for t in self.schemas if t in report.tables}
         report.status = {t: self.table_records[t]["status"] for t in report.tables}
+
+    def _used_tables(self, plan: dict[str, tuple[str, str]], data: Path) -> dict[str, Path | None]:
+        """Where each table some source ``uses`` will be: the staging folder when its
+        source compiles in this build, the catalog when it is reused, else None (empty)."""
+        producer = {t: s.name for s in self.sources for t in s.tables}
+        out: dict[str, Path | None] = {}
+        for s in self.sources:
+            for t in s.uses:
+                action = plan.get(producer.get(t, ""), ("empty",))[0]
+                out[t] = data / t if action == "compile" else self.catalog / "data" / t if action == "reuse" else None
+        return out
 
     def _workers(self, sources: list["Source"], inputs_by_source: dict[str, list[_Input]]) -> int:
         """Processes for the in-memory compilers: one per core when there is enough work
@@ -918,18 +937,25 @@ class _Build:
 
 # --------------------------------------------------------------------------- compiling
 def _compile_one(
-    s: "Source", release: Any, files: list[Path], schemas: Mapping[str, "TableSchema"], data: Path
+    s: "Source", release: Any, files: list[Path], schemas: Mapping[str, "TableSchema"], data: Path,
+    used: Mapping[str, Path | None] | None = None,
 ) -> tuple[dict[str, tuple[int, int, int]], float]:
     """Compile one source and write its tables; returns ({table: (rows, files, bytes)},
-    seconds spent writing Parquet)."""
+    seconds spent writing Parquet). ``used``: where the tables ``s.uses`` are."""
     _pause_for_tests(s.name)
+    extra = ()
+    if s.uses:
+        from .schema import get
+
+        extra = ({t: read_table_dir(schemas[t] if t in schemas else get(t), (used or {}).get(t))
+                  for t in s.uses},)
     try:
         if getattr(release, "lenient", False):
             from .release import compile_leniently
 
-            result = compile_leniently(s.compile, release, files)
+            result = compile_leniently(s.compile, release, files, *extra)
         else:
-            result = s.compile(release, files)
+            result = s.compile(release, files, *extra)
     except Exception as e:
         if not isinstance(e, InputError):
             e.add_note(f"while compiling source {s.name!r}")
@@ -954,11 +980,33 @@ def _compile_one(
 
 
 def _compile_in_worker(
-    s: "Source", root: Path, files: list[Path], schemas: dict[str, "TableSchema"], data: Path
+    s: "Source", root: Path, files: list[Path], schemas: dict[str, "TableSchema"], data: Path,
+    used: Mapping[str, Path | None],
 ) -> tuple[dict[str, tuple[int, int, int]], float, float]:
     t0 = time.perf_counter()
-    result, write_s = _compile_one(s, _default_release(root), files, schemas, data)
+    result, write_s = _compile_one(s, _default_release(root), files, schemas, data, used)
     return result, time.perf_counter() - t0, write_s
+
+
+def read_table_dir(schema: "TableSchema", d: Path | None) -> "pa.Table":
+    """A catalog table's Parquet folder back as one Arrow table in the schema's types, in
+    the order it was written (partition columns from the hive folder names); empty when
+    ``d`` is None or holds no file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .streaming import _partition_values
+
+    target = schema.arrow_schema()
+    files = sorted(d.rglob("*.parquet")) if d is not None and d.is_dir() else []
+    parts = []
+    for f in files:
+        t = pq.read_table(f)
+        for name, value in _partition_values(f, list(schema.partition_by), target).items():
+            field = target.field(name)
+            t = t.append_column(field, pa.array([value] * t.num_rows, pa.string()).cast(field.type))
+        parts.append(t.select(target.names).cast(target))
+    return pa.concat_tables(parts) if parts else target.empty_table()
 
 
 def _compile_sources(
@@ -968,16 +1016,31 @@ def _compile_sources(
     schemas: Mapping[str, "TableSchema"],
     data: Path,
     workers: int,
+    used: Mapping[str, Path | None] | None = None,
 ) -> Iterator[tuple["Source", dict[str, tuple[int, int, int]], float, float]]:
     """Compile sources, in worker processes when ``workers`` > 1 (largest inputs first, so
     the cores finish together); yields (source, tables, seconds, write seconds) as each
-    ends. Workers
-    write their Parquet into the staging folder themselves: only row counts come back."""
+    ends. Workers write their Parquet into the staging folder themselves: only row counts
+    come back. A source that ``uses`` tables compiled here starts once they are written."""
+    used = used or {}
     files = {s.name: [i.path for i in inputs_by_source[s.name]] for s in sources}
+    made_here = {t: s.name for s in sources for t in s.tables}
+
+    def waits_for(s: "Source") -> set[str]:
+        return {made_here[t] for t in s.uses if t in made_here and made_here[t] != s.name}
+
+    def sub_schemas(s: "Source") -> dict[str, "TableSchema"]:
+        return {t: schemas[t] for t in (*s.tables, *s.uses) if t in schemas}
+
     if workers <= 1:
-        for s in sources:
+        done: set[str] = set()
+        todo = list(sources)
+        while todo:
+            s = next((x for x in todo if waits_for(x) <= done), todo[0])
+            todo.remove(s)
             t0 = time.perf_counter()
-            result, write_s = _compile_one(s, release, files[s.name], schemas, data)
+            result, write_s = _compile_one(s, release, files[s.name], schemas, data, used)
+            done.add(s.name)
             yield s, result, time.perf_counter() - t0, write_s
         return
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -985,16 +1048,33 @@ def _compile_sources(
     from .processes import process_pool
 
     root = Path(release.root) if hasattr(release, "root") else None
-    order = sorted(sources, key=lambda s: -sum(x.bytes for x in inputs_by_source[s.name]))
-    calls = [(_compile_in_worker, (s, root, files[s.name], {t: schemas[t] for t in s.tables}, data), s)
-             for s in order]
-    with process_pool(workers, calls) as futures:
-        pending = set(futures)
-        while pending:
+    # the sources others wait for first (the critical path), then largest inputs first
+    needed = {name for s in sources for name in waits_for(s)}
+    order = sorted(sources, key=lambda s: (s.name not in needed, -sum(x.bytes for x in inputs_by_source[s.name])))
+    queue = list(order)  # submitted as workers free up, so a source that waited goes next
+
+    def call(s: "Source") -> tuple:
+        return (_compile_in_worker, (s, root, files[s.name], sub_schemas(s), data, dict(used)), s)
+
+    finished_names: set[str] = set()
+    with process_pool(workers) as pool:
+        pending: set = set()
+        while queue or pending:
+            while queue and len(pending) < workers:
+                s = next((x for x in queue if x.uses and waits_for(x) <= finished_names), None) \
+                    or next((x for x in queue if waits_for(x) <= finished_names), None)
+                if s is None:
+                    break
+                queue.remove(s)
+                pending.add(pool.submit(*call(s)))
+            if not pending:  # pragma: no cover - a cycle in `uses`
+                raise RuntimeError(f"sources {[s.name for s in queue]} wait for each other")
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 result, secs, write_s = f.result()
-                yield futures[f], result, secs, write_s
+                s = pool.futures[f]
+                finished_names.add(s.name)
+                yield s, result, secs, write_s
 
 
 #: Tests only: ``EGOEXO_SQL_PAUSE_BEFORE_COMPILE=<source name>`` (or ``*``) makes the

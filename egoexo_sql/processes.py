@@ -43,21 +43,33 @@ def main_module_hidden() -> Iterator[None]:
             setattr(main, attr, value)
 
 
+class Pool:
+    """The running pool of :func:`process_pool`: ``futures`` maps each future to its tag."""
+
+    def __init__(self, executor: ProcessPoolExecutor):
+        self.executor = executor
+        self.futures: dict[Future, Any] = {}
+
+    def submit(self, fn: Callable[..., Any], args: tuple, tag: Any) -> Future:
+        with main_module_hidden():  # a worker may start now
+            f = self.executor.submit(fn, *args)
+        self.futures[f] = tag
+        return f
+
+
 @contextmanager
-def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, Any]]) -> Iterator[dict[Future, Any]]:
-    """A pool of ``workers`` processes running every ``(fn, args, tag)`` of ``calls``;
-    yields ``{future: tag}``. Leaving the block waits for the pool (pending calls are
-    cancelled first when the block raises)."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
-    futures: dict[Future, Any] = {}
+def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, Any]] = ()) -> Iterator[Pool]:
+    """A pool of ``workers`` processes, running every ``(fn, args, tag)`` of ``calls``
+    (more can be submitted with :meth:`Pool.submit`). Leaving the block waits for the
+    pool; when the block raises, calls not yet started are cancelled first."""
+    pool = Pool(ProcessPoolExecutor(max_workers=workers, mp_context=_context()))
     try:
-        with main_module_hidden():  # workers start as calls are submitted
-            for fn, args, tag in calls:
-                futures[pool.submit(fn, *args)] = tag
-        yield futures
+        for fn, args, tag in calls:
+            pool.submit(fn, args, tag)
+        yield pool
     except BaseException:
-        for f in futures:
+        for f in pool.futures:
             f.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.executor.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    pool.executor.shutdown(wait=True)

@@ -270,15 +270,15 @@ def _reason(e: InputError) -> str:
 MAX_REJECTS_PER_SOURCE = 10_000
 
 
-def compile_leniently(compile_fn: Any, release: Release, files: list[Any]) -> Any:
+def compile_leniently(compile_fn: Any, release: Release, files: list[Any], *tables: Any) -> Any:
     """Run a compiler on a lenient Release, compiling again without each record it refuses."""
     for _ in range(MAX_REJECTS_PER_SOURCE):
         try:
-            return compile_fn(release, files)
+            return compile_fn(release, files, *tables)
         except InputError as e:
             if not release.reject(e):
                 raise
-    return compile_fn(release, files)
+    return compile_fn(release, files, *tables)
 
 
 # -- decoding -----------------------------------------------------------------

@@ -269,7 +269,8 @@ def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[
     # biggest units first, so the last one to finish is a small one
     order = sorted(tasks, key=lambda t: -sum(s for _, _, _, s in t["items"]))
     outputs = []
-    with process_pool(workers, [(_run_unit, (t,), t["unit"]) for t in order]) as futures:
+    with process_pool(workers, [(_run_unit, (t,), t["unit"]) for t in order]) as pool:
+        futures = pool.futures
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)

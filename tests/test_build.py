@@ -822,6 +822,37 @@ def test_real_incremental_rebuilds(release_copy, tmp_path):
     assert view_counts(cat) == first.tables
 
 
+def test_search_index_follows_the_tables_it_is_made_from(release_copy, tmp_path):
+    """search_index uses five text tables: a rebuilt one rebuilds the index even when
+    no file changed; a reused one is read from the previous catalog."""
+    from egoexo_sql.tables import all_sources
+
+    release, _ = release_copy
+    cat = tmp_path / "cat"
+    build_catalog(release, cat)
+    docs = _rows(cat, "SELECT source, count(*), sum(length) FROM search_docs GROUP BY ALL ORDER BY 1")
+
+    # the atomic compiler changed (version bump), its files did not
+    bumped = [dataclasses.replace(s, version=s.version + 1) if s.name == "atomic_descriptions" else s
+              for s in all_sources()]
+    rep = build_catalog(release, cat, sources=bumped)
+    assert set(rep.recompiled) == {"atomic_descriptions", "search_index"}
+    assert rep.reasons["search_index"].startswith("uses rebuilt table atomic_descriptions")
+    assert _rows(cat, "SELECT source, count(*), sum(length) FROM search_docs GROUP BY ALL ORDER BY 1") == docs
+
+    # a keystep file changed: the index is rebuilt from the four reused text tables too
+    _append_newline(next(release.glob("annotations/keystep_*.json")))
+    rep = build_catalog(release, cat, sources=bumped)
+    assert set(rep.recompiled) == {"keystep", "release_files", "search_index"}  # release_files: its stamps
+    assert _rows(cat, "SELECT source, count(*), sum(length) FROM search_docs GROUP BY ALL ORDER BY 1") == docs
+
+
+def _rows(catalog: Path, sql: str) -> list[tuple]:
+    import egoexo_sql
+
+    return [tuple(r) for r in egoexo_sql.open(str(catalog)).sql(sql).iter_rows()]
+
+
 def test_real_only_builds_groups_and_keeps_every_view(release_copy, tmp_path):
     release, demo = release_copy
     cat = tmp_path / "cat"

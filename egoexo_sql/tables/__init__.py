@@ -9,6 +9,13 @@ version was bumped; everything else is reused from the previous catalog.
 A compiler is ``compile(release, files) -> {table_name: pyarrow.Table}``; it must
 return every table it declares (empty when its optional inputs are missing), each
 already conformed to ``schemas/<table>.toml`` (use :func:`egoexo_sql.schema.conform`).
+
+A source that ``uses`` tables of other sources is compiled from them, not from its
+files alone: ``compile(release, files, tables)`` gets ``{table: pyarrow.Table}`` for
+each name in ``uses``, as the catalog holds them. The build runs it once those tables
+are written (compiled in this build or kept from the previous one) and recompiles it
+whenever a source it uses is recompiled; its ``inputs`` still decide when its own
+files changed. The text search index is built this way from the five text tables.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ class Source:
     compile: Compiler
     required: tuple[str, ...] = ()  # inputs (exact relative paths) whose absence is an error
     version: int = 1
+    uses: tuple[str, ...] = ()  # tables of other sources compile() reads (see above)
 
 
 def all_sources() -> list[Source]:

@@ -48,11 +48,11 @@ class gc_free:
         self.compile_fn = compile_fn
         functools.update_wrapper(self, compile_fn)
 
-    def __call__(self, release: "Release", files: list[Path]) -> Any:
+    def __call__(self, release: "Release", files: list[Path], *tables: Any) -> Any:
         from ..release import gc_paused
 
         with gc_paused():
-            return self.compile_fn(release, files)
+            return self.compile_fn(release, files, *tables)
 
     def __reduce__(self):
         return (gc_free, (self.compile_fn,))

@@ -35,6 +35,7 @@ from .release_files import INPUTS as RELEASE_FILES_INPUTS
 from .release_files import compile_release_files
 from .search_index import INPUTS as SEARCH_INPUTS
 from .search_index import TABLES as SEARCH_TABLES
+from .search_index import USES as SEARCH_USES
 from .search_index import compile_search_index
 from .splits import SPLITS_JSON, compile_splits
 from .ego_pose import (
@@ -189,15 +190,16 @@ SOURCES: tuple[Source, ...] = (
         tables=("manifest_files",),
         compile=gc_free(compile_manifests),
     ),
-    # the text search index reads the text files of five groups again (search_index.py);
-    # it is the group `search`: `build --only atomic` leaves it as it was, while
-    # `--only atomic,search` rebuilds both
+    # the text search index is made from the five text tables (search_index.py); it is
+    # the group `search`: `build --only atomic` leaves it as it was, while
+    # `--only atomic search` rebuilds both
     Source(
         name="search_index",
         group="search",
         inputs=SEARCH_INPUTS,
         tables=SEARCH_TABLES,
         compile=gc_free(compile_search_index),
+        uses=SEARCH_USES,
     ),
 )
 
@@ -239,7 +241,13 @@ def compile_release(
     for source in SOURCES:
         if wanted is not None and source.group not in wanted:
             continue
-        tables = source.compile(rel, input_files(rel, source))
+        if source.uses:
+            from ..schema import get
+
+            tables = source.compile(rel, input_files(rel, source),
+                                    {t: out[t] if t in out else get(t).empty_table() for t in source.uses})
+        else:
+            tables = source.compile(rel, input_files(rel, source))
         missing = set(source.tables) - set(tables)
         if missing:  # pragma: no cover - a compiler bug
             raise RuntimeError(f"source {source.name} did not produce {sorted(missing)}")

@@ -1,33 +1,26 @@
 """The text search index: every text of the release -> search_docs, search_postings,
 search_terms, search_stats (see :mod:`egoexo_sql.search` for what they hold).
 
-The source reads the files of the five text tables (atomic descriptions, expert
-commentary, transcripts, keystep, proficiency demonstration) with those tables' own
-compilers, so a document says exactly what its row in the source table says, then
-tokenises and counts in an in-memory DuckDB with the SQL of ``queries/search/``:
-``tokenize.sql`` (the tokeniser macros), ``documents.sql`` (one row per text),
-``index.sql`` (documents with at least one term, postings, terms, stats).
+The source ``uses`` the five text tables (atomic descriptions, expert commentary,
+narrations, keystep segments, proficiency demonstration) as the catalog holds them, so
+a document says exactly what its row in the source table says and no file is parsed
+twice; it tokenises and counts in an in-memory DuckDB with the SQL of
+``queries/search/``: ``tokenize.sql`` (the tokeniser macros), ``documents.sql`` (one
+row per text), ``index.sql`` (documents with at least one term, postings, terms, stats).
 
-Re-reading the files costs a few seconds at full scale, once per build that changes a
-text file; in exchange the build engine's rules apply unchanged (the index is rebuilt
-when any of its inputs changes, like any other source). Commentary is read without the
-per-commentary ``data.json`` files, which hold no text the index uses.
+The build runs it after those tables are written and rebuilds it when any of them is
+rebuilt; its ``inputs`` (the text files) also trigger a rebuild when they change.
+Commentary's per-commentary ``data.json`` files hold no text the index uses.
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Mapping
 
 from ..schema import conform, get
-from .atomic import compile_atomic
-from .commentary import compile_commentary
-from .keystep import compile_keystep
 from .metadata import TAKES_JSON
-from .narrations import TRANSCRIPT_GLOB, compile_narrations
-from .proficiency import compile_demonstration
+from .narrations import TRANSCRIPT_GLOB
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -36,31 +29,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TABLES = ("search_docs", "search_postings", "search_terms", "search_stats")
 
-#: table the documents come from -> (its input globs, its compiler)
-TEXT_SOURCES: dict[str, tuple[tuple[str, ...], Callable]] = {
-    "atomic_descriptions": (("annotations/atomic_descriptions_*.json",), compile_atomic),
-    "expert_commentary": (("annotations/expert_commentary_*.json",), compile_commentary),
-    "narrations": ((TRANSCRIPT_GLOB, TAKES_JSON), compile_narrations),
-    "keystep_segments": (("annotations/keystep_*.json",), compile_keystep),
-    "proficiency_demonstration": (("annotations/proficiency_demonstration_*.json",), compile_demonstration),
+#: table the documents come from -> the input globs of the source that compiles it
+TEXT_TABLES: dict[str, tuple[str, ...]] = {
+    "atomic_descriptions": ("annotations/atomic_descriptions_*.json",),
+    "expert_commentary": ("annotations/expert_commentary_*.json",),
+    "narrations": (TRANSCRIPT_GLOB, TAKES_JSON),
+    "keystep_segments": ("annotations/keystep_*.json",),
+    "proficiency_demonstration": ("annotations/proficiency_demonstration_*.json",),
 }
-INPUTS: tuple[str, ...] = tuple(dict.fromkeys(g for globs, _ in TEXT_SOURCES.values() for g in globs))
+USES: tuple[str, ...] = tuple(TEXT_TABLES)
+INPUTS: tuple[str, ...] = tuple(dict.fromkeys(g for globs in TEXT_TABLES.values() for g in globs))
 
 #: the order of index.sql's statements that leave a table behind
 ORDER_BY = {"search_docs": "doc_id", "search_postings": "term_id, doc_id", "search_terms": "term_id",
             "search_stats": "CASE source WHEN 'atomic' THEN 1 WHEN 'commentary' THEN 2 "
                             "WHEN 'narration' THEN 3 WHEN 'keystep' THEN 4 ELSE 5 END"}
-
-
-@cache
-def _glob_re(pattern: str) -> re.Pattern[str]:
-    """A release glob as a regex over relative paths (``*`` stays inside one folder)."""
-    return re.compile("[^/]*".join(map(re.escape, pattern.split("*"))))
-
-
-def _matching(release: "Release", files: list[Path], globs: tuple[str, ...]) -> list[Path]:
-    pats = [_glob_re(g) for g in globs]
-    return [f for f in files if any(p.fullmatch(release.rel(f)) for p in pats)]
 
 
 def query_text(name: str) -> str:
@@ -95,8 +78,8 @@ def index_tables(texts: dict[str, "pa.Table"]) -> dict[str, "pa.Table"]:
         con.close()
 
 
-def compile_search_index(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    texts = {}
-    for table, (globs, compile_fn) in TEXT_SOURCES.items():
-        texts[table] = compile_fn(release, _matching(release, files, globs))[table]
-    return index_tables(texts)
+def compile_search_index(
+    release: "Release", files: list[Path], tables: Mapping[str, "pa.Table"]
+) -> dict[str, "pa.Table"]:
+    """The index from the text tables (``tables``: the source's ``uses``)."""
+    return index_tables({name: tables[name] for name in TEXT_TABLES})

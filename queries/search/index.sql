@@ -1,27 +1,33 @@
 -- Builds the search index from `documents` (documents.sql) in an in-memory DuckDB with
 -- the macros of tokenize.sql. egoexo_sql/tables/search_index.py reads the four tables,
 -- search_docs ordered by doc_id, search_postings by term_id then doc_id.
-CREATE OR REPLACE TEMP TABLE doc_terms AS
-SELECT n, list_aggregate(terms, 'histogram') AS tf, CAST(len(terms) AS INTEGER) AS length
-FROM (SELECT n, search_tokens(text) AS terms FROM documents)
-WHERE len(terms) > 0;
+-- one row per term occurrence, then grouped: a hash aggregate is about twice as fast
+-- as a histogram map per document
+CREATE OR REPLACE TEMP TABLE doc_tokens AS
+SELECT n, unnest(search_tokens(text)) AS term
+FROM documents;
+
+CREATE OR REPLACE TEMP TABLE doc_lengths AS
+SELECT n, CAST(count(*) AS INTEGER) AS length
+FROM doc_tokens
+GROUP BY n;
 
 CREATE OR REPLACE TEMP TABLE doc_ids AS
 SELECT n, row_number() OVER (ORDER BY n) AS doc_id
-FROM doc_terms;
+FROM doc_lengths;
 
 CREATE OR REPLACE TEMP TABLE search_docs AS
-SELECT i.doc_id, d.source, d.take_uid, d.time, d.end_time, d.text, t.length, d.ref
+SELECT i.doc_id, d.source, d.take_uid, d.time, d.end_time, d.text, l.length, d.ref
 FROM documents AS d
-JOIN doc_terms AS t USING (n)
+JOIN doc_lengths AS l USING (n)
 JOIN doc_ids AS i USING (n);
 
 CREATE OR REPLACE TEMP TABLE postings AS
-SELECT unnest(map_keys(t.tf)) AS term, i.doc_id, CAST(unnest(map_values(t.tf)) AS INTEGER) AS tf,
-       t.length,
-       CASE t.n // 1000000000000 WHEN 1 THEN 'atomic' WHEN 2 THEN 'commentary'
+SELECT tf.term, i.doc_id, tf.tf, l.length,
+       CASE tf.n // 1000000000000 WHEN 1 THEN 'atomic' WHEN 2 THEN 'commentary'
             WHEN 3 THEN 'narration' WHEN 4 THEN 'keystep' ELSE 'demonstration' END AS source
-FROM doc_terms AS t
+FROM (SELECT n, term, CAST(count(*) AS INTEGER) AS tf FROM doc_tokens GROUP BY n, term) AS tf
+JOIN doc_lengths AS l USING (n)
 JOIN doc_ids AS i USING (n);
 
 CREATE OR REPLACE TEMP TABLE search_terms AS
