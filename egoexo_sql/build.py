@@ -393,6 +393,9 @@ class _Build:
         selected = [s for s in self.sources if self._selected(s)]
         with self._step("scan"):
             self.progress("scan", 0, 1, "")
+            # a pattern or a file several sources share is walked or stat-ed once
+            self._globbed: dict[str, list[str]] = {}
+            self._stats: dict[str, os.stat_result] = {}
             inputs_by_source = {s.name: self._scan(s) for s in selected}
             self.progress("scan", 1, 1, "")
         # a file read by several sources is one input, hashed once
@@ -416,10 +419,12 @@ class _Build:
         def add(rel: str) -> bool:
             """Record a file; False for a folder."""
             p = root / rel
-            try:
-                st = os.stat(p)
-            except FileNotFoundError:  # a dangling symlink
-                raise InputError(rel, None, "a file", "a broken link") from None
+            st = self._stats.get(rel)
+            if st is None:
+                try:
+                    st = self._stats[rel] = os.stat(p)
+                except FileNotFoundError:  # a dangling symlink
+                    raise InputError(rel, None, "a file", "a broken link") from None
             if stat.S_ISDIR(st.st_mode):
                 return False
             found[rel] = _Input(
@@ -431,8 +436,11 @@ class _Build:
             file_pattern = "." in pattern.rsplit("/", 1)[-1]
             # glob.glob scans with os.scandir: several times faster than Path.glob on
             # the ~12,000 commentary files; like a shell, it skips hidden files
-            for rel in _glob.glob(pattern, root_dir=root, recursive=True):
-                rel = rel.replace(os.sep, "/")
+            if pattern not in self._globbed:
+                self._globbed[pattern] = [
+                    rel.replace(os.sep, "/") for rel in _glob.glob(pattern, root_dir=root, recursive=True)
+                ]
+            for rel in self._globbed[pattern]:
                 if not add(rel) and file_pattern:
                     raise InputError(rel, None, "a file", "a folder")
         for req in source.required:
