@@ -581,11 +581,10 @@ class _Build:
                 elif broken:
                     reason = "previous data missing or damaged: " + ", ".join(broken)
             plan[s.name] = ("compile", reason) if reason else ("reuse", "unchanged")
-        # a source made from other sources' tables follows them (sources are in build order)
-        producer = {t: s.name for s in self.sources for t in s.tables}
+        # a source made from other sources' tables follows them
         for s in self.sources:
             if s.uses and plan[s.name][0] == "reuse" and self._selected(s):
-                rebuilt = [t for t in s.uses if plan.get(producer.get(t, ""), ("",))[0] == "compile"]
+                rebuilt = [t for t in s.uses if self._action_of_table(plan, t) == "compile"]
                 if rebuilt:
                     more = f" +{len(rebuilt) - 1}" if len(rebuilt) > 1 else ""
                     plan[s.name] = ("compile", f"uses rebuilt table {rebuilt[0]}{more}")
@@ -686,13 +685,17 @@ class _Build:
     def _used_tables(self, plan: dict[str, tuple[str, str]], data: Path) -> dict[str, Path | None]:
         """Where each table some source ``uses`` will be: the staging folder when its
         source compiles in this build, the catalog when it is reused, else None (empty)."""
-        producer = {t: s.name for s in self.sources for t in s.tables}
         out: dict[str, Path | None] = {}
         for s in self.sources:
             for t in s.uses:
-                action = plan.get(producer.get(t, ""), ("empty",))[0]
+                action = self._action_of_table(plan, t)
                 out[t] = data / t if action == "compile" else self.catalog / "data" / t if action == "reuse" else None
         return out
+
+    def _action_of_table(self, plan: dict[str, tuple[str, str]], table: str) -> str:
+        """The plan's action (compile, reuse, empty) for the source producing ``table``."""
+        producer = next((s.name for s in self.sources if table in s.tables), None)
+        return plan[producer][0] if producer in plan else "empty"
 
     def _workers(self, sources: list["Source"], inputs_by_source: dict[str, list[_Input]]) -> int:
         """Processes for the in-memory compilers: one per core when there is enough work
