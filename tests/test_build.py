@@ -408,6 +408,32 @@ def test_recorded_hashes_are_reused_for_old_files(env, monkeypatch):
     assert forced.hashed_bytes == forced.input_bytes
 
 
+def test_a_current_catalog_is_left_untouched(env, monkeypatch):
+    """Nothing changed (inputs trusted by stat, same schemas, views, versions): the
+    build writes nothing, not even build.json, and reports the previous rows."""
+    monkeypatch.setattr(build_mod, "RACY_NS", 0)
+    first = env.build()
+    before = {p: p.stat().st_mtime_ns for p in env.catalog.rglob("*")}
+    inode = env.catalog.stat().st_ino
+    again = env.build()
+    assert "the catalog is current: nothing was written" in again.notes
+    assert again.up_to_date and again.tables == first.tables
+    assert again.status["people"] == "reused" and "compile" not in again.steps
+    assert env.catalog.stat().st_ino == inode
+    assert {p: p.stat().st_mtime_ns for p in env.catalog.rglob("*")} == before
+    assert not list(env.catalog.parent.glob("*.staging-*"))
+
+    # a changed view file, a missing catalog.duckdb, --force: written again
+    view = next(env.views_dir.glob("*.sql"))
+    view.write_text(view.read_text() + "\n")
+    assert "the catalog is current: nothing was written" not in env.build().notes
+    assert "the catalog is current: nothing was written" in env.build().notes
+    (env.catalog / "catalog.duckdb").unlink()
+    assert "the catalog is current: nothing was written" not in env.build().notes
+    assert view_counts(env.catalog) == env.truth
+    assert "the catalog is current: nothing was written" not in env.build(force=True).notes
+
+
 def test_files_changed_just_before_hashing_are_rehashed(env):
     # with the default racy window, files written a moment ago are never trusted by stat
     env.build()
