@@ -102,10 +102,12 @@ def unit_of_camera(rel: str) -> str:
     return f"camera_pose-{split}-{_bucket(name[:-5]):02d}"
 
 
-def _frame_number(key: str, file: str, where: str) -> int:
+def _frame_number(key: str, file: str, where: str | None = None) -> int:
+    """A frame-number key as an int; ``where`` (default ``$["<key>"]``) is the JSON path
+    an error names, built only on error."""
     if key.isdigit() and key.isascii():
         return int(key)
-    raise InputError(file, where, "a frame number (a key made of digits)", repr(key))
+    raise InputError(file, where or f'$["{key}"]', "a frame number (a key made of digits)", repr(key))
 
 
 # --------------------------------------------------------------------------- body / hand
@@ -137,7 +139,7 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
     j3x, v3x, j2x, v2x = j3.extend, v3.extend, j2.extend, v2.extend
     frames: list[int] = []
     for key, anns in doc.items():
-        f = _frame_number(key, rel, f'$["{key}"]')
+        f = _frame_number(key, rel)
         frames.append(f)
         for i, a in enumerate(anns):
             a3 = a.annotation3D
