@@ -1064,16 +1064,14 @@ def read_table_dir(schema: "TableSchema", d: Path | None) -> "pa.Table":
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .streaming import _partition_values
+    from .streaming import _partition_values, with_partition_columns
 
     target = schema.arrow_schema()
     files = sorted(d.rglob("*.parquet")) if d is not None and d.is_dir() else []
     parts = []
     for f in files:
-        t = pq.read_table(f)
-        for name, value in _partition_values(f, list(schema.partition_by), target).items():
-            field = target.field(name)
-            t = t.append_column(field, pa.array([value] * t.num_rows, pa.string()).cast(field.type))
+        values = _partition_values(f, list(schema.partition_by), target)
+        t = with_partition_columns(pq.read_table(f), values, target)
         parts.append(t.select(target.names).cast(target))
     return pa.concat_tables(parts) if parts else target.empty_table()
 
@@ -1344,11 +1342,16 @@ class _TableWriter:
         return self.rows, len(files), sum(f.stat().st_size for f in files)
 
     def abort(self) -> None:
-        for w in self.writers.values():
-            try:
-                w.close()
-            except Exception:  # pragma: no cover
-                pass
+        close_quietly(self.writers.values())
+
+
+def close_quietly(writers: Iterable[Any]) -> None:
+    """Close Parquet writers after a failure; the failure, not a close error, is reported."""
+    for w in writers:
+        try:
+            w.close()
+        except Exception:  # pragma: no cover
+            pass
 
 
 def parquet_options(schema: "pa.Schema") -> dict[str, Any]:

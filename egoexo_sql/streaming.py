@@ -435,11 +435,9 @@ class _UnitWriter:
         return {self.file_of(k): v for k, v in self.spans.items()}
 
     def abort(self) -> None:
-        for w in self.writers.values():
-            try:
-                w.close()
-            except Exception:  # pragma: no cover
-                pass
+        from .build import close_quietly
+
+        close_quietly(self.writers.values())
 
 
 def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
@@ -486,14 +484,21 @@ class _SpanReader:
             lo = start - self._pos
             hi = min(end - self._pos, self._cur.num_rows)
             batch = self._cur.slice(lo, hi - lo)
-            t = pa.Table.from_batches([batch])
-            for name, value in self.part_values.items():
-                t = t.append_column(
-                    self.target.field(name), pa.repeat(value, t.num_rows).cast(self.target.field(name).type)
-                    if value is not None else pa.nulls(t.num_rows, self.target.field(name).type)
-                )
+            t = with_partition_columns(pa.Table.from_batches([batch]), self.part_values, self.target)
             yield t.select(self.target.names)
             start = self._pos + hi
+
+
+def with_partition_columns(t: "pa.Table", values: dict[str, Any], target: "pa.Schema") -> "pa.Table":
+    """``t`` (rows of one hive partition file) with its partition columns appended, each
+    holding the folder's value in the target schema's type (None: NULL)."""
+    import pyarrow as pa
+
+    for name, value in values.items():
+        field = target.field(name)
+        t = t.append_column(field, pa.repeat(value, t.num_rows).cast(field.type)
+                            if value is not None else pa.nulls(t.num_rows, field.type))
+    return t
 
 
 def _partition_values(path: Path, part: list[str], target: "pa.Schema") -> dict[str, Any]:
