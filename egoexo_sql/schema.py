@@ -27,6 +27,9 @@ File format (TOML)::
     enum = ["train", "val", "test"]   # optional: allowed values
     min = 0                           # optional: inclusive range
     max = 10
+    statistics = false                # optional (default true): no min/max in the Parquet
+                                      # footer, for columns no row group can be skipped on
+                                      # (every group holds every joint): cheaper writes
 
     [[foreign_keys]]
     columns = ["participant_uid"]
@@ -131,6 +134,7 @@ class Column:
     enum: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    statistics: bool = True  # write Parquet min/max statistics for this column
 
     @property
     def arrow_type(self) -> "pa.DataType":
@@ -233,6 +237,7 @@ def _parse(path: Path) -> TableSchema:
                 enum=tuple(c["enum"]) if "enum" in c else None,
                 min=c.get("min"),
                 max=c.get("max"),
+                statistics=c.get("statistics", True),
             )
             for c in raw.get("columns", [])
         )

@@ -5,7 +5,11 @@ metadata and the one-file-per-split annotations. Ego pose is different: one JSON
 file per take and per kind, 10 GB in all. A :class:`StreamingSource` instead gives
 
 * ``compile_file(release, path)``: yields ``(table, Arrow chunk)`` pairs for one
-  input file (chunks have every column of the table, partition columns included);
+  input file (chunks have every column of the table, partition columns included),
+  or ``(table, chunk, partition)`` triples where ``partition`` maps each of the
+  table's ``partition_by`` columns to its one value for the whole chunk: the chunk
+  then leaves those columns out, and the writer neither builds nor checks them row
+  by row (a compiler that knows them from the file's path should say so);
 * ``unit_of(rel)``: the name of the *unit* an input belongs to. A unit is a stable,
   bounded group of inputs (e.g. ``train-body-automatic-07``: a hash bucket of one
   folder); each unit is written as its own Parquet file per table and partition,
@@ -99,12 +103,15 @@ class CompileAll:
         from .schema import get
 
         chunks: dict[str, list[pa.Table]] = {t: [] for t in self.tables}
+        targets = {t: get(t).arrow_schema() for t in self.tables}
         for f in files:
-            for t, chunk in self.compile_file(release, Path(f)):
+            for t, chunk, *partition in self.compile_file(release, Path(f)):
+                if partition:
+                    chunk = with_partition_columns(chunk, partition[0], targets[t])
                 chunks[t].append(chunk)
         out = {}
         for t, parts in chunks.items():
-            target = get(t).arrow_schema()
+            target = targets[t]
             parts = [p.select(target.names).cast(target) for p in parts]
             out[t] = pa.concat_tables(parts) if parts else target.empty_table()
         return out
@@ -307,8 +314,8 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
                 for w in writers.values():
                     w.begin_input(rel)
                 if action == "compile":
-                    for t, chunk in source.compile_file(release, release.path(rel)):
-                        writers[t].add(chunk)
+                    for t, chunk, *partition in source.compile_file(release, release.path(rel)):
+                        writers[t].add(chunk, *partition)
                 else:
                     for t, t_spans in spans.items():
                         for f, start, n in t_spans:
@@ -371,9 +378,17 @@ class _UnitWriter:
                 self.spans.setdefault(key, []).append([self._input, start, n - start])
         self._input = None
 
-    def add(self, chunk: "pa.Table") -> None:
+    def add(self, chunk: "pa.Table", partition: dict[str, Any] | None = None) -> None:
+        """Rows of the table; with ``partition`` (every partition column's value), rows
+        without the partition columns."""
         from .build import _split_partitions
 
+        if partition is not None:
+            key = self._conformer.partition_key(partition)
+            t = self._conformer._conform(chunk, partitioned=True)
+            if t.num_rows:
+                self._route(key, t)
+            return
         t = self._conformer._conform(chunk)
         if t.num_rows == 0:
             return
@@ -422,7 +437,7 @@ class _UnitWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             from .build import parquet_options
 
-            w = pq.ParquetWriter(path, self.file_schema, **parquet_options(self.file_schema))
+            w = pq.ParquetWriter(path, self.file_schema, **parquet_options(self.file_schema, self.schema))
             self.writers[key] = w
         w.write_table(t.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
 
@@ -441,11 +456,28 @@ class _UnitWriter:
 
 
 def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
+    """Does every row of ``col`` hold ``value``? (Asked of each partition column of every
+    chunk: string columns are checked on their buffers, ~7x faster than compute.)"""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     if value is None:
         return col.null_count == len(col)
-    return col.null_count == 0 and pc.all(pc.equal(col, value)).as_py()
+    if col.null_count:
+        return False
+    if isinstance(value, str) and all(pa.types.is_string(c.type) for c in col.chunks):
+        import numpy as np
+
+        b = value.encode()
+        for c in col.chunks:
+            n = len(c)
+            off = np.frombuffer(c.buffers()[1], np.int32, n + 1, c.offset * 4)
+            if off[n] - off[0] != len(b) * n or not (np.diff(off) == len(b)).all():
+                return False
+            if c.buffers()[2].to_pybytes()[off[0]:off[n]] != b * n:
+                return False
+        return True
+    return pc.all(pc.equal(col, value)).as_py()
 
 
 class _SpanReader:
