@@ -5,7 +5,10 @@
 Generates the synthetic release's ego pose group (body/hand x annotation/automatic and
 camera poses, with takes.json) at ``--scale`` and at twice that scale (twice the takes),
 builds each with ``egoexo-sql build --only ego_pose`` in a child process whose process
-tree (the build and its worker processes) is sampled for RSS, and prints one table:
+tree (the build and its worker processes) is sampled for RSS, and prints one table.
+Each release is built twice: with the native decoder (``egoexo_sql._posecols``, when it
+was compiled at install) and with the reference msgspec decoder (``EGOEXO_SQL_NATIVE=0``;
+skip with ``--no-reference``). The table shows:
 
 * build throughput (MB of pose JSON per second, wall clock of the whole build) against
   reading + ``orjson.loads`` of every pose file, in one process and in two;
@@ -41,7 +44,8 @@ rep = build_catalog(sys.argv[1], sys.argv[2], only=["ego_pose"])
 ru = resource.getrusage(resource.RUSAGE_SELF)
 src = json.loads((Path(sys.argv[2]) / "build.json").read_text())["sources"]
 workers = sum(src[s].get("cpu_seconds", 0) for s in ("ego_pose", "camera_poses"))
-print(json.dumps({"steps": rep.steps, "total": rep.total_seconds, "tables": rep.tables,
+from egoexo_sql.tables.ego_pose import pose_decoder
+print(json.dumps({"decoder": pose_decoder(), "steps": rep.steps, "total": rep.total_seconds, "tables": rep.tables,
                   "cpu": ru.ru_utime + ru.ru_stime + workers}))
 """
 
@@ -68,12 +72,13 @@ def generate(out: Path, scale: float, frames: int) -> tuple[float, int]:
 
 
 # --------------------------------------------------------------------------- build with RSS sampling
-def build(release: Path, catalog: Path) -> dict:
+def build(release: Path, catalog: Path, native: bool = True) -> dict:
     import psutil
 
     shutil.rmtree(catalog, ignore_errors=True)
+    env = dict(os.environ, EGOEXO_SQL_NATIVE="1" if native else "0")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([PY, "-c", BUILD, str(release), str(catalog)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen([PY, "-c", BUILD, str(release), str(catalog)], stdout=subprocess.PIPE, env=env)
     ps = psutil.Process(proc.pid)
     peak_sum = peak_one = 0
     while proc.poll() is None:
@@ -206,6 +211,7 @@ def main() -> None:
     ap.add_argument("--pose-frames", type=int, default=40)
     ap.add_argument("--out", default="/tmp/egoexo_bench")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-reference", action="store_true", help="skip the build with the msgspec decoder")
     a = ap.parse_args()
     out = Path(a.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -221,12 +227,16 @@ def main() -> None:
             os.sync()
             parse_1 = parse_all(files, 1)
             parse_2 = parse_all(files, 2)
+            ref = None
+            if not a.no_reference:
+                ref = build(rel, cat, native=False)
+                print(f"[{label}] built with the {ref['decoder']} decoder in {ref['wall']:.1f} s", file=sys.stderr)
             b = build(rel, cat)
-            print(f"[{label}] built in {b['wall']:.1f} s", file=sys.stderr)
+            print(f"[{label}] built with the {b['decoder']} decoder in {b['wall']:.1f} s", file=sys.stderr)
             pq_bytes = sum(dir_bytes(cat / "data" / t) for t in ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes", "camera_poses"))
             queries = run_queries(rel, cat) if label == "N" else None
             results.append(dict(label=label, scale=scale, files=len(files), json=json_bytes, parse_1=parse_1,
-                                parse_2=parse_2, build=b, parquet=pq_bytes, queries=queries))
+                                parse_2=parse_2, build=b, ref=ref, parquet=pq_bytes, queries=queries))
             if not a.keep:
                 shutil.rmtree(rel, ignore_errors=True)
                 shutil.rmtree(cat, ignore_errors=True)
@@ -252,13 +262,20 @@ def report(results: list[dict], a, cpus: int) -> None:
         f"{r['build']['tables']['ego_pose_2d'] / 1e6:.1f}M / {r['build']['tables']['camera_poses'] / 1e6:.2f}M")
     row("orjson parse only, 1 process: wall", lambda r: f"{r['json'] / mb / r['parse_1'][0]:.0f} MB/s ({r['parse_1'][0]:.1f} s)")
     row("orjson parse only, 2 processes: wall", lambda r: f"{r['json'] / mb / r['parse_2'][0]:.0f} MB/s ({r['parse_2'][0]:.1f} s)")
-    row("build --only ego_pose: wall", lambda r: f"{r['json'] / mb / r['build']['wall']:.0f} MB/s ({r['build']['wall']:.1f} s)")
+    row("build --only ego_pose: wall", lambda r: f"{r['json'] / mb / r['build']['wall']:.0f} MB/s "
+        f"({r['build']['wall']:.1f} s, {r['build']['decoder']} decoder)")
+    row("build / orjson parse (1 process), wall", lambda r: f"{r['parse_1'][0] / r['build']['wall']:.2f}x (goal >= 1)")
     row("  of which the compile step", lambda r: f"{r['json'] / mb / r['build']['steps']['compile']:.0f} MB/s "
         f"({r['build']['steps']['compile']:.1f} s)")
     row("orjson parse only: MB per CPU-second", lambda r: f"{r['json'] / mb / r['parse_1'][1]:.0f} (1 proc), "
         f"{r['json'] / mb / r['parse_2'][1]:.0f} (2 procs)")
     row("build: MB per CPU-second (all processes)", lambda r: f"{r['json'] / mb / r['build']['cpu']:.0f} "
         f"({r['build']['cpu']:.1f} CPU-s)")
+    if all(r["ref"] for r in results):
+        row("build with the msgspec decoder: wall", lambda r: f"{r['json'] / mb / r['ref']['wall']:.0f} MB/s "
+            f"({r['ref']['wall']:.1f} s; {r['parse_1'][0] / r['ref']['wall']:.2f}x parse)")
+        row("  MB per CPU-second; peak RSS sum", lambda r: f"{r['json'] / mb / r['ref']['cpu']:.0f}; "
+            f"{r['ref']['peak_sum'] / 2**20:.0f} MiB")
     row("peak RSS, build + workers (sum)", lambda r: f"{r['build']['peak_sum'] / 2**20:.0f} MiB")
     row("peak RSS, largest process", lambda r: f"{r['build']['peak_one'] / 2**20:.0f} MiB")
     row("Parquet / JSON", lambda r: f"{r['parquet'] / 1e6:.0f} MB / {r['json'] / 1e6:.0f} MB = {r['parquet'] / r['json']:.1%}")

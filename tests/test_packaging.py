@@ -1,11 +1,15 @@
-"""schemas/ and queries/ ship inside the wheel, and the installed package finds them there."""
+"""schemas/ and queries/ ship inside the wheel, and the installed package finds them
+there; so does the native ego pose decoder, when a C compiler was at hand."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,3 +36,26 @@ def test_wheel_ships_schemas_and_queries(tmp_path):
     assert Path(schemas_dir) == site / "egoexo_sql" / "schemas"
     assert Path(queries_dir) == site / "egoexo_sql" / "queries"
     assert int(n) == len(list((ROOT / "schemas").glob("*.toml")))
+    # with a C compiler at hand, the native ego pose decoder is compiled into the wheel,
+    # and the unpacked wheel uses it
+    if _compiler() is None:
+        pytest.skip("no C compiler: the wheel is pure Python (ego pose decodes with msgspec)")
+    assert any(n.startswith("egoexo_sql/_posecols") and n.endswith((".so", ".pyd")) for n in names), \
+        sorted(n for n in names if "_posecols" in n)
+    assert not wheel.name.endswith("-none-any.whl"), wheel.name  # a platform wheel
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import egoexo_sql._posecols as m; "
+            "print(m.__file__); from egoexo_sql.tables.ego_pose import pose_decoder; print(pose_decoder())")
+    res = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True, cwd=tmp_path,
+                         env={k: v for k, v in os.environ.items() if k != "EGOEXO_SQL_NATIVE"})
+    assert res.returncode == 0, res.stderr
+    where, decoder = res.stdout.split()
+    assert Path(where).parent == site / "egoexo_sql" and decoder == "native"
+
+
+def _compiler() -> str | None:
+    import shlex
+    import shutil
+    import sysconfig
+
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    return shutil.which(cc[0]) if cc else None

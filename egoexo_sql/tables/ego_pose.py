@@ -13,17 +13,22 @@ the streaming engine (:mod:`egoexo_sql.streaming`):
   -> ``camera_poses``: one row per static (exo) camera with a NULL frame_number, one row
   per frame for a moving (Aria) camera.
 
-Speed matters here (10 GB at full scale): files are decoded into ``gc=False`` Structs
-and columns are gathered with C-level ``extend``/``map`` per frame (and camera), not
-per joint.
+Speed matters here (10 GB at full scale). A body/hand file is decoded by the native
+extension ``egoexo_sql._posecols`` when it was compiled at install (``hatch_build.py``):
+one pass from JSON bytes to Arrow buffers, no Python object per joint. Whenever that
+decoder meets anything it does not know for sure (see ``_posecols.c``), and always
+without the extension or with ``EGOEXO_SQL_NATIVE=0``, the file is decoded by the
+reference path below: ``gc=False`` msgspec Structs whose columns are gathered with
+C-level ``extend``/``map`` per frame (and camera), not per joint. Both give the same
+rows and the same errors (tests/test_ego_pose_native.py).
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from functools import cache
-from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Union
 
@@ -77,6 +82,30 @@ class CameraPose(msgspec.Struct, gc=False):
     distortion_coeffs: Union[list[float], None] = None
 
 
+#: the ``_posecols.ABI`` this module is written for; another one is not used
+NATIVE_ABI = 1
+
+
+def _load_native():
+    """The native decoder module, or None (not compiled, another ABI, or turned off)."""
+    if os.environ.get("EGOEXO_SQL_NATIVE", "1") == "0":
+        return None
+    try:
+        from .. import _posecols
+    except ImportError:
+        return None
+    return _posecols if getattr(_posecols, "ABI", None) == NATIVE_ABI else None
+
+
+#: set at import; tests swap it to compare both paths
+NATIVE = _load_native()
+
+
+def pose_decoder() -> str:
+    """Which decoder compiles body/hand files: ``"native"`` or ``"msgspec"``."""
+    return "native" if NATIVE is not None else "msgspec"
+
+
 # --------------------------------------------------------------------------- paths
 def _parts(rel: str, n: int) -> list[str]:
     parts = rel.split("/")
@@ -102,27 +131,44 @@ def unit_of_camera(rel: str) -> str:
     return f"camera_pose-{split}-{_bucket(name[:-5]):02d}"
 
 
-def _frame_number(key: str, file: str, where: str | None = None) -> int:
-    """A frame-number key as an int; ``where`` (default ``$["<key>"]``) is the JSON path
-    an error names, built only on error."""
+def _frame_number(key: str, file: str, parent: str = "$") -> int:
+    """A frame-number key as an int; ``parent`` is the JSON path of the object it is a
+    key of (the error's path, ``<parent>["<key>"]``, is built only on error)."""
     if key.isdigit() and key.isascii():
         return int(key)
-    raise InputError(file, where or f'$["{key}"]', "a frame number (a key made of digits)", repr(key))
+    raise InputError(file, f'{parent}["{key}"]', "a frame number (a key made of digits)", repr(key))
 
 
 # --------------------------------------------------------------------------- body / hand
 _X, _Y, _Z = attrgetter("x"), attrgetter("y"), attrgetter("z")
+_first = itemgetter(0)
 _VIEWS, _PLACEMENT = attrgetter("num_views_for_3d"), attrgetter("placement")
 
 
-def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa.Table"]]:
-    """One body or hand pose file -> ego_pose_3d, ego_pose_2d and ego_pose_takes rows."""
+Chunk = Union[tuple[str, "pa.Table"], tuple[str, "pa.Table", dict[str, str]]]
+
+
+def compile_pose_file(release: "Release", path: Path) -> Iterator[Chunk]:
+    """One body or hand pose file -> ego_pose_3d, ego_pose_2d and ego_pose_takes rows
+    (the first two without their partition columns, whose values come third)."""
     import pyarrow as pa
 
     rel = release.rel(path)
     _, _, split, kind, source, name = _parts(rel, 6)
     take_uid = name[: -len(".json")]
-    doc: dict[str, list[FrameAnnotation]] = release.decode(rel, PoseFile)
+    if NATIVE is not None:
+        data = release.read_bytes(rel)
+        cols = NATIVE.decode_pose(data)
+        if cols is not None:
+            yield from _native_tables(cols, take_uid, split, kind, source)
+            return
+        # the reference path decides: the same rows, or the InputError
+        from ..release import decode_json
+
+        doc: dict[str, list[FrameAnnotation]] = decode_json(
+            data[3:] if data.startswith(b"\xef\xbb\xbf") else data, PoseFile, rel)
+    else:
+        doc = release.decode(rel, PoseFile)
 
     # per group (a frame's annotation, or a frame's annotation x camera): frame, idx, size
     g3_frame: list[int] = []
@@ -160,10 +206,11 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
     del doc
 
     n3, n2 = len(v3), len(v2)
-    s3, s2, st = _arrow_schema("ego_pose_3d"), _arrow_schema("ego_pose_2d"), _arrow_schema("ego_pose_takes")
-    # tables built in the schema's own types: the writer then neither casts nor copies
+    part = {"kind": kind, "source": source, "split": split}
+    # tables built in the schema's own types, the partition columns (from the path)
+    # named, not repeated: the writer then neither casts, copies nor checks them
     yield "ego_pose_3d", pa.Table.from_arrays([
-        _const(take_uid, n3), _const(split, n3), _const(kind, n3), _const(source, n3),
+        _const(take_uid, n3),
         _expand_int(g3_frame, g3_n, n3),
         _expand_int(g3_idx, g3_n, n3),
         pa.array(j3, pa.string()),
@@ -171,10 +218,10 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
         pa.array(list(map(_Y, v3)), pa.float64()),
         pa.array(list(map(_Z, v3)), pa.float64()),
         pa.array(list(map(_VIEWS, v3)), pa.int32()),
-    ], schema=s3)
+    ], schema=_file_schema("ego_pose_3d")), part
     del j3, v3
     yield "ego_pose_2d", pa.Table.from_arrays([
-        _const(take_uid, n2), _const(split, n2), _const(kind, n2), _const(source, n2),
+        _const(take_uid, n2),
         _expand_int(g2_frame, g2_n, n2),
         _expand_int(g2_idx, g2_n, n2),
         pa.array(g2_cam, pa.string()).take(_group_index(g2_n, n2)),
@@ -182,7 +229,7 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
         pa.array(list(map(_X, v2)), pa.float64()),
         pa.array(list(map(_Y, v2)), pa.float64()),
         pa.array(list(map(_PLACEMENT, v2)), pa.string()),
-    ], schema=s2)
+    ], schema=_file_schema("ego_pose_2d")), part
     yield "ego_pose_takes", pa.Table.from_arrays([
         pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
         pa.array([len(frames)], pa.int32()),
@@ -191,7 +238,52 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa
         pa.array([n3], pa.int64()),
         pa.array([n2], pa.int64()),
         pa.array([sorted(set(g2_cam))], pa.list_(pa.string())),
-    ], schema=st)
+    ], schema=_arrow_schema("ego_pose_takes"))
+
+
+def _native_tables(cols: dict, take_uid: str, split: str, kind: str,
+                   source: str) -> Iterator[Chunk]:
+    """The decoder's column buffers -> the same three tables as the reference path."""
+    import numpy as np
+    import pyarrow as pa
+
+    buf = pa.py_buffer
+
+    def num(name: str, typ: "pa.DataType", n: int) -> "pa.Array":
+        valid = cols.get(name + "_valid")
+        return pa.Array.from_buffers(typ, n, [None if valid is None else buf(valid), buf(cols[name])],
+                                     null_count=cols.get(name + "_nulls", 0))
+
+    def text(name: str, n: int) -> "pa.Array":
+        valid = cols.get(name + "_valid")
+        return pa.StringArray.from_buffers(n, buf(cols[name + "_offsets"]), buf(cols[name + "_data"]),
+                                           None if valid is None else buf(valid),
+                                           null_count=cols.get(name + "_nulls", 0))
+
+    n3, n2 = cols["n3"], cols["n2"]
+    part = {"kind": kind, "source": source, "split": split}
+    yield "ego_pose_3d", pa.Table.from_arrays([
+        _const(take_uid, n3),
+        num("frame3", pa.int32(), n3), num("idx3", pa.int32(), n3), text("joint3", n3),
+        num("x3", pa.float64(), n3), num("y3", pa.float64(), n3), num("z3", pa.float64(), n3),
+        num("views3", pa.int32(), n3),
+    ], schema=_file_schema("ego_pose_3d")), part
+    yield "ego_pose_2d", pa.Table.from_arrays([
+        _const(take_uid, n2),
+        num("frame2", pa.int32(), n2), num("idx2", pa.int32(), n2), text("cam2", n2),
+        text("joint2", n2), num("x2", pa.float64(), n2), num("y2", pa.float64(), n2),
+        text("placement2", n2),
+    ], schema=_file_schema("ego_pose_2d")), part
+    frames = np.frombuffer(cols["frames"], np.int32)
+    yield "ego_pose_takes", pa.Table.from_arrays([
+        pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
+        pa.array([len(frames)], pa.int32()),
+        pa.array([int(frames.min()) if len(frames) else None], pa.int32()),
+        pa.array([int(frames.max()) if len(frames) else None], pa.int32()),
+        pa.array([n3], pa.int64()),
+        pa.array([n2], pa.int64()),
+        pa.array([sorted(cols["cams"])], pa.list_(pa.string())),
+    ], schema=_arrow_schema("ego_pose_takes"))
 
 
 @cache
@@ -199,6 +291,17 @@ def _arrow_schema(table: str) -> "pa.Schema":
     from ..schema import get
 
     return get(table).arrow_schema()
+
+
+@cache
+def _file_schema(table: str) -> "pa.Schema":
+    """The table's Arrow schema without its partition columns."""
+    from ..schema import get
+
+    schema = _arrow_schema(table)
+    for name in get(table).partition_by:
+        schema = schema.remove(schema.get_field_index(name))
+    return schema
 
 
 def _const(value: str, n: int) -> "pa.Array":
@@ -228,8 +331,14 @@ def _expand_int(values: list[int], counts: list[int], n: int) -> "pa.Array":
 
 
 # --------------------------------------------------------------------------- camera pose
-def compile_camera_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa.Table"]]:
-    """One camera_pose file -> camera_poses rows (static cameras first, then per frame)."""
+def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
+    """One camera_pose file -> camera_poses rows (static cameras first, then per frame),
+    without the split column, whose value comes third.
+
+    Camera files are small (one per take, ~12 KB) and many, so the cost is per file:
+    the file is decoded in one call and becomes one Arrow table. Only when that typed
+    decoding fails is it decoded camera by camera, which names the camera in the error
+    (and skips a ``metadata`` of any shape)."""
     import pyarrow as pa
 
     from ..release import decode_json
@@ -237,67 +346,60 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[tuple[str, "
     rel = release.rel(path)
     _, _, split, _, name = _parts(rel, 5)
     take_uid = name[: -len(".json")]
-    top: dict[str, msgspec.Raw] = release.decode(rel, dict[str, msgspec.Raw])
+    data = release.read_bytes(rel)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        cams: dict[str, CameraPose] = decode_json(data, dict[str, Union[CameraPose, None]], rel)
+        cams.pop("metadata", None)
+        if any(p is None for p in cams.values()):
+            raise InputError(rel, None, "", "")  # a camera that is null: let the slow path say so
+    except InputError:
+        top: dict[str, msgspec.Raw] = decode_json(data, dict[str, msgspec.Raw], rel)
+        cams = {}
+        for cam, raw in top.items():
+            if cam == "metadata":
+                continue
+            try:
+                cams[cam] = decode_json(bytes(raw), CameraPose, rel)
+            except InputError as e:  # re-anchor the path at the camera's key
+                sub = (e.json_path or "$")[1:]
+                raise InputError(rel, f'$["{cam}"]{sub}', e.expected, e.got) from None
 
-    static: dict[str, list] = {k: [] for k in ("cam_id", "intrinsics", "extrinsics", "distortion")}
-    moving_tables = []
-    for cam, raw in top.items():
-        if cam == "metadata":
-            continue
-        try:
-            pose: CameraPose = decode_json(bytes(raw), CameraPose, rel)
-        except InputError as e:  # re-anchor the path at the camera's key
-            sub = (e.json_path or "$")[1:]
-            raise InputError(rel, f'$["{cam}"]{sub}', e.expected, e.got) from None
-        intr = [list(r) for r in pose.camera_intrinsics] if pose.camera_intrinsics else None
+    cam_ids: list[str] = []
+    frame_numbers: list[int | None] = []
+    intrinsics: list = []
+    extrinsics: list = []
+    distortion: list = []
+    n_static = 0
+    for cam, pose in cams.items():  # static cameras first
+        ext = pose.camera_extrinsics
+        if not isinstance(ext, dict):
+            cam_ids.append(cam)
+            intrinsics.append(pose.camera_intrinsics)
+            extrinsics.append(ext)
+            distortion.append(pose.distortion_coeffs)
+            n_static += 1
+    frame_numbers = [None] * n_static
+    for cam, pose in cams.items():  # then each moving camera's frames, in frame order
         ext = pose.camera_extrinsics
         if isinstance(ext, dict):
-            frames = [(_frame_number(k, rel, f'$["{cam}"].camera_extrinsics["{k}"]'), m)
-                      for k, m in ext.items()]
-            frames.sort(key=lambda fm: fm[0])
+            where = f'$["{cam}"].camera_extrinsics'
+            frames = sorted(((_frame_number(k, rel, where), m) for k, m in ext.items()), key=_first)
             n = len(frames)
-            flat = list(chain.from_iterable(chain.from_iterable(m for _, m in frames)))
-            extrinsics = _matrices(flat, n, 3, 4)
-            if intr is None:
-                intrinsics = pa.nulls(n, pa.list_(pa.list_(pa.float64())))
-            else:
-                intrinsics = _matrices(list(chain.from_iterable(intr)) * n, n, 3, 3)
-            dist = pose.distortion_coeffs
-            moving_tables.append(pa.table({
-                "take_uid": pa.repeat(take_uid, n),
-                "split": pa.repeat(split, n),
-                "cam_id": pa.repeat(cam, n),
-                "is_static": pa.repeat(False, n),
-                "frame_number": pa.array([f for f, _ in frames], pa.int32()),
-                "intrinsics": intrinsics,
-                "extrinsics": extrinsics,
-                "distortion": pa.array([dist] * n, pa.list_(pa.float64())),
-            }))
-        else:
-            static["cam_id"].append(cam)
-            static["intrinsics"].append(intr)
-            static["extrinsics"].append([list(r) for r in ext] if ext is not None else None)
-            static["distortion"].append(pose.distortion_coeffs)
-    n = len(static["cam_id"])
+            cam_ids += [cam] * n
+            frame_numbers += [f for f, _ in frames]
+            intrinsics += [pose.camera_intrinsics] * n
+            extrinsics += [m for _, m in frames]
+            distortion += [pose.distortion_coeffs] * n
+    rows = len(cam_ids)
     mat = pa.list_(pa.list_(pa.float64()))
-    tables = [pa.table({
-        "take_uid": pa.repeat(take_uid, n),
-        "split": pa.repeat(split, n),
-        "cam_id": pa.array(static["cam_id"], pa.string()),
-        "is_static": pa.repeat(True, n),
-        "frame_number": pa.nulls(n, pa.int32()),
-        "intrinsics": pa.array(static["intrinsics"], mat),
-        "extrinsics": pa.array(static["extrinsics"], mat),
-        "distortion": pa.array(static["distortion"], pa.list_(pa.float64())),
-    })] + moving_tables
-    for t in tables:
-        yield "camera_poses", t
-
-
-def _matrices(flat: list[float], n: int, rows: int, cols: int) -> "pa.Array":
-    """n row-major rows x cols matrices from their values -> list<list<double>>."""
-    import pyarrow as pa
-
-    values = pa.array(flat, pa.float64())
-    inner = pa.ListArray.from_arrays(pa.array(range(0, n * rows * cols + 1, cols), pa.int32()), values)
-    return pa.ListArray.from_arrays(pa.array(range(0, n * rows + 1, rows), pa.int32()), inner)
+    yield "camera_poses", pa.Table.from_arrays([
+        _const(take_uid, rows),
+        pa.array(cam_ids, pa.string()),
+        pa.array([True] * n_static + [False] * (rows - n_static), pa.bool_()),
+        pa.array(frame_numbers, pa.int32()),
+        pa.array(intrinsics, mat),
+        pa.array(extrinsics, mat),
+        pa.array(distortion, pa.list_(pa.float64())),
+    ], schema=_file_schema("camera_poses")), {"split": split}
