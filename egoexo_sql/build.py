@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
     from .schema import TableSchema
+    from .streaming import StreamResult
     from .tables import Source
 
 #: build.json layout version (bump when its meaning changes; a different value
@@ -664,16 +665,15 @@ class _Build:
         self.progress("compile", 0, len(to_compile), "")
         streaming = [s for s in to_compile if _is_streaming(s)]
         in_memory = [s for s in to_compile if not _is_streaming(s)]
-        for n, s in enumerate(streaming):  # each parallelises internally (streaming.py)
-            self.progress("compile", n, len(to_compile), s.name)
-            _pause_for_tests(s.name)
-            t0 = time.perf_counter()
+        if streaming:  # all in one pool of workers (streaming.py)
+            for s in streaming:
+                _pause_for_tests(s.name)
             with self._step("compile"):
-                self._compile_streaming(s, inputs_by_source[s.name], n, len(to_compile))
-            produced.update(s.tables)
-            self.source_seconds[s.name] = time.perf_counter() - t0
-            report.recompiled.append(s.name)
-            report.reasons[s.name] = plan[s.name][1] + self.stream_notes.get(s.name, "")
+                self._compile_streaming(streaming, inputs_by_source, len(to_compile))
+            for s in streaming:
+                produced.update(s.tables)
+                report.recompiled.append(s.name)
+                report.reasons[s.name] = plan[s.name][1] + self.stream_notes.get(s.name, "")
         done = len(streaming)
         with self._step("compile") if in_memory else contextlib.nullcontext():
             for s, result, secs, write_s in _compile_sources(
@@ -814,49 +814,61 @@ class _Build:
             )
 
     # -- streaming sources (streaming.py) ----------------------------------------
-    def _compile_streaming(self, s: "Source", inputs: list[_Input], n: int, total: int) -> None:
-        """Compile a streaming source unit by unit; with a usable previous build, only
-        changed files are parsed and unchanged units are hard-linked."""
-        from .streaming import compile_streaming
+    def _compile_streaming(self, sources: list["Source"], inputs_by_source: dict[str, list[_Input]],
+                           total: int) -> None:
+        """Compile the streaming sources unit by unit, all in one pool of workers; with a
+        usable previous build, only changed files are parsed and unchanged units are
+        hard-linked."""
+        from .streaming import StreamJob, compile_streaming_all
 
-        ps = self.prev.get("sources", {}).get(s.name) or {}
-        incremental = (
-            not self.force
-            and ps.get("status") in ("compiled", "reused")
-            and ps.get("version") == s.version
-            and self.prev.get("tool_version") == self.tool_version
-            and isinstance(ps.get("units"), dict)
-            and sorted(ps.get("tables", [])) == sorted(s.tables)
-            and all(self._prev_table_rows(t) is not None for t in s.tables)
-        )
         prev_sha = {r["path"]: r.get("sha256") for r in self.prev.get("inputs", [])}
-        res = compile_streaming(
-            s,
-            release_root=self.release_root,
-            inputs=[(i.rel, i.sha256, i.bytes) for i in inputs],
-            schemas=self.schemas,
-            dest_data=self.staging / "data",
-            prev_data=self.catalog / "data" if incremental else None,
-            prev_units=ps.get("units") if incremental else None,
-            prev_sha=prev_sha if incremental else {},
-            progress=lambda frac, detail: self.progress("compile", n + frac, total, f"{s.name}: {detail}"),
+        jobs, incremental = [], {}
+        for s in sources:
+            ps = self.prev.get("sources", {}).get(s.name) or {}
+            incremental[s.name] = (
+                not self.force
+                and ps.get("status") in ("compiled", "reused")
+                and ps.get("version") == s.version
+                and self.prev.get("tool_version") == self.tool_version
+                and isinstance(ps.get("units"), dict)
+                and sorted(ps.get("tables", [])) == sorted(s.tables)
+                and all(self._prev_table_rows(t) is not None for t in s.tables)
+            )
+            inc = incremental[s.name]
+            jobs.append(StreamJob(
+                s,
+                release_root=self.release_root,
+                inputs=[(i.rel, i.sha256, i.bytes) for i in inputs_by_source[s.name]],
+                schemas=self.schemas,
+                dest_data=self.staging / "data",
+                prev_data=self.catalog / "data" if inc else None,
+                prev_units=ps.get("units") if inc else None,
+                prev_sha=prev_sha if inc else {},
+            ))
+        t0 = time.perf_counter()
+
+        def finished(name: str, res: "StreamResult") -> None:
+            self.source_seconds[name] = time.perf_counter() - t0  # from the pool's start
+            self.stream_units[name] = res.units
+            self.stream_counts[name] = {
+                "files_parsed": len(res.compiled_files),
+                "files_copied": len(res.copied_files),
+                "units_linked": len(res.linked_units),
+                "cpu_seconds": round(res.cpu_seconds, 3),
+            }
+            if incremental[name]:
+                self.stream_notes[name] = f"; {len(res.compiled_files)} of {len(inputs_by_source[name])} files parsed"
+            for t, (rows, nfiles, nbytes) in res.tables.items():
+                self.table_records[t] = _table_record(
+                    "compiled", name, rows, nfiles, nbytes, self.schema_hashes[t]
+                )
+                self.report.tables[t] = rows
+
+        compile_streaming_all(
+            jobs,
+            progress=lambda frac, detail: self.progress("compile", frac * len(sources), total, detail),
+            finished=finished,
         )
-        self.stream_units[s.name] = res.units
-        self.stream_counts[s.name] = {
-            "files_parsed": len(res.compiled_files),
-            "files_copied": len(res.copied_files),
-            "units_linked": len(res.linked_units),
-            "cpu_seconds": round(res.cpu_seconds, 3),
-        }
-        if incremental:
-            self.stream_notes[s.name] = (
-                f"; {len(res.compiled_files)} of {len(inputs)} files parsed"
-            )
-        for t, (rows, nfiles, nbytes) in res.tables.items():
-            self.table_records[t] = _table_record(
-                "compiled", s.name, rows, nfiles, nbytes, self.schema_hashes[t]
-            )
-            self.report.tables[t] = rows
 
     def _views(self) -> None:
         import duckdb

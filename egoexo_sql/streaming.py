@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from urllib.parse import unquote
@@ -140,6 +140,20 @@ class StreamResult:
     cpu_seconds: float = 0.0  # CPU time of the units (in whichever process ran them)
 
 
+@dataclass
+class StreamJob:
+    """One streaming source to compile (the arguments of :func:`compile_streaming`)."""
+
+    source: StreamingSource
+    release_root: Path
+    inputs: list[tuple[str, str, int]]  # (rel, sha256, bytes), sorted by rel
+    schemas: dict[str, "TableSchema"]
+    dest_data: Path
+    prev_data: Path | None = None
+    prev_units: dict[str, Any] | None = None
+    prev_sha: dict[str, str] = field(default_factory=dict)
+
+
 def compile_streaming(
     source: StreamingSource,
     *,
@@ -158,10 +172,61 @@ def compile_streaming(
     ``prev_data`` (the previous catalog's ``data/``) enable per-file reuse; pass
     None to compile everything. ``prev_sha`` maps an input to its sha256 then.
     """
+    job = StreamJob(source, release_root, inputs, schemas, dest_data, prev_data, prev_units, prev_sha)
+    return compile_streaming_all([job], progress=progress)[source.name]
+
+
+def compile_streaming_all(
+    jobs: list[StreamJob],
+    progress: Callable[[float, str], None] = lambda done, detail: None,
+    finished: Callable[[str, StreamResult], None] = lambda name, result: None,
+) -> dict[str, StreamResult]:
+    """Compile several streaming sources with one pool of workers: their units are
+    run together, biggest first, so the pool starts once and no source waits for
+    another's last unit. ``finished(name, result)`` is called as each source ends."""
+    planned = [(job, *_plan_units(job)) for job in jobs]
+    tasks = [t for _, job_tasks, _ in planned for t in job_tasks]
+    todo_bytes = sum(size for task in tasks for _, _, _, size in task["items"])
+    total = len(tasks) or 1
+    workers = min(WORKERS or os.cpu_count() or 1, len(tasks))
+    left = {job.source.name: len(job_tasks) for job, job_tasks, _ in planned}
+    results = {job.source.name: result for job, _, result in planned}
+    by_name = {job.source.name: job for job in jobs}
+
+    def take(out: dict[str, Any]) -> None:
+        _raise_if_error(out)
+        name = out["source"]
+        res = results[name]
+        res.units[out["unit"]] = {"inputs": out["inputs"], "files": out["files"]}
+        res.cpu_seconds += out["cpu_seconds"]
+        left[name] -= 1
+        if left[name] == 0:
+            _finish(by_name[name], res)
+            finished(name, res)
+
+    progress(0, jobs[0].source.name if jobs else "")
+    for name, n in left.items():  # nothing to compile: done already
+        if n == 0:
+            _finish(by_name[name], results[name])
+            finished(name, results[name])
+    if workers > 1 and todo_bytes >= PARALLEL_MIN_BYTES:
+        _run_parallel(tasks, workers, lambda n, tag: progress(n / total, tag), take)
+    else:
+        for n, task in enumerate(tasks):
+            take(_run_unit(task))
+            progress((n + 1) / total, f"{task['source'].name}: {task['unit']}")
+    return results
+
+
+def _plan_units(job: StreamJob) -> tuple[list[dict[str, Any]], StreamResult]:
+    """The units of ``job`` to run (as worker tasks), and its result with the unchanged
+    units already hard-linked from the previous catalog."""
+    source, prev_data = job.source, job.prev_data
     units: dict[str, list[tuple[str, str, int]]] = {}
-    for rel, sha, size in inputs:
+    for rel, sha, size in job.inputs:
         units.setdefault(source.unit_of(rel), []).append((rel, sha, size))
-    prev_units = prev_units if (prev_units is not None and prev_data is not None) else {}
+    prev_units = job.prev_units if (job.prev_units is not None and prev_data is not None) else {}
+    prev_sha = job.prev_sha
 
     tasks: list[dict[str, Any]] = []
     result = StreamResult({}, {}, [], [], [])
@@ -187,42 +252,28 @@ def compile_streaming(
                 result.compiled_files.append(rel)
         tasks.append({
             "source": source,
-            "release_root": str(release_root),
+            "release_root": str(job.release_root),
             "unit": unit,
             "items": todo,
-            "dest_data": str(dest_data),
+            "dest_data": str(job.dest_data),
             "prev_data": str(prev_data) if prev_data is not None else None,
-            "tables": {t: schemas[t] for t in source.tables},
+            "tables": {t: job.schemas[t] for t in source.tables},
         })
 
     # hard-link the unchanged units' files
     for unit, prev in linked.items():
         for t, files in prev.get("files", {}).items():
             for f in files:
-                _link_file(prev_data / t / f, dest_data / t / f)
+                _link_file(prev_data / t / f, job.dest_data / t / f)
         result.units[unit] = prev
         result.linked_units.append(unit)
+    return tasks, result
 
-    total = len(tasks) or 1
-    todo_bytes = sum(size for task in tasks for _, _, _, size in task["items"])
-    workers = WORKERS or os.cpu_count() or 1
-    workers = min(workers, len(tasks))
-    progress(0, source.name)
-    if workers > 1 and todo_bytes >= PARALLEL_MIN_BYTES:
-        outputs = _run_parallel(tasks, workers, lambda n, unit: progress(n / total, unit))
-    else:
-        outputs = []
-        for n, task in enumerate(tasks):
-            outputs.append(_run_unit(task))
-            progress((n + 1) / total, task["unit"])
-    for out in outputs:
-        _raise_if_error(out)
-        result.units[out["unit"]] = {"inputs": out["inputs"], "files": out["files"]}
-        result.cpu_seconds += out["cpu_seconds"]
 
-    # per table: rows, files, bytes; a table no unit wrote to still gets a file
-    for t in source.tables:
-        d = dest_data / t
+def _finish(job: StreamJob, result: StreamResult) -> None:
+    """Per table: rows, files, bytes; a table no unit wrote to still gets a file."""
+    for t in job.source.tables:
+        d = job.dest_data / t
         rows = 0
         for u in result.units.values():
             for spans in u.get("files", {}).get(t, {}).values():
@@ -232,10 +283,9 @@ def compile_streaming(
             import pyarrow.parquet as pq
 
             d.mkdir(parents=True, exist_ok=True)
-            pq.write_table(schemas[t].empty_table(), d / "part-0.parquet", compression="zstd")
+            pq.write_table(job.schemas[t].empty_table(), d / "part-0.parquet", compression="zstd")
             files = [d / "part-0.parquet"]
         result.tables[t] = (rows, len(files), sum(f.stat().st_size for f in files))
-    return result
 
 
 def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list]]:
@@ -268,25 +318,26 @@ def _link_file(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[[int, str], None]) -> list[dict]:
+def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[[int, str], None],
+                  take: Callable[[dict[str, Any]], None]) -> None:
+    """Run ``tasks`` in ``workers`` processes; ``take`` each output as it arrives."""
     from concurrent.futures import FIRST_EXCEPTION, wait
 
     from .processes import process_pool
 
     # biggest units first, so the last one to finish is a small one
     order = sorted(tasks, key=lambda t: -sum(s for _, _, _, s in t["items"]))
-    outputs = []
-    with process_pool(workers, [(_run_unit, (t,), t["unit"]) for t in order]) as pool:
+    n = 0
+    calls = [(_run_unit, (t,), f"{t['source'].name}: {t['unit']}") for t in order]
+    with process_pool(workers, calls) as pool:
         futures = pool.futures
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for f in done:
-                out = f.result()
-                outputs.append(out)
-                _raise_if_error(out)
-                progress(len(outputs), futures[f])
-    return outputs
+                take(f.result())
+                n += 1
+                progress(n, futures[f])
 
 
 def _raise_if_error(out: dict[str, Any]) -> None:
@@ -330,13 +381,14 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
     except InputError as e:
         for w in writers.values():
             w.abort()
-        return {"unit": task["unit"], "input_error": (e.file, e.json_path, e.expected, e.got)}
+        return {"source": source.name, "unit": task["unit"],
+                "input_error": (e.file, e.json_path, e.expected, e.got)}
     except BaseException as e:
         for w in writers.values():
             w.abort()
         e.add_note(f"while compiling unit {task['unit']!r} of source {source.name!r}")
         raise
-    return {"unit": task["unit"], "inputs": [it[0] for it in task["items"]],
+    return {"source": source.name, "unit": task["unit"], "inputs": [it[0] for it in task["items"]],
             "files": {t: f for t, f in files.items() if f}, "cpu_seconds": time.process_time() - cpu0}
 
 
