@@ -12,6 +12,7 @@ with msgspec instead (same rows, slower). ``EGOEXO_SQL_NO_NATIVE=1`` skips the c
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -44,7 +45,9 @@ class NativeDecoderHook(BuildHookInterface):
         if cc is None or sys.platform == "win32":
             self.app.display_warning("egoexo-sql: no C compiler found; ego pose decoding stays pure Python")
             return
-        cmd = [*cc, "-O2", "-fPIC", "-shared", "-fno-strict-aliasing",
+        # the module remembers which source it was built from (ego_pose checks it)
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        cmd = [*cc, "-O2", "-fPIC", "-shared", "-fno-strict-aliasing", f'-DPOSECOLS_SOURCE_SHA256="{digest}"',
                "-I", sysconfig.get_paths()["include"], str(src), "-o", str(out)]
         if sys.platform == "darwin":
             cmd[1:1] = ["-undefined", "dynamic_lookup"]

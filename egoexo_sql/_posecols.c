@@ -32,6 +32,9 @@
 
 /* bump when the Python side must change with the C side (ego_pose.NATIVE_ABI) */
 #define ABI 1
+#ifndef POSECOLS_SOURCE_SHA256 /* set by hatch_build.py: the sha256 of this file */
+#define POSECOLS_SOURCE_SHA256 ""
+#endif
 #define MAX_DEPTH 64
 #define MAX_KEYS 512 /* keys per object checked for duplicates; more: fall back */
 
@@ -872,6 +875,7 @@ PyMODINIT_FUNC PyInit__posecols(void) {
     if (!m) return NULL;
     use_long_double = self_test();
     if (PyModule_AddIntConstant(m, "ABI", ABI) < 0 ||
+        PyModule_AddStringConstant(m, "SOURCE_SHA256", POSECOLS_SOURCE_SHA256) < 0 ||
         PyModule_AddIntConstant(m, "LONG_DOUBLE", use_long_double) < 0) {
         Py_DECREF(m);
         return NULL;

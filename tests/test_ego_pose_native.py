@@ -83,6 +83,16 @@ def test_native_decoder_is_used_when_built_and_can_be_turned_off():
 
 
 @needs_native
+def test_a_decoder_built_from_another_source_is_not_used(tmp_path):
+    here = Path(ego_pose.__file__).resolve().parent.parent / "_posecols.c"
+    assert ego_pose._load_native(here) is native  # built from the source beside it
+    edited = tmp_path / "_posecols.c"
+    edited.write_bytes(here.read_bytes() + b"/* edited, not rebuilt */\n")
+    with pytest.warns(UserWarning, match="built from another version"):
+        assert ego_pose._load_native(edited) is None
+
+
+@needs_native
 def test_floats_round_exactly_as_python_does():
     rng = random.Random(7)
     texts = ["0", "-0", "0.0", "1e5", "1E+5", "1e-5", "0.00000000000000000000000001",

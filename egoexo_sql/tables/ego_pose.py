@@ -86,15 +86,31 @@ class CameraPose(msgspec.Struct, gc=False):
 NATIVE_ABI = 1
 
 
-def _load_native():
-    """The native decoder module, or None (not compiled, another ABI, or turned off)."""
+def _load_native(source: Path | None = None):
+    """The native decoder module, or None: not compiled, another ABI, turned off, or
+    built from another version of ``_posecols.c`` than the one beside it (after an
+    edit without ``pip install -e .`` again: a warning says so)."""
     if os.environ.get("EGOEXO_SQL_NATIVE", "1") == "0":
         return None
     try:
         from .. import _posecols
     except ImportError:
         return None
-    return _posecols if getattr(_posecols, "ABI", None) == NATIVE_ABI else None
+    if getattr(_posecols, "ABI", None) != NATIVE_ABI:
+        return None
+    src = source or Path(__file__).resolve().parent.parent / "_posecols.c"
+    built_from = getattr(_posecols, "SOURCE_SHA256", "")
+    if built_from and src.is_file():
+        import hashlib
+
+        if hashlib.sha256(src.read_bytes()).hexdigest() != built_from:
+            import warnings
+
+            warnings.warn(f"{_posecols.__file__} was built from another version of {src}: ego pose "
+                          "decodes with msgspec until the package is installed again (pip install -e .)",
+                          stacklevel=2)
+            return None
+    return _posecols
 
 
 #: set at import; tests swap it to compare both paths
