@@ -138,6 +138,7 @@ class StreamResult:
     copied_files: list[str]  # inputs whose rows were copied from the previous catalog
     linked_units: list[str]  # units hard-linked whole
     cpu_seconds: float = 0.0  # CPU time of the units (in whichever process ran them)
+    hashes: dict[str, tuple[str, int]] = field(default_factory=dict)  # hash_inputs: rel -> (sha256, at)
 
 
 @dataclass
@@ -152,6 +153,8 @@ class StreamJob:
     prev_data: Path | None = None
     prev_units: dict[str, Any] | None = None
     prev_sha: dict[str, str] = field(default_factory=dict)
+    #: the workers return each parsed input's sha256, from the bytes they parsed
+    hash_inputs: bool = False
 
 
 def compile_streaming(
@@ -199,6 +202,7 @@ def compile_streaming_all(
         res = results[name]
         res.units[out["unit"]] = {"inputs": out["inputs"], "files": out["files"]}
         res.cpu_seconds += out["cpu_seconds"]
+        res.hashes.update(out.get("hashes", {}))
         left[name] -= 1
         if left[name] == 0:
             _finish(by_name[name], res)
@@ -258,6 +262,7 @@ def _plan_units(job: StreamJob) -> tuple[list[dict[str, Any]], StreamResult]:
             "dest_data": str(job.dest_data),
             "prev_data": str(prev_data) if prev_data is not None else None,
             "tables": {t: job.schemas[t] for t in source.tables},
+            "hash_inputs": job.hash_inputs,
         })
 
     # hard-link the unchanged units' files
@@ -355,6 +360,9 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
     dest_data = Path(task["dest_data"])
     prev_data = Path(task["prev_data"]) if task["prev_data"] else None
     release = Release(task["release_root"])
+    hashes: dict[str, tuple[str, int]] = {}
+    if task.get("hash_inputs"):
+        release.read_hashes = {}  # read_bytes hashes what it reads
     fname = unit_file_name(task["unit"])
     writers = {t: _UnitWriter(sch, dest_data / t, fname) for t, sch in task["tables"].items()}
     readers: dict[tuple[str, str], _SpanReader] = {}
@@ -367,6 +375,8 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
                 if action == "compile":
                     for t, chunk, *partition in source.compile_file(release, release.path(rel)):
                         writers[t].add(chunk, *partition)
+                    if release.read_hashes is not None:  # a compiler that streams the file: read it again
+                        hashes[rel] = release.read_hashes.pop(rel, None) or _sha256_of(release, rel)
                 else:
                     for t, t_spans in spans.items():
                         for f, start, n in t_spans:
@@ -389,7 +399,16 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
         e.add_note(f"while compiling unit {task['unit']!r} of source {source.name!r}")
         raise
     return {"source": source.name, "unit": task["unit"], "inputs": [it[0] for it in task["items"]],
+            "hashes": hashes,
             "files": {t: f for t, f in files.items() if f}, "cpu_seconds": time.process_time() - cpu0}
+
+
+def _sha256_of(release: "Release", rel: str) -> tuple[str, int]:
+    import hashlib
+
+    at = time.time_ns()
+    with open(release.path(rel), "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest(), at
 
 
 class _UnitWriter:

@@ -259,6 +259,45 @@ def test_rebuild_after_changing_one_pose_file_parses_only_that_file(pose_release
     assert _source(cat, "ego_pose")["files_parsed"] == len(pose_files(release))
 
 
+def _recorded_sha_is_the_files(release: Path, catalog: Path) -> int:
+    import hashlib
+
+    recs = json.loads((catalog / "build.json").read_text())["inputs"]
+    for r in recs:
+        assert r["sha256"] == hashlib.sha256((release / r["path"]).read_bytes()).hexdigest(), r["path"]
+        assert isinstance(r["hashed_at_ns"], int) and r["hashed_at_ns"] > 0, r["path"]
+    return len(recs)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(pose_release, tmp_path, monkeypatch, workers):
+    """A fresh (or --force) build hashes ego pose and relations files from the bytes the
+    compile step reads, not in a pass of its own; build.json records the same sha256,
+    and the next build trusts it (nothing to do) or hashes a changed file up front."""
+    import egoexo_sql.build as b
+
+    release, _ = pose_release
+    monkeypatch.setattr(streaming, "WORKERS", workers)
+    monkeypatch.setattr(streaming, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(b, "RACY_NS", 0)  # the release was written a moment ago
+    hashed_up_front: list[str] = []
+    real = b._hash_file
+    monkeypatch.setattr(b, "_hash_file", lambda i: hashed_up_front.append(i.rel) or real(i))
+    cat = tmp_path / "cat"
+    rep = build_catalog(release, cat)
+    streamed = [r for r in hashed_up_front if r.startswith(("annotations/ego_pose/", "annotations/relations"))]
+    assert hashed_up_front and not streamed, streamed[:3]  # metadata files are still hashed up front
+    assert _recorded_sha_is_the_files(release, cat) == rep.n_inputs
+    assert rep.hashed_bytes == rep.input_bytes
+    hashed_up_front.clear()
+    rep = build_catalog(release, cat)
+    assert rep.recompiled == [] and hashed_up_front == []  # the recorded hashes are trusted
+    hashed_up_front.clear()
+    build_catalog(release, cat, force=True)
+    assert not [r for r in hashed_up_front if r.startswith("annotations/ego_pose/")]
+    assert _recorded_sha_is_the_files(release, cat) == rep.n_inputs
+
+
 def test_parallel_workers_write_the_same_tables(pose_release, tmp_path, monkeypatch):
     release, demo = pose_release
     serial = tmp_path / "serial"
