@@ -72,15 +72,26 @@ def generate(out: Path, scale: float, frames: int) -> tuple[float, int]:
 
 
 # --------------------------------------------------------------------------- build with RSS sampling
+def warm(files: list[Path]) -> None:
+    """Read every file once, untimed: each timed job starts from the page cache (the
+    kernel may have evicted files written minutes earlier, which would slow down
+    whichever job reads them first)."""
+    for p in files:
+        with open(p, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
 def build(release: Path, catalog: Path, native: bool = True) -> dict:
     import psutil
 
     shutil.rmtree(catalog, ignore_errors=True)
+    warm(pose_files(release))
     env = dict(os.environ, EGOEXO_SQL_NATIVE="1" if native else "0")
     t0 = time.perf_counter()
     proc = subprocess.Popen([PY, "-c", BUILD, str(release), str(catalog)], stdout=subprocess.PIPE, env=env)
     ps = psutil.Process(proc.pid)
-    peak_sum = peak_one = 0
+    peak_sum = peak_one = peak_main = peak_worker = 0
     while proc.poll() is None:
         try:
             procs = [ps] + ps.children(recursive=True)
@@ -89,9 +100,11 @@ def build(release: Path, catalog: Path, native: bool = True) -> dict:
                 try:
                     rss.append(p.memory_info().rss)
                 except psutil.Error:
-                    pass
+                    rss.append(0)
             peak_sum = max(peak_sum, sum(rss))
             peak_one = max(peak_one, max(rss, default=0))
+            peak_main = max(peak_main, rss[0])
+            peak_worker = max(peak_worker, max(rss[1:], default=0))
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -100,7 +113,7 @@ def build(release: Path, catalog: Path, native: bool = True) -> dict:
     if proc.returncode:
         raise SystemExit(f"build failed ({proc.returncode})")
     rep = json.loads(out)
-    rep.update(wall=wall, peak_sum=peak_sum, peak_one=peak_one)
+    rep.update(wall=wall, peak_sum=peak_sum, peak_one=peak_one, peak_main=peak_main, peak_worker=peak_worker)
     return rep
 
 
@@ -225,6 +238,7 @@ def main() -> None:
             print(f"[{label}] generated {json_bytes / 1e9:.2f} GB of pose JSON in {gen_s:.0f} s", file=sys.stderr)
             files = pose_files(rel)
             os.sync()
+            warm(files)
             parse_1 = parse_all(files, 1)
             parse_2 = parse_all(files, 2)
             ref = None
@@ -278,6 +292,8 @@ def report(results: list[dict], a, cpus: int) -> None:
             f"{r['ref']['peak_sum'] / 2**20:.0f} MiB")
     row("peak RSS, build + workers (sum)", lambda r: f"{r['build']['peak_sum'] / 2**20:.0f} MiB")
     row("peak RSS, largest process", lambda r: f"{r['build']['peak_one'] / 2**20:.0f} MiB")
+    row("peak RSS, build process / largest worker", lambda r: f"{r['build']['peak_main'] / 2**20:.0f} / "
+        f"{r['build']['peak_worker'] / 2**20:.0f} MiB")
     row("Parquet / JSON", lambda r: f"{r['parquet'] / 1e6:.0f} MB / {r['json'] / 1e6:.0f} MB = {r['parquet'] / r['json']:.1%}")
     for i, (name, *_rest) in enumerate(results[0]["queries"] or []):
         row(f"query: {name} (DuckDB vs Python+orjson)",
