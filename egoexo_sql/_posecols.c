@@ -170,13 +170,17 @@ typedef struct {
 #define WS(s)                                                                          \
     while (*(s)->p == ' ' || *(s)->p == '\n' || *(s)->p == '\r' || *(s)->p == '\t') (s)->p++
 #define ISDIGIT(c) ((unsigned)((c) - '0') < 10u)
-#define TRY(x) \
-    if ((x) < 0) return FAIL
-#define MEM(s, x)         \
-    if ((x) < 0) {        \
-        (s)->nomem = 1;   \
-        return FAIL;      \
-    }
+#define TRY(x)                       \
+    do {                             \
+        if ((x) < 0) return FAIL;    \
+    } while (0)
+#define MEM(s, x)                    \
+    do {                             \
+        if ((x) < 0) {               \
+            (s)->nomem = 1;          \
+            return FAIL;             \
+        }                            \
+    } while (0)
 
 static int use_long_double = 0; /* set at import by self_test() */
 
@@ -457,54 +461,84 @@ static int skip(P *s, int depth) {
 
 #define KEY_IS(k, n, lit) ((n) == (Py_ssize_t)(sizeof(lit) - 1) && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
-/* {x, y, z, num_views_for_3d} -> one ego_pose_3d row */
-static int joint3(P *s, int32_t frame, int32_t idx, const char *jk, Py_ssize_t jn) {
-    Table *t = &s->t3;
-    double x = 0, y = 0, z = 0;
-    int32_t views = 0;
-    int seen = 0, nul = 0, r;
+/* The fields of a joint object this decoder reads; other keys are skipped (msgspec
+   ignores keys a Struct does not name). */
+typedef enum { F64, I32, STR } Kind;
+typedef struct {
+    const char *name;
+    Py_ssize_t len;
+    Kind kind;
+} Field;
+typedef union {
+    double f64;
+    int32_t i32;
+    struct {
+        const char *p;
+        Py_ssize_t n;
+    } str;
+} Value;
+#define FIELD(name, kind) {name, sizeof(name) - 1, kind}
+static const Field JOINT3[] = {FIELD("x", F64), FIELD("y", F64), FIELD("z", F64),
+                               FIELD("num_views_for_3d", I32)};
+static const Field JOINT2[] = {FIELD("x", F64), FIELD("y", F64), FIELD("placement", STR)};
+
+/* A joint object -> its fields' values; bit i of *valid is set when field i is there
+   and not null. A repeated field fails (msgspec decides). */
+static int joint(P *s, const Field *fields, int nfields, Value *v, int *valid) {
     const char *k;
     Py_ssize_t n;
     uint32_t h;
+    int seen = 0, nul = 0, r;
     TRY(r = open_obj(s, '{', '}'));
     if (!r) {
         do {
             TRY(key(s, &k, &n, &h));
-            int bit;
-            if (KEY_IS(k, n, "x")) {
-                bit = 1;
-                if (is_null(s)) nul |= bit; else TRY(number(s, &x));
-            } else if (KEY_IS(k, n, "y")) {
-                bit = 2;
-                if (is_null(s)) nul |= bit; else TRY(number(s, &y));
-            } else if (KEY_IS(k, n, "z")) {
-                bit = 4;
-                if (is_null(s)) nul |= bit; else TRY(number(s, &z));
-            } else if (KEY_IS(k, n, "num_views_for_3d")) {
-                bit = 8;
-                if (is_null(s)) nul |= bit; else TRY(int32(s, &views));
-            } else {
-                TRY(skip(s, 4));
+            int i = 0;
+            while (i < nfields && !(fields[i].len == n && memcmp(fields[i].name, k, (size_t)n) == 0)) i++;
+            if (i == nfields) {
+                TRY(skip(s, 5));
                 continue;
             }
-            if (seen & bit) return FAIL; /* a repeated field: msgspec decides */
-            seen |= bit;
+            if (seen & (1 << i)) return FAIL;
+            seen |= 1 << i;
+            if (is_null(s)) {
+                nul |= 1 << i;
+            } else if (fields[i].kind == F64) {
+                TRY(number(s, &v[i].f64));
+            } else if (fields[i].kind == I32) {
+                TRY(int32(s, &v[i].i32));
+            } else {
+                TRY(string(s, &v[i].str.p, &v[i].str.n, &h));
+            }
         } while ((r = next(s, '}')) == 1);
         TRY(r);
     }
+    *valid = seen & ~nul;
+    return 0;
+}
+
+/* a number column's value for one row (0 where NULL) and its validity bit */
+static inline int push_f64(P *s, Buf *col, Valid *vcol, Py_ssize_t row, int ok, double x) {
+    MEM(s, put_f64(col, ok ? x : 0.0));
+    MEM(s, valid_push(vcol, row, ok));
+    return 0;
+}
+
+/* {x, y, z, num_views_for_3d} -> one ego_pose_3d row */
+static int joint3(P *s, int32_t frame, int32_t idx, const char *jk, Py_ssize_t jn) {
+    Table *t = &s->t3;
+    Value v[4];
+    int ok;
+    TRY(joint(s, JOINT3, 4, v, &ok));
     Py_ssize_t row = t->n++;
-    int ok[4] = {(seen & ~nul & 1) != 0, (seen & ~nul & 2) != 0, (seen & ~nul & 4) != 0, (seen & ~nul & 8) != 0};
     MEM(s, put_i32(&t->frame, frame));
     MEM(s, put_i32(&t->idx, idx));
     MEM(s, str_push(&t->joint, jk, jn));
-    MEM(s, put_f64(&t->x, ok[0] ? x : 0.0));
-    MEM(s, put_f64(&t->y, ok[1] ? y : 0.0));
-    MEM(s, put_f64(&t->z, ok[2] ? z : 0.0));
-    MEM(s, put_i32(&t->views, ok[3] ? views : 0));
-    MEM(s, valid_push(&t->vx, row, ok[0]));
-    MEM(s, valid_push(&t->vy, row, ok[1]));
-    MEM(s, valid_push(&t->vz, row, ok[2]));
-    MEM(s, valid_push(&t->vviews, row, ok[3]));
+    TRY(push_f64(s, &t->x, &t->vx, row, ok & 1, v[0].f64));
+    TRY(push_f64(s, &t->y, &t->vy, row, ok & 2, v[1].f64));
+    TRY(push_f64(s, &t->z, &t->vz, row, ok & 4, v[2].f64));
+    MEM(s, put_i32(&t->views, (ok & 8) ? v[3].i32 : 0));
+    MEM(s, valid_push(&t->vviews, row, ok & 8));
     return 0;
 }
 
@@ -512,48 +546,18 @@ static int joint3(P *s, int32_t frame, int32_t idx, const char *jk, Py_ssize_t j
 static int joint2(P *s, int32_t frame, int32_t idx, const char *ck, Py_ssize_t cn,
                   const char *jk, Py_ssize_t jn) {
     Table *t = &s->t2;
-    double x = 0, y = 0;
-    const char *pl = NULL;
-    Py_ssize_t pln = 0;
-    int seen = 0, nul = 0, r;
-    const char *k;
-    Py_ssize_t n;
-    uint32_t h;
-    TRY(r = open_obj(s, '{', '}'));
-    if (!r) {
-        do {
-            TRY(key(s, &k, &n, &h));
-            int bit;
-            if (KEY_IS(k, n, "x")) {
-                bit = 1;
-                if (is_null(s)) nul |= bit; else TRY(number(s, &x));
-            } else if (KEY_IS(k, n, "y")) {
-                bit = 2;
-                if (is_null(s)) nul |= bit; else TRY(number(s, &y));
-            } else if (KEY_IS(k, n, "placement")) {
-                bit = 4;
-                if (is_null(s)) nul |= bit; else TRY(string(s, &pl, &pln, &h));
-            } else {
-                TRY(skip(s, 5));
-                continue;
-            }
-            if (seen & bit) return FAIL;
-            seen |= bit;
-        } while ((r = next(s, '}')) == 1);
-        TRY(r);
-    }
+    Value v[3];
+    int ok;
+    TRY(joint(s, JOINT2, 3, v, &ok));
     Py_ssize_t row = t->n++;
-    int okx = (seen & ~nul & 1) != 0, oky = (seen & ~nul & 2) != 0, okp = (seen & ~nul & 4) != 0;
     MEM(s, put_i32(&t->frame, frame));
     MEM(s, put_i32(&t->idx, idx));
     MEM(s, str_push(&t->cam, ck, cn));
     MEM(s, str_push(&t->joint, jk, jn));
-    MEM(s, put_f64(&t->x, okx ? x : 0.0));
-    MEM(s, put_f64(&t->y, oky ? y : 0.0));
-    MEM(s, str_push(&t->placement, pl, okp ? pln : 0));
-    MEM(s, valid_push(&t->vx, row, okx));
-    MEM(s, valid_push(&t->vy, row, oky));
-    MEM(s, valid_push(&t->vplacement, row, okp));
+    TRY(push_f64(s, &t->x, &t->vx, row, ok & 1, v[0].f64));
+    TRY(push_f64(s, &t->y, &t->vy, row, ok & 2, v[1].f64));
+    MEM(s, str_push(&t->placement, (ok & 4) ? v[2].str.p : NULL, (ok & 4) ? v[2].str.n : 0));
+    MEM(s, valid_push(&t->vplacement, row, ok & 4));
     return 0;
 }
 
