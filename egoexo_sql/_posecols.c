@@ -210,31 +210,33 @@ static inline uint64_t eight_digits_value(uint64_t v) {
 #define SWAR 0
 #endif
 
+/* The sign and integer part of a JSON number at p (no leading zeros): returns the end
+   of its digits, *digits their start; NULL when there is none. */
+static inline const char *int_part(const char *p, int *neg, const char **digits) {
+    *neg = *p == '-';
+    if (*neg) p++;
+    *digits = p;
+    if (*p == '0') return p + 1;
+    if (*p < '1' || *p > '9') return NULL;
+    while (ISDIGIT(*p)) p++;
+    return p;
+}
+
 /* A JSON number (strict grammar) as the double Python's float() gives; FAIL when not
    a number or when it would overflow. Does not consume null. */
 static int number(P *s, double *out) {
-    const char *start = s->p, *p = s->p;
-    int neg = 0, nd = 0, e10 = 0, inexact = 0;
+    const char *start = s->p, *p, *d;
+    int neg, nd = 0, e10 = 0, inexact = 0;
     uint64_t m = 0;
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (ISDIGIT(*p)) {
-            if (nd < 19) {
-                m = m * 10 + (uint64_t)(*p - '0');
-                nd++;
-            } else {
-                e10++;
-                inexact = 1;
-            }
-            p++;
+    if (!(p = int_part(s->p, &neg, &d))) return FAIL;
+    for (; d < p; d++) {
+        if (nd < 19) { /* (a lone "0" counts as a digit: one less for the fraction) */
+            m = m * 10 + (uint64_t)(*d - '0');
+            nd++;
+        } else {
+            e10++;
+            inexact = 1;
         }
-    } else {
-        return FAIL;
     }
     if (*p == '.') {
         p++;
@@ -325,24 +327,11 @@ static int number(P *s, double *out) {
 
 /* an int32 (no fraction, no exponent): anything else fails */
 static int int32(P *s, int32_t *out) {
-    const char *p = s->p;
-    int neg = 0, nd = 0;
+    const char *p, *d;
+    int neg;
     int64_t v = 0;
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (ISDIGIT(*p)) {
-            if (++nd > 10) return FAIL;
-            v = v * 10 + (*p - '0');
-            p++;
-        }
-    } else {
-        return FAIL;
-    }
+    if (!(p = int_part(s->p, &neg, &d)) || p - d > 10) return FAIL;
+    for (; d < p; d++) v = v * 10 + (*d - '0');
     if (*p == '.' || *p == 'e' || *p == 'E') return FAIL;
     if (neg) v = -v;
     if (v < INT32_MIN || v > INT32_MAX) return FAIL;
