@@ -704,6 +704,31 @@ static int set(PyObject *d, const char *name, PyObject *v) {
     return r;
 }
 
+/* a number column: "<name>", and when it has NULLs "<name>_valid" and "<name>_nulls" */
+static int set_num(PyObject *d, const char *name, Buf *values, Valid *v) {
+    char key[64];
+    if (set(d, name, as_bytes(values)) < 0) return -1;
+    if (!v) return 0;
+    snprintf(key, sizeof key, "%s_valid", name);
+    if (set(d, key, validity(v)) < 0) return -1;
+    snprintf(key, sizeof key, "%s_nulls", name);
+    return set(d, key, PyLong_FromSsize_t(v->nulls));
+}
+
+/* a string column: "<name>_offsets", "<name>_data" (and validity as for numbers) */
+static int set_str(PyObject *d, const char *name, Str *col, Valid *v) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_offsets", name);
+    if (set(d, key, as_bytes(&col->off)) < 0) return -1;
+    snprintf(key, sizeof key, "%s_data", name);
+    if (set(d, key, as_bytes(&col->data)) < 0) return -1;
+    if (!v) return 0;
+    snprintf(key, sizeof key, "%s_valid", name);
+    if (set(d, key, validity(v)) < 0) return -1;
+    snprintf(key, sizeof key, "%s_nulls", name);
+    return set(d, key, PyLong_FromSsize_t(v->nulls));
+}
+
 static PyObject *result(P *s) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
@@ -718,34 +743,15 @@ static PyObject *result(P *s) {
         }
         PyTuple_SET_ITEM(cams, i, c);
     }
-    if (set(d, "cams", cams) < 0 || set(d, "frames", as_bytes(&s->frames)) < 0 ||
-        set(d, "n3", PyLong_FromSsize_t(t3->n)) < 0 ||
-        set(d, "frame3", as_bytes(&t3->frame)) < 0 || set(d, "idx3", as_bytes(&t3->idx)) < 0 ||
-        set(d, "joint3_offsets", as_bytes(&t3->joint.off)) < 0 ||
-        set(d, "joint3_data", as_bytes(&t3->joint.data)) < 0 ||
-        set(d, "x3", as_bytes(&t3->x)) < 0 || set(d, "x3_valid", validity(&t3->vx)) < 0 ||
-        set(d, "x3_nulls", PyLong_FromSsize_t(t3->vx.nulls)) < 0 ||
-        set(d, "y3", as_bytes(&t3->y)) < 0 || set(d, "y3_valid", validity(&t3->vy)) < 0 ||
-        set(d, "y3_nulls", PyLong_FromSsize_t(t3->vy.nulls)) < 0 ||
-        set(d, "z3", as_bytes(&t3->z)) < 0 || set(d, "z3_valid", validity(&t3->vz)) < 0 ||
-        set(d, "z3_nulls", PyLong_FromSsize_t(t3->vz.nulls)) < 0 ||
-        set(d, "views3", as_bytes(&t3->views)) < 0 ||
-        set(d, "views3_valid", validity(&t3->vviews)) < 0 ||
-        set(d, "views3_nulls", PyLong_FromSsize_t(t3->vviews.nulls)) < 0 ||
-        set(d, "n2", PyLong_FromSsize_t(t2->n)) < 0 ||
-        set(d, "frame2", as_bytes(&t2->frame)) < 0 || set(d, "idx2", as_bytes(&t2->idx)) < 0 ||
-        set(d, "cam2_offsets", as_bytes(&t2->cam.off)) < 0 ||
-        set(d, "cam2_data", as_bytes(&t2->cam.data)) < 0 ||
-        set(d, "joint2_offsets", as_bytes(&t2->joint.off)) < 0 ||
-        set(d, "joint2_data", as_bytes(&t2->joint.data)) < 0 ||
-        set(d, "x2", as_bytes(&t2->x)) < 0 || set(d, "x2_valid", validity(&t2->vx)) < 0 ||
-        set(d, "x2_nulls", PyLong_FromSsize_t(t2->vx.nulls)) < 0 ||
-        set(d, "y2", as_bytes(&t2->y)) < 0 || set(d, "y2_valid", validity(&t2->vy)) < 0 ||
-        set(d, "y2_nulls", PyLong_FromSsize_t(t2->vy.nulls)) < 0 ||
-        set(d, "placement2_offsets", as_bytes(&t2->placement.off)) < 0 ||
-        set(d, "placement2_data", as_bytes(&t2->placement.data)) < 0 ||
-        set(d, "placement2_valid", validity(&t2->vplacement)) < 0 ||
-        set(d, "placement2_nulls", PyLong_FromSsize_t(t2->vplacement.nulls)) < 0)
+    if (set(d, "cams", cams) < 0 || set_num(d, "frames", &s->frames, NULL) < 0 ||
+        set(d, "n3", PyLong_FromSsize_t(t3->n)) < 0 || set_num(d, "frame3", &t3->frame, NULL) < 0 ||
+        set_num(d, "idx3", &t3->idx, NULL) < 0 || set_str(d, "joint3", &t3->joint, NULL) < 0 ||
+        set_num(d, "x3", &t3->x, &t3->vx) < 0 || set_num(d, "y3", &t3->y, &t3->vy) < 0 ||
+        set_num(d, "z3", &t3->z, &t3->vz) < 0 || set_num(d, "views3", &t3->views, &t3->vviews) < 0 ||
+        set(d, "n2", PyLong_FromSsize_t(t2->n)) < 0 || set_num(d, "frame2", &t2->frame, NULL) < 0 ||
+        set_num(d, "idx2", &t2->idx, NULL) < 0 || set_str(d, "cam2", &t2->cam, NULL) < 0 ||
+        set_str(d, "joint2", &t2->joint, NULL) < 0 || set_num(d, "x2", &t2->x, &t2->vx) < 0 ||
+        set_num(d, "y2", &t2->y, &t2->vy) < 0 || set_str(d, "placement2", &t2->placement, &t2->vplacement) < 0)
         goto fail;
     return d;
 fail:

@@ -13,6 +13,7 @@ import os
 import random
 import struct
 import subprocess
+from decimal import Decimal, localcontext
 import sys
 from pathlib import Path
 
@@ -48,7 +49,6 @@ def outcome(release: Release, rel: str, decoder) -> tuple:
     try:
         chunks = []
         for table, chunk, *part in ego_pose.compile_pose_file(release, release.path(rel)):
-            assert chunk.schema.equals(chunk.schema)  # a real table
             chunks.append((table, str(chunk.schema), {c: _normal(chunk.column(c).to_pylist())
                                                       for c in chunk.column_names}, part))
         return ("rows", chunks)
@@ -102,14 +102,14 @@ def test_floats_round_exactly_as_python_does():
     texts = ["0", "-0", "0.0", "1e5", "1E+5", "1e-5", "0.00000000000000000000000001",
              "12345678901234567890123", "0.12345678901234567890123", "2.2250738585072014e-308",
              "1.7976931348623157e308", "4.9406564584124654e-324", "9007199254740993"]
-    for _ in range(20_000):
-        v = rng.choice([rng.uniform(-3, 3), rng.uniform(-5000, 5000), rng.random() * 10.0 ** rng.randrange(-30, 30)])
-        texts += [repr(v), f"{v:.17g}", f"{v:.{rng.randrange(0, 25)}f}", f"{v:.{rng.randrange(1, 22)}e}"]
-        # decimal strings at and next to the halfway point between two doubles
-        from decimal import Decimal, getcontext
-        getcontext().prec = 60
-        mid = (Decimal(v) + Decimal(math.nextafter(v, math.inf))) / 2
-        texts += [format(mid, ".17g"), format(mid, ".19g"), format(mid, ".25g")]
+    with localcontext() as ctx:  # exact halfway points need more than 28 digits
+        ctx.prec = 60
+        for _ in range(20_000):
+            v = rng.choice([rng.uniform(-3, 3), rng.uniform(-5000, 5000), rng.random() * 10.0 ** rng.randrange(-30, 30)])
+            texts += [repr(v), f"{v:.17g}", f"{v:.{rng.randrange(0, 25)}f}", f"{v:.{rng.randrange(1, 22)}e}"]
+            # decimal strings at and next to the halfway point between two doubles
+            mid = (Decimal(v) + Decimal(math.nextafter(v, math.inf))) / 2
+            texts += [format(mid, ".17g"), format(mid, ".19g"), format(mid, ".25g")]
     for t in texts:
         want = float(t)
         got = native.parse_float(t.encode())
