@@ -522,9 +522,11 @@ class _Build:
 
     def _scratch_reason(self, s: "Source") -> str:
         """Why ``s`` compiles every input whatever the inputs' hashes say ("" if it may not)."""
+        return "--force" if self.force else self._unreusable_reason(s)
+
+    def _unreusable_reason(self, s: "Source") -> str:
+        """Why the previous build's tables of ``s`` cannot be reused at all ("" if they can)."""
         ps = self.prev.get("sources", {}).get(s.name)
-        if self.force:
-            return "--force"
         if ps is None or ps.get("status") not in ("compiled", "reused"):
             return "not built before"
         if ps.get("version") != s.version:
@@ -616,17 +618,10 @@ class _Build:
         plan: dict[str, tuple[str, str]] = {}
         prev_sources = self.prev.get("sources", {})
         prev_inputs = {r["path"]: r for r in self.prev.get("inputs", [])}
-        same_tool = self.prev.get("tool_version") == self.tool_version
         for s in self.sources:
             ps = prev_sources.get(s.name)
             broken: list[str] = []
-            reusable = (
-                ps is not None
-                and ps.get("status") in ("compiled", "reused")
-                and ps.get("version") == s.version
-                and same_tool
-                and sorted(ps.get("tables", [])) == sorted(s.tables)
-            )
+            reusable = not self._unreusable_reason(s)
             if reusable:
                 broken = [t for t in s.tables if self._prev_table_rows(t) is None]
             if not self._selected(s):
@@ -636,33 +631,10 @@ class _Build:
                     plan[s.name] = ("empty", "outside --only, no usable previous data")
                 continue
             reason = self._scratch_reason(s)
-            if reason:
-                pass
-            elif ps.get("rejects") and not self.lenient:
+            if not reason and ps.get("rejects") and not self.lenient:
                 reason = f"its {ps['rejects']} record(s) set aside by --lenient are errors now"
-            else:
-                changed_schema = [
-                    t
-                    for t in s.tables
-                    if self.prev.get("tables", {}).get(t, {}).get("schema_sha256")
-                    != self.schema_hashes[t]
-                ]
-                now = {i.rel: i.sha256 for i in inputs_by_source[s.name]}
-                before = {p: prev_inputs.get(p, {}).get("sha256") for p in ps.get("inputs", [])}
-                added = sorted(set(now) - set(before))
-                gone = sorted(set(before) - set(now))
-                changed = sorted(p for p in set(now) & set(before) if now[p] != before[p])
-                if changed_schema:
-                    reason = "schema changed: " + ", ".join(changed_schema)
-                elif added or gone or changed:
-                    parts = []
-                    for label, paths in (("changed", changed), ("new", added), ("gone", gone)):
-                        if paths:
-                            more = f" +{len(paths) - 1}" if len(paths) > 1 else ""
-                            parts.append(f"{label} {paths[0]}{more}")
-                    reason = "; ".join(parts)
-                elif broken:
-                    reason = "previous data missing or damaged: " + ", ".join(broken)
+            if not reason:
+                reason = self._change_reason(s, ps, prev_inputs, inputs_by_source[s.name], broken)
             plan[s.name] = ("compile", reason) if reason else ("reuse", "unchanged")
         # a source made from other sources' tables follows them
         for s in self.sources:
@@ -672,6 +644,33 @@ class _Build:
                     more = f" +{len(rebuilt) - 1}" if len(rebuilt) > 1 else ""
                     plan[s.name] = ("compile", f"uses rebuilt table {rebuilt[0]}{more}")
         return plan
+
+    def _change_reason(self, s: "Source", ps: dict[str, Any], prev_inputs: dict[str, dict[str, Any]],
+                       inputs: list[_Input], broken: list[str]) -> str:
+        """Why a reusable source compiles again ("" if it does not): a changed schema,
+        changed, new or gone inputs, or previous data missing or damaged."""
+        changed_schema = [
+            t
+            for t in s.tables
+            if self.prev.get("tables", {}).get(t, {}).get("schema_sha256") != self.schema_hashes[t]
+        ]
+        if changed_schema:
+            return "schema changed: " + ", ".join(changed_schema)
+        now = {i.rel: i.sha256 for i in inputs}
+        before = {p: prev_inputs.get(p, {}).get("sha256") for p in ps.get("inputs", [])}
+        added = sorted(set(now) - set(before))
+        gone = sorted(set(before) - set(now))
+        changed = sorted(p for p in set(now) & set(before) if now[p] != before[p])
+        if added or gone or changed:
+            parts = []
+            for label, paths in (("changed", changed), ("new", added), ("gone", gone)):
+                if paths:
+                    more = f" +{len(paths) - 1}" if len(paths) > 1 else ""
+                    parts.append(f"{label} {paths[0]}{more}")
+            return "; ".join(parts)
+        if broken:
+            return "previous data missing or damaged: " + ", ".join(broken)
+        return ""
 
     def _compile_and_reuse(
         self, plan: dict[str, tuple[str, str]], inputs_by_source: dict[str, list[_Input]]
@@ -1228,17 +1227,22 @@ def _hash_batch(batch: list[_Input]) -> list[tuple[str, int]]:
 
 
 def _hash_file(i: _Input) -> tuple[str, int]:
-    """(sha256, the time hashing started) of an input file."""
+    return hash_file(i.file, i.rel)
+
+
+def hash_file(file: str, rel: str) -> tuple[str, int]:
+    """(sha256, the time hashing started) of the input ``rel`` at ``file`` (also used by
+    the streaming workers for a file their compiler did not read whole)."""
     at = time.time_ns()
     try:
-        with open(i.file, "rb") as f:
+        with open(file, "rb") as f:
             digest = hashlib.file_digest(f, "sha256").hexdigest()
     except IsADirectoryError:
-        raise InputError(i.rel, None, "a file", "a folder") from None
+        raise InputError(rel, None, "a file", "a folder") from None
     except FileNotFoundError:
-        raise InputError(i.rel, None, "a file", "it vanished during the build") from None
+        raise InputError(rel, None, "a file", "it vanished during the build") from None
     except PermissionError:
-        raise InputError(i.rel, None, "a readable file", "permission denied") from None
+        raise InputError(rel, None, "a readable file", "permission denied") from None
     return digest, at
 
 
@@ -1287,9 +1291,7 @@ class _TableWriter:
         self.target = schema.arrow_schema()
         self._not_null = [f.name for f in self.target if not f.nullable]
         self.part = list(schema.partition_by)
-        self.file_schema = (
-            self._drop(self.target, self.part) if self.part else self.target
-        )
+        self.file_schema = schema.file_arrow_schema()
         self._not_null_file = [n for n in self._not_null if n not in self.part]
         self._keys: dict[tuple, tuple] = {}  # partition values -> checked key
         self.dest = dest
@@ -1297,12 +1299,6 @@ class _TableWriter:
         self.buffered: dict[tuple, int] = {}
         self.writers: dict[tuple, Any] = {}
         self.rows = 0
-
-    @staticmethod
-    def _drop(schema: "pa.Schema", names: list[str]) -> "pa.Schema":
-        for n in names:
-            schema = schema.remove(schema.get_field_index(n))
-        return schema
 
     def partition_key(self, values: dict[str, Any]) -> tuple:
         """The partition key of rows whose partition columns hold ``values``, checked

@@ -133,15 +133,10 @@ class Release:
     def read_bytes(self, rel: str | os.PathLike) -> bytes:
         """The file's bytes; a missing file or a folder is an InputError."""
         full = self._abs(rel)
+        at = time.time_ns() if self.read_hashes is not None else 0
         try:
-            if self.read_hashes is not None:
-                at = time.time_ns()
-                with open(full, "rb") as f:
-                    data = f.read()
-                self.read_hashes[self.rel(full)] = (hashlib.sha256(data).hexdigest(), at)
-                return data
             with open(full, "rb") as f:
-                return f.read()
+                data = f.read()
         except FileNotFoundError:
             raise InputError(self.rel(full), None, "a file (it is required)",
                              "nothing at this path") from None
@@ -151,6 +146,9 @@ class Release:
             if os.path.isdir(full):  # Windows reports a folder this way
                 raise InputError(self.rel(full), None, "a JSON file", "a folder") from None
             raise InputError(self.rel(full), None, "a readable file", "permission denied") from None
+        if self.read_hashes is not None:
+            self.read_hashes[self.rel(full)] = (hashlib.sha256(data).hexdigest(), at)
+        return data
 
     def decode(self, rel: str | os.PathLike, type: type[T] = Any,  # noqa: A002 - msgspec's name
                records: tuple[type, ...] = ()) -> T:

@@ -197,6 +197,14 @@ class TableSchema:
             [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
         )
 
+    def file_arrow_schema(self) -> "pa.Schema":
+        """Arrow schema of each Parquet file: :meth:`arrow_schema` without the hive
+        partition columns, which the folder names hold."""
+        import pyarrow as pa
+
+        return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable)
+                          for c in self.columns if c.name not in self.partition_by])
+
     def data_glob(self) -> str:
         """Glob of this table's Parquet files, relative to the catalog folder."""
         if self.partition_by:

@@ -218,7 +218,7 @@ def compile_streaming_all(
     else:
         for n, task in enumerate(tasks):
             take(_run_unit(task))
-            progress((n + 1) / total, f"{task['source'].name}: {task['unit']}")
+            progress((n + 1) / total, _tag(task))
     return results
 
 
@@ -323,6 +323,11 @@ def _link_file(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+def _tag(task: dict[str, Any]) -> str:
+    """How progress names a unit: ``<source>: <unit>``."""
+    return f"{task['source'].name}: {task['unit']}"
+
+
 def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[[int, str], None],
                   take: Callable[[dict[str, Any]], None]) -> None:
     """Run ``tasks`` in ``workers`` processes; ``take`` each output as it arrives."""
@@ -333,7 +338,7 @@ def _run_parallel(tasks: list[dict[str, Any]], workers: int, progress: Callable[
     # biggest units first, so the last one to finish is a small one
     order = sorted(tasks, key=lambda t: -sum(s for _, _, _, s in t["items"]))
     n = 0
-    calls = [(_run_unit, (t,), f"{t['source'].name}: {t['unit']}") for t in order]
+    calls = [(_run_unit, (t,), _tag(t)) for t in order]
     with process_pool(workers, calls) as pool:
         futures = pool.futures
         pending = set(futures)
@@ -354,6 +359,7 @@ def _raise_if_error(out: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- worker
 def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
     """Compile one unit (runs in a worker process or in the building process)."""
+    from .build import hash_file
     from .release import Release, gc_paused
 
     source: StreamingSource = task["source"]
@@ -376,15 +382,16 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
                     for t, chunk, *partition in source.compile_file(release, release.path(rel)):
                         writers[t].add(chunk, *partition)
                     if release.read_hashes is not None:  # a compiler that streams the file: read it again
-                        hashes[rel] = release.read_hashes.pop(rel, None) or _sha256_of(release, rel)
+                        hashes[rel] = release.read_hashes.pop(rel, None) or hash_file(str(release.path(rel)), rel)
                 else:
                     for t, t_spans in spans.items():
                         for f, start, n in t_spans:
                             key = (t, f)
                             if key not in readers:
                                 readers[key] = _SpanReader(prev_data / t / f, writers[t])
-                            for chunk in readers[key].read(start, n):
-                                writers[t].add(chunk)
+                            reader = readers[key]
+                            for chunk in reader.read(start, n):
+                                writers[t].add(chunk, reader.part_values)
                 for w in writers.values():
                     w.end_input()
         files = {t: w.close() for t, w in writers.items()}
@@ -401,14 +408,6 @@ def _run_unit(task: dict[str, Any]) -> dict[str, Any]:
     return {"source": source.name, "unit": task["unit"], "inputs": [it[0] for it in task["items"]],
             "hashes": hashes,
             "files": {t: f for t, f in files.items() if f}, "cpu_seconds": time.process_time() - cpu0}
-
-
-def _sha256_of(release: "Release", rel: str) -> tuple[str, int]:
-    import hashlib
-
-    at = time.time_ns()
-    with open(release.path(rel), "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest(), at
 
 
 class _UnitWriter:
@@ -552,8 +551,9 @@ def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
 
 
 class _SpanReader:
-    """Reads row spans, in increasing order, of a previous catalog's Parquet file and
-    gives them back with the hive partition columns its folder names."""
+    """Reads row spans, in increasing order, of a previous catalog's Parquet file; its
+    rows have no partition columns, whose values (from the folder names) are
+    :attr:`part_values`."""
 
     def __init__(self, path: Path, writer: _UnitWriter):
         import pyarrow.parquet as pq
@@ -561,8 +561,7 @@ class _SpanReader:
         from .build import ROW_GROUP_ROWS
 
         self.path = path
-        self.target = writer._conformer.target
-        self.part_values = _partition_values(path, writer.part, self.target)
+        self.part_values = _partition_values(path, writer.part, writer._conformer.target)
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS)
         self._pos = 0  # row index of the start of self._cur
         self._cur = None
@@ -587,8 +586,7 @@ class _SpanReader:
             lo = start - self._pos
             hi = min(end - self._pos, self._cur.num_rows)
             batch = self._cur.slice(lo, hi - lo)
-            t = with_partition_columns(pa.Table.from_batches([batch]), self.part_values, self.target)
-            yield t.select(self.target.names)
+            yield pa.Table.from_batches([batch])
             start = self._pos + hi
 
 

@@ -181,8 +181,7 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[Chunk]:
         # the reference path decides: the same rows, or the InputError
         from ..release import decode_json
 
-        doc: dict[str, list[FrameAnnotation]] = decode_json(
-            data[3:] if data.startswith(b"\xef\xbb\xbf") else data, PoseFile, rel)
+        doc: dict[str, list[FrameAnnotation]] = decode_json(data, PoseFile, rel)
     else:
         doc = release.decode(rel, PoseFile)
 
@@ -246,15 +245,7 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[Chunk]:
         pa.array(list(map(_Y, v2)), pa.float64()),
         pa.array(list(map(_PLACEMENT, v2)), pa.string()),
     ], schema=_file_schema("ego_pose_2d")), part
-    yield "ego_pose_takes", pa.Table.from_arrays([
-        pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
-        pa.array([len(frames)], pa.int32()),
-        pa.array([min(frames) if frames else None], pa.int32()),
-        pa.array([max(frames) if frames else None], pa.int32()),
-        pa.array([n3], pa.int64()),
-        pa.array([n2], pa.int64()),
-        pa.array([sorted(set(g2_cam))], pa.list_(pa.string())),
-    ], schema=_arrow_schema("ego_pose_takes"))
+    yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, set(g2_cam))
 
 
 def _native_tables(cols: dict, take_uid: str, split: str, kind: str,
@@ -290,15 +281,23 @@ def _native_tables(cols: dict, take_uid: str, split: str, kind: str,
         text("joint2", n2), num("x2", pa.float64(), n2), num("y2", pa.float64(), n2),
         text("placement2", n2),
     ], schema=_file_schema("ego_pose_2d")), part
-    frames = np.frombuffer(cols["frames"], np.int32)
-    yield "ego_pose_takes", pa.Table.from_arrays([
+    frames = np.frombuffer(cols["frames"], np.int32).tolist()
+    yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, cols["cams"])
+
+
+def _takes_row(take_uid: str, split: str, kind: str, source: str, frames: list[int], n3: int, n2: int,
+               cams) -> "pa.Table":
+    """The file's one ego_pose_takes row (both decoders)."""
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([
         pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
         pa.array([len(frames)], pa.int32()),
-        pa.array([int(frames.min()) if len(frames) else None], pa.int32()),
-        pa.array([int(frames.max()) if len(frames) else None], pa.int32()),
+        pa.array([min(frames) if frames else None], pa.int32()),
+        pa.array([max(frames) if frames else None], pa.int32()),
         pa.array([n3], pa.int64()),
         pa.array([n2], pa.int64()),
-        pa.array([sorted(cols["cams"])], pa.list_(pa.string())),
+        pa.array([sorted(cams)], pa.list_(pa.string())),
     ], schema=_arrow_schema("ego_pose_takes"))
 
 
@@ -311,13 +310,9 @@ def _arrow_schema(table: str) -> "pa.Schema":
 
 @cache
 def _file_schema(table: str) -> "pa.Schema":
-    """The table's Arrow schema without its partition columns."""
     from ..schema import get
 
-    schema = _arrow_schema(table)
-    for name in get(table).partition_by:
-        schema = schema.remove(schema.get_field_index(name))
-    return schema
+    return get(table).file_arrow_schema()
 
 
 def _const(value: str, n: int) -> "pa.Array":
@@ -362,9 +357,7 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
     rel = release.rel(path)
     _, _, split, _, name = _parts(rel, 5)
     take_uid = name[: -len(".json")]
-    data = release.read_bytes(rel)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = release.read_bytes(rel)  # decode_json drops a byte order mark
     try:
         cams: dict[str, CameraPose] = decode_json(data, dict[str, Union[CameraPose, None]], rel)
         cams.pop("metadata", None)
