@@ -16,7 +16,7 @@ import msgspec
 
 from ..errors import InputError
 from ..schema import conform
-from ._common import check_unique, column, to_bool, to_text
+from ._common import check_unique, column, to_text
 from .splits import read_splits, take_to_split
 
 if TYPE_CHECKING:  # pragma: no cover
