@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
 VIEW = "take_summary"
 
 #: ``--has`` kinds; each is the take_summary column ``has_<kind>``
-HAS_KINDS = ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")
+HAS_KINDS = ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency",
+             "keystep_benchmark", "relations_boxes")
 
 _WHERE_HINT = "--where takes one boolean expression over take_summary's columns"
 

@@ -192,7 +192,11 @@ def test_take_references_and_release_files_match_their_sources(demo_release, dem
             ("proficiency_demonstrator", "annotations/proficiency_demonstrator_{}.json"),
             ("atomic_descriptions", "annotations/atomic_descriptions_{}.json"),
             ("expert_commentary", "annotations/expert_commentary_{}.json"),
-            ("relations_objects", "annotations/relations_{}.json"),
+            # a relations file names the takes with masks and those with boxes only
+            ("(SELECT take_uid, split FROM relations_objects UNION ALL "
+             "SELECT take_uid, split FROM relations_boxes)", "annotations/relations_{}.json"),
+            ("(SELECT take_uid, split || CASE split WHEN 'test' THEN '_unannotated' ELSE '' END AS split "
+             "FROM keystep_benchmark_segments)", "annotations/keystep_benchmark/keystep_segment_{}.json"),
         ]:
             for split, n in con.sql(f"SELECT split, count(DISTINCT take_uid) FROM {table} GROUP BY ALL").fetchall():
                 assert refs[fmt.format(split)] == n, (table, split)

@@ -160,6 +160,7 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
     for u in classes:
         name = ks.vocabulary[u]
         rows.append(f"{label[u]},{u},{_csv(name)},{scen_of[u]}")
+    truth["keystep_labels"] = len(classes)
     yield "annotations/keystep_benchmark/label_mapping.csv", "\n".join(rows) + "\n"
     for split, items in by_split.items():
         segments = []
@@ -168,6 +169,7 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
                 if s["step_unique_id"] not in label:
                     continue
                 segments.append(_bench_segment(t, split, s, label[s["step_unique_id"]]))
+        truth["keystep_benchmark_segments"] += len(segments)
         yield f"annotations/keystep_benchmark/keystep_segment_{split}.json", {
             "date": "04/02/2024",
             "description": f"Keystep recognition benchmark, {split} split: trimmed keystep segments with labels.",
@@ -180,6 +182,7 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
             for s in ks.segments(t)[:8]:
                 item = _bench_segment(t, "test", s, None)
                 test_segments.append(item)
+    truth["keystep_benchmark_segments"] += len(test_segments)
     yield "annotations/keystep_benchmark/keystep_segment_test_unannotated.json", {
         "date": "04/02/2024",
         "description": "Keystep recognition benchmark, test split without labels.",
@@ -437,6 +440,7 @@ def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: in
                         "frameNumber": rng.randrange(max(1, n_frames)), "endInterpolation": rng.random() < 0.3,
                         "interpolated": rng.random() < 0.5, "track_id": name, "milo_type": "bbox",
                     })
+            truth["relations_boxes"] += len(boxes)
             object_masks: dict[str, Any] = {}
             if not empty:
                 cams = [f"{t.ego_cam}_214-1"] + rng.sample(t.exo_cams, k=min(len(t.exo_cams), rng.randint(1, 3)))

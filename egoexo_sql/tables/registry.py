@@ -15,6 +15,7 @@ from ._common import gc_free
 from .atomic import compile_atomic
 from .commentary import DATA_JSON_GLOB, compile_commentary
 from .keystep import compile_keystep
+from .keystep_benchmark import LABELS_CSV, SEGMENT_GLOB, compile_keystep_benchmark
 from .manifests import MANIFEST_GLOB, compile_manifests
 from .metadata import (
     CAPTURES_JSON,
@@ -121,6 +122,13 @@ SOURCES: tuple[Source, ...] = (
         compile=gc_free(compile_keystep),
     ),
     Source(
+        name="keystep_benchmark",
+        group="keystep",
+        inputs=(SEGMENT_GLOB, LABELS_CSV),
+        tables=("keystep_benchmark_segments", "keystep_labels"),
+        compile=gc_free(compile_keystep_benchmark),
+    ),
+    Source(
         name="proficiency_demonstrator",
         group="proficiency",
         inputs=("annotations/proficiency_demonstrator_*.json",),
@@ -163,7 +171,7 @@ SOURCES: tuple[Source, ...] = (
         name="relations",
         group="relations",
         inputs=(RELATIONS_GLOB,),
-        tables=("relations_objects", "relations_masks"),
+        tables=("relations_objects", "relations_masks", "relations_boxes"),
         compile_file=compile_relations_file,
         unit_of=unit_of_relations,
     ),

@@ -1,4 +1,4 @@
-"""annotations/relations_{train,val,test}.json -> relations_objects, relations_masks.
+"""annotations/relations_{train,val,test}.json -> relations_objects, relations_masks, relations_boxes.
 
 ``{"annotations": {take_uid: {scenario, take_name, object_names, object_masks:
 {"<object>_<k>": {cam_key: {annotation: {"<frame>": {width, height, encodedMask,
@@ -9,6 +9,9 @@ intSegClicks}}, annotation_metadata, annotation_fps, annotated_frames}}}}}}``
   annotated frames and of masks.
 * ``relations_masks``: one row per mask, the encoded mask kept as it is written
   (COCO RLE counts compressed with LZString); nothing is decoded during the build.
+* ``relations_boxes``: one row per box of ``object_names.annotation`` (the objects'
+  boxes on the ego clip: ``{x, y, width, height, rotation, original_width,
+  original_height, frameNumber, endInterpolation, interpolated, track_id, milo_type}``).
 
 A relations file holds every take of a split, so it is read take by take
 (:func:`egoexo_sql.tables._json_stream.iter_members`) and written in chunks: memory
@@ -58,9 +61,31 @@ class CamMasks(msgspec.Struct, gc=False):
     annotated_frames: list[int] = []
 
 
+class Box(msgspec.Struct, gc=False):
+    x: Union[float, None] = None
+    y: Union[float, None] = None
+    width: Union[float, None] = None
+    height: Union[float, None] = None
+    rotation: Union[float, None] = None
+    original_width: Union[int, None] = None
+    original_height: Union[int, None] = None
+    frameNumber: Union[int, None] = None
+    endInterpolation: Union[bool, None] = None
+    interpolated: Union[bool, None] = None
+    track_id: Union[str, None] = None
+    milo_type: Union[str, None] = None
+
+
+class ObjectNames(msgspec.Struct, gc=False):
+    annotation: list[Box] = []
+    annotation_metadata: Union[Meta, None] = None
+    annotation_fps: Union[int, float, None] = None
+
+
 class TakeRelations(msgspec.Struct, gc=False):
     scenario: Union[str, None] = None
     take_name: Union[str, None] = None
+    object_names: Union[ObjectNames, None] = None
     object_masks: dict[str, dict[str, CamMasks]] = {}
 
 
@@ -111,7 +136,9 @@ def compile_relations_file(release: "Release", path: Path) -> Iterator[tuple[str
         raise InputError(rel, None, "a file named relations_<train|val|test>.json", "another name")
     objects: dict[str, list[Any]] = _empty_objects()
     masks: dict[str, list[Any]] = _empty_masks()
+    boxes: dict[str, list[Any]] = _empty_boxes()
     for uid, take in _takes(release, rel):
+        _add_boxes(boxes, uid, take.object_names)
         for obj, cams in take.object_masks.items():
             for cam_key, cm in cams.items():
                 m = _ARIA_KEY.match(cam_key)
@@ -149,8 +176,37 @@ def compile_relations_file(release: "Release", path: Path) -> Iterator[tuple[str
         if len(objects["take_uid"]) >= CHUNK_MASKS:
             yield "relations_objects", _table(objects, split, pa)
             objects = _empty_objects()
+        if len(boxes["take_uid"]) >= CHUNK_MASKS:
+            yield "relations_boxes", _table(boxes, split, pa)
+            boxes = _empty_boxes()
     yield "relations_masks", _table(masks, split, pa)
     yield "relations_objects", _table(objects, split, pa)
+    yield "relations_boxes", _table(boxes, split, pa)
+
+
+_BOX_FIELDS = (("track_id", "track_id"), ("frame_number", "frameNumber"), ("x", "x"), ("y", "y"),
+               ("width", "width"), ("height", "height"), ("rotation", "rotation"),
+               ("interpolated", "interpolated"), ("end_interpolation", "endInterpolation"),
+               ("original_width", "original_width"), ("original_height", "original_height"),
+               ("milo_type", "milo_type"))
+
+
+def _add_boxes(cols: dict[str, list[Any]], uid: str, names: ObjectNames | None) -> None:
+    if names is None or not names.annotation:
+        return
+    n = len(names.annotation)
+    meta = names.annotation_metadata
+    cols["take_uid"] += [uid] * n
+    cols["box_idx"] += range(n)
+    cols["annotation_fps"] += [None if names.annotation_fps is None else float(names.annotation_fps)] * n
+    cols["annotation_uid"] += [meta.annotation_uid if meta else None] * n
+    for col, attr in _BOX_FIELDS:
+        cols[col] += [getattr(b, attr) for b in names.annotation]
+
+
+def _empty_boxes() -> dict[str, list[Any]]:
+    return {k: [] for k in ("take_uid", "box_idx", *(c for c, _ in _BOX_FIELDS), "annotation_fps",
+                            "annotation_uid")}
 
 
 def _empty_objects() -> dict[str, list[Any]]:
@@ -169,6 +225,8 @@ def _table(cols: dict[str, list[Any]], split: str, pa: Any) -> "pa.Table":
     data = {"split": pa.repeat(split, n)}
     for k, v in cols.items():
         if k == "annotation_fps":
+            v = [None if x is None else float(x) for x in v]
+        elif k in ("x", "y", "rotation"):
             v = [None if x is None else float(x) for x in v]
         elif k in ("width", "height"):
             v = [int(x) if isinstance(x, float) and x.is_integer() else x for x in v]

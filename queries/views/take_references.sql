@@ -11,6 +11,10 @@ WITH annotation_rows AS (
     SELECT 'annotations/keystep_' || split || '.json', take_uid, take_name
     FROM keystep_segments
     UNION ALL
+    SELECT 'annotations/keystep_benchmark/keystep_segment_' || split
+           || CASE WHEN split = 'test' THEN '_unannotated' ELSE '' END || '.json', take_uid, take_name
+    FROM keystep_benchmark_segments
+    UNION ALL
     SELECT 'annotations/proficiency_demonstrator_' || split || '.json', take_uid, take_name
     FROM proficiency_demonstrator
     UNION ALL
@@ -29,6 +33,9 @@ WITH annotation_rows AS (
     UNION ALL
     SELECT 'annotations/relations_' || split || '.json', take_uid, take_name
     FROM relations_objects
+    UNION ALL
+    SELECT 'annotations/relations_' || split || '.json', take_uid, NULL
+    FROM relations_boxes
     UNION ALL
     SELECT 'annotations/ego_pose/' || split || '/' || kind || '/' || source || '/', take_uid, NULL
     FROM ego_pose_takes

@@ -63,6 +63,12 @@ pose AS (  -- one row per pose file, so this does not scan ego_pose_3d
 ),
 relations AS (
     SELECT DISTINCT take_uid FROM relations_objects WHERE n_masks > 0
+),
+keystep_benchmark AS (
+    SELECT DISTINCT take_uid FROM keystep_benchmark_segments
+),
+relations_boxes AS (
+    SELECT DISTINCT take_uid FROM relations_boxes
 )
 SELECT
     t.*,
@@ -85,7 +91,9 @@ SELECT
     coalesce(pose.hand_manual OR pose.hand_automatic, false) AS has_hand_pose,
     coalesce(pose.hand_manual, false) AS has_hand_pose_manual,
     coalesce(pose.hand_automatic, false) AS has_hand_pose_automatic,
-    relations.take_uid IS NOT NULL AS has_relations
+    relations.take_uid IS NOT NULL AS has_relations,
+    keystep_benchmark.take_uid IS NOT NULL AS has_keystep_benchmark,
+    relations_boxes.take_uid IS NOT NULL AS has_relations_boxes
 FROM takes AS t
 LEFT JOIN exo USING (take_uid)
 LEFT JOIN bench USING (take_uid)
@@ -98,4 +106,6 @@ LEFT JOIN narration USING (take_uid)
 LEFT JOIN rating USING (take_uid)
 LEFT JOIN pose USING (take_uid)
 LEFT JOIN relations USING (take_uid)
+LEFT JOIN keystep_benchmark USING (take_uid)
+LEFT JOIN relations_boxes USING (take_uid)
 ORDER BY t.take_uid;
