@@ -682,6 +682,8 @@ class _Build:
         self.table_records: dict[str, dict[str, Any]] = {}
         self.source_seconds: dict[str, float] = {}
         self.rejects: dict[str, list[dict[str, str]]] = {}  # source -> records set aside
+        # source -> [file, variant, values]: values read through a recorded variant (variants.py)
+        self.normalised: dict[str, list[list[Any]]] = {}
         self.stream_units: dict[str, Any] = {}  # streaming sources: units -> files, spans
         self.stream_counts: dict[str, dict[str, int]] = {}
         self.stream_notes: dict[str, str] = {}
@@ -700,7 +702,7 @@ class _Build:
                 report.reasons[s.name] = plan[s.name][1] + self.stream_notes.get(s.name, "")
         done = len(streaming)
         with self._step("compile") if in_memory else contextlib.nullcontext():
-            for s, result, secs, write_s in _compile_sources(
+            for s, result, secs, write_s, normalised in _compile_sources(
                 in_memory, release, inputs_by_source, self.schemas, data,
                 self._compile_workers(in_memory, inputs_by_source), self._used_tables(plan, data),
             ):
@@ -718,6 +720,8 @@ class _Build:
                 self.source_seconds[s.name] = secs
                 report.recompiled.append(s.name)
                 report.reasons[s.name] = plan[s.name][1]
+                if normalised:
+                    self.normalised[s.name] = normalised
                 if hasattr(release, "take_rejects"):  # in this process: one source at a time
                     self.rejects[s.name] = release.take_rejects()
         report.recompiled.sort(key=[x.name for x in self.sources].index)
@@ -1001,6 +1005,10 @@ class _Build:
                 sources[s.name]["rejects"] = len(self.rejects[s.name])
             elif status == "reused" and prev_sources.get(s.name, {}).get("rejects"):
                 sources[s.name]["rejects"] = prev_sources[s.name]["rejects"]
+            if action == "compile" and s.name in self.normalised:
+                sources[s.name]["normalised"] = self.normalised[s.name]
+            elif status == "reused" and prev_sources.get(s.name, {}).get("normalised"):
+                sources[s.name]["normalised"] = prev_sources[s.name]["normalised"]
             if _is_streaming(s) and status != "not_built":  # per-file reuse needs the units
                 units = self.stream_units.get(s.name, prev_sources.get(s.name, {}).get("units"))
                 sources[s.name]["units"] = units
@@ -1047,10 +1055,14 @@ class _Build:
 def _compile_one(
     s: "Source", release: Any, files: list[Path], schemas: Mapping[str, "TableSchema"], data: Path,
     used: Mapping[str, Path | None] | None = None,
-) -> tuple[dict[str, tuple[int, int, int]], float]:
+) -> tuple[dict[str, tuple[int, int, int]], float, list[list[Any]]]:
     """Compile one source and write its tables; returns ({table: (rows, files, bytes)},
-    seconds spent writing Parquet). ``used``: where the tables ``s.uses`` are."""
+    seconds spent writing Parquet, [file, variant, values] of the values it read through
+    a recorded variant). ``used``: where the tables ``s.uses`` are."""
+    from . import variants
+
     _pause_for_tests(s.name)
+    variants.take_counts()  # what an earlier source in this process left
     extra = ()
     if s.uses:
         from .schema import get
@@ -1084,16 +1096,16 @@ def _compile_one(
         except Exception as e:
             e.add_note(f"while writing table {t!r} of source {s.name!r}")
             raise
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, [list(c) for c in variants.take_counts()]
 
 
 def _compile_in_worker(
     s: "Source", root: Path, files: list[Path], schemas: dict[str, "TableSchema"], data: Path,
     used: Mapping[str, Path | None],
-) -> tuple[dict[str, tuple[int, int, int]], float, float]:
+) -> tuple[dict[str, tuple[int, int, int]], float, float, list[list[Any]]]:
     t0 = time.perf_counter()
-    result, write_s = _compile_one(s, _default_release(root), files, schemas, data, used)
-    return result, time.perf_counter() - t0, write_s
+    result, write_s, normalised = _compile_one(s, _default_release(root), files, schemas, data, used)
+    return result, time.perf_counter() - t0, write_s, normalised
 
 
 def read_table_dir(schema: "TableSchema", d: Path | None) -> "pa.Table":
@@ -1123,9 +1135,10 @@ def _compile_sources(
     data: Path,
     workers: int,
     used: Mapping[str, Path | None] | None = None,
-) -> Iterator[tuple["Source", dict[str, tuple[int, int, int]], float, float]]:
+) -> Iterator[tuple["Source", dict[str, tuple[int, int, int]], float, float, list[list[Any]]]]:
     """Compile sources, in worker processes when ``workers`` > 1 (largest inputs first, so
-    the cores finish together); yields (source, tables, seconds, write seconds) as each
+    the cores finish together); yields (source, tables, seconds, write seconds,
+    normalised values) as each
     ends. Workers write their Parquet into the staging folder themselves: only row counts
     come back. A source that ``uses`` tables compiled here starts once they are written."""
     used = used or {}
@@ -1145,9 +1158,9 @@ def _compile_sources(
             s = next((x for x in todo if waits_for(x) <= done), todo[0])
             todo.remove(s)
             t0 = time.perf_counter()
-            result, write_s = _compile_one(s, release, files[s.name], schemas, data, used)
+            result, write_s, normalised = _compile_one(s, release, files[s.name], schemas, data, used)
             done.add(s.name)
-            yield s, result, time.perf_counter() - t0, write_s
+            yield s, result, time.perf_counter() - t0, write_s, normalised
         return
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -1177,10 +1190,10 @@ def _compile_sources(
                 raise RuntimeError(f"sources {[s.name for s in queue]} wait for each other")
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
-                result, secs, write_s = f.result()
+                result, secs, write_s, normalised = f.result()
                 s = pool.futures[f]
                 finished_names.add(s.name)
-                yield s, result, secs, write_s
+                yield s, result, secs, write_s, normalised
 
 
 #: Tests only: ``EGOEXO_SQL_PAUSE_BEFORE_COMPILE=<source name>`` (or ``*``) makes the

@@ -10,7 +10,9 @@
   ``metadata.json`` (``queries/reconcile/release_stamps.sql`` over ``release_files``);
 * sources that found nothing in the release (their views are empty);
 * unknown keys the compilers kept in ``extra`` columns, and records a ``--lenient``
-  build moved to ``rejects``.
+  build moved to ``rejects``;
+* values written in a recorded real-data form that the compilers normalised, per file
+  and variant (``build.json``, see :mod:`egoexo_sql.variants`).
 
 Only DuckDB is used (no pandas, no great_expectations), so the build's summary stays cheap.
 """
@@ -25,6 +27,7 @@ from .resources import queries_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
+    from .variants import Variant
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Reconciliation:
     empty_sources: list[EmptySource] = field(default_factory=list)
     extra_keys: list[tuple[str, str, int]] = field(default_factory=list)  # table, key, rows
     rejects: list[tuple[str, int]] = field(default_factory=list)  # source_file, records
+    # source_file, variant, values read through a recorded real-data variant (variants.py)
+    normalised: list[tuple[str, "Variant", int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be counted, and why
 
     @property
@@ -133,7 +138,21 @@ def _reconcile(cat: "Catalog") -> Reconciliation:
             ).fetchall()
         ]
     rec.empty_sources = _empty_sources(cat.build_info)
+    rec.normalised = _normalised(cat.build_info)
     return rec
+
+
+def _normalised(build_info: dict[str, Any]) -> list[tuple[str, "Variant", int]]:
+    """Per file and recorded variant, the values the compilers normalised (build.json)."""
+    from .variants import Variant, by_id
+
+    known = by_id()
+    out = []
+    for s in build_info.get("sources", {}).values():
+        for file, vid, n in s.get("normalised", []):
+            v = known.get(vid) or Variant(vid, "", "", "a form this version does not know", "")
+            out.append((file, v, n))
+    return sorted(out, key=lambda r: (r[0], r[1].id))
 
 
 def _empty_sources(build_info: dict[str, Any]) -> list[EmptySource]:

@@ -281,7 +281,10 @@ MAX_REJECTS_PER_SOURCE = 10_000
 
 def compile_leniently(compile_fn: Any, release: Release, files: list[Any], *tables: Any) -> Any:
     """Run a compiler on a lenient Release, compiling again without each record it refuses."""
+    from .variants import take_counts
+
     for _ in range(MAX_REJECTS_PER_SOURCE):
+        take_counts()  # count the normalised values of the last attempt only
         try:
             return compile_fn(release, files, *tables)
         except InputError as e:

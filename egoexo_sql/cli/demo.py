@@ -23,6 +23,13 @@ def demo(
     pose_frames: int = typer.Option(8, "--pose-frames", help="Frames per ego-pose file (caps ego-pose volume; the number of takes with pose is unchanged)."),
     masks_per_object: int = typer.Option(3, "--masks-per-object", help="Masks per object and camera in the relations files (caps mask volume)."),
     stats: bool = typer.Option(True, "--stats/--no-stats", help="Print the counts next to the published ones."),
+    variants: bool = typer.Option(
+        False, "--variants",
+        help="Also write every form the real release files are known to take besides the documented "
+        "one (numbers as strings, lists as literals in strings, other key spellings, ...; "
+        "docs/real-data-variants.md), mixed within files as the real ones are. Same values as "
+        "without it, so both build the same catalog.",
+    ),
 ) -> None:
     """Write a synthetic Ego-Exo4D release with the real layout, keys, types and quirks."""
     from ..demo import generate
@@ -36,7 +43,7 @@ def demo(
             typer.echo(f"  writing {step} ...", err=True)
 
     report = generate(out_dir, scale=scale, seed=seed, only=groups, pose_frames=pose_frames,
-                      masks_per_object=masks_per_object, progress=progress)
+                      masks_per_object=masks_per_object, progress=progress, variants=variants)
     if stats:
         typer.echo(report.summary())
     else:

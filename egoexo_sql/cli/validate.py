@@ -111,5 +111,12 @@ def reconciliation_lines(rec: "Reconciliation", *, all_files: bool = False) -> l
         out.append(f"{table}: unknown keys kept in its extra column: {', '.join(keys)}")
     for source_file, n in rec.rejects:
         out.append(f"{source_file}: {n:,} bad record(s) moved to the rejects table")
+    by_file: dict[str, list[str]] = {}
+    for source_file, variant, n in rec.normalised:
+        by_file.setdefault(source_file, []).append(f"{variant.describe()} ({n:,})")
+    for source_file, forms in by_file.items():
+        total = sum(n for f, _, n in rec.normalised if f == source_file)
+        out.append(f"{source_file}: normalised {total:,} value(s) written in a recorded real-data "
+                   f"form: {'; '.join(forms)}")
     out.extend(f"note: {n}" for n in rec.notes)
     return out

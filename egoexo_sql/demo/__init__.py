@@ -47,6 +47,8 @@ class DemoReport:
     notes: list[str] = field(default_factory=list)
     # phrases planted for the search tests: {id, query, source, take_uid, take_name, time, text}
     planted: list[dict[str, Any]] = field(default_factory=list)
+    # --variants: recorded variant id -> values written in that form
+    variants: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"wrote {self.files:,} files, {self.bytes / 1e6:,.1f} MB to {self.out_dir} in {self.seconds:.1f} s "
@@ -77,12 +79,17 @@ def generate(
     pose_frames: int = DEFAULT_POSE_FRAMES,
     masks_per_object: int = DEFAULT_MASKS_PER_OBJECT,
     progress: Any = None,
+    variants: bool = False,
 ) -> DemoReport:
     """Write a synthetic release into ``out_dir`` and return what was written.
 
     ``only`` restricts the groups written (default: all). ``pose_frames`` caps the
     frames per ego-pose file and ``masks_per_object`` the masks per object and camera
     in the relations files; neither changes how many takes carry those annotations.
+    ``variants`` writes every recorded real-data variant (:mod:`egoexo_sql.variants`)
+    somewhere in the release, mixed with the documented forms the way the real files mix
+    them (:mod:`egoexo_sql.demo.variant_forms`); the values are those of the plain
+    release of the same seed, so both compile to the same catalog.
     """
     t0 = time.perf_counter()
     groups = tuple(only) if only else GROUPS
@@ -99,6 +106,11 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     report = DemoReport(out, scale, seed, groups)
     truth: Counter = Counter()
+    rewrite = None
+    if variants:
+        from .variant_forms import VariantWriter
+
+        rewrite = VariantWriter(seed)
 
     gc_was = gc.isenabled()
     gc.disable()  # millions of small dicts: the cyclic GC would dominate the run time
@@ -106,6 +118,8 @@ def generate(
         world = World(scale=scale, seed=seed)
 
         def write(rel: str, obj: Any, indent: bool = False) -> None:
+            if rewrite is not None:
+                obj = rewrite(rel, obj)
             p = out / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             data = _dump(obj, indent)
@@ -190,6 +204,11 @@ def generate(
                 write(f"manifests/{part}/manifest.json", entries)
             truth["manifest_files"] = n_paths
         report.truth = dict(truth)
+        if rewrite is not None:
+            report.variants = rewrite.written
+            report.notes.append(
+                f"real-data variants written: {len(rewrite.written)} of {rewrite.n_variants} "
+                f"recorded forms, {sum(rewrite.written.values()):,} values")
         report.stats = _stats(world, truth, out, groups)
     finally:
         if gc_was:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
+from .. import variants
 from ..errors import InputError
 from ..schema import conform
 from ._common import split_files, to_text
@@ -18,11 +19,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..release import Release
 
 RANK = {"Novice": 1, "Early Expert": 2, "Intermediate Expert": 3, "Late Expert": 4}
+_RANK_LOWER = {k.lower(): k for k in RANK}  # "Early expert" (docs of Dec 2023) -> "Early Expert"
 
 
 class Point(msgspec.Struct, gc=False):
     video_time: float | None = None
-    sentences: list[str] | None = msgspec.field(name="list", default=None)
+    # a list of strings; older files write it as a Python list literal in a string
+    sentences: list[str] | str | None = msgspec.field(name="list", default=None)
     expert_uid: str | None = None
     video_name: str | None = None
 
@@ -44,15 +47,16 @@ class ProficiencyFile(msgspec.Struct, gc=False):
     annotations: list[Record]
 
 
-# The real files are {"annotations": [...]}; the docs show a bare list. Accept both.
+# The v2 files are {"annotations": [...]}; v1 files and the docs are a bare list. Accept both.
 FileType = Union[ProficiencyFile, list[Record]]
 
 
-def _records(release: "Release", rel: str) -> tuple[list[Record], str, list[str | None]]:
+def _records(release: "Release", rel: str, family: str) -> tuple[list[Record], str, list[str | None]]:
     """The file's records, the JSON path of the list holding them, their unknown keys."""
     f, extra = release.decode_records(rel, FileType, Record)
     if isinstance(f, ProficiencyFile):
         return f.annotations, "$.annotations", extra
+    variants.note(rel, f"{family}.bare_list", len(f))
     return f, "$", extra
 
 
@@ -71,7 +75,7 @@ def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa
         "take_uid", "split", "take_name", "proficiency_score", "proficiency_rank", "scenario",
         "task_id", "task_name", "university_id", "origin_participant_id", "extra")}
     for rel, split in split_files(release, files, "proficiency_demonstrator"):
-        records, top, extra = _records(release, rel)
+        records, top, extra = _records(release, rel, "proficiency_demonstrator")
         cols["extra"] += extra
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
@@ -79,8 +83,12 @@ def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa
             cols["take_uid"].append(r.take_uid)
             cols["split"].append(split)
             cols["take_name"].append(_take_name(r))
-            cols["proficiency_score"].append(r.proficiency_score)
-            cols["proficiency_rank"].append(RANK.get(r.proficiency_score))
+            score = r.proficiency_score
+            if score is not None and score not in RANK and score.lower() in _RANK_LOWER:
+                variants.note(rel, "proficiency_demonstrator.score_case")
+                score = _RANK_LOWER[score.lower()]
+            cols["proficiency_score"].append(score)
+            cols["proficiency_rank"].append(RANK.get(score))
             cols["scenario"].append(r.scenario_name)
             cols["task_id"].append(r.task_id)
             cols["task_name"].append(r.task_name)
@@ -105,7 +113,7 @@ def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "p
         "take_uid", "split", "kind", "point_idx", "video_time", "expert_uid", "video_name",
         "comments", "scenario", "task_id", "extra")}
     for rel, split in split_files(release, files, "proficiency_demonstration"):
-        records, top, extra = _records(release, rel)
+        records, top, extra = _records(release, rel, "proficiency_demonstration")
         seen: dict[str, int] = {}
         for i, r in enumerate(records):
             _one_record_per_take(rel, top, i, r.take_uid, seen, "demonstration")
@@ -119,9 +127,14 @@ def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "p
                 cols["scenario"] += [r.scenario_name] * n
                 cols["task_id"] += [r.task_id] * n
                 cols["extra"] += [extra[i]] * n
-                for p in points:
+                for j, p in enumerate(points):
                     cols["video_time"].append(p.video_time)
                     cols["expert_uid"].append(p.expert_uid)
                     cols["video_name"].append(p.video_name)
-                    cols["comments"].append(p.sentences)
+                    sentences = p.sentences
+                    if isinstance(sentences, str):
+                        sentences = variants.text_list(
+                            sentences, rel, lambda i=i, j=j, attr=attr: f"{top}[{i}].{attr}[{j}].list",
+                            "proficiency_demonstration.list_literal")
+                    cols["comments"].append(sentences)
     return {"proficiency_demonstration": conform("proficiency_demonstration", cols)}

@@ -16,6 +16,8 @@ from .atomic import compile_atomic
 from .commentary import DATA_JSON_GLOB, compile_commentary
 from .keystep import compile_keystep
 from .keystep_benchmark import LABELS_CSV, SEGMENT_GLOB, compile_keystep_benchmark
+from .procedure_understanding import GLOB as PROCEDURE_GLOB
+from .procedure_understanding import compile_procedure_understanding
 from .manifests import MANIFEST_GLOB, compile_manifests
 from .metadata import (
     CAPTURES_JSON,
@@ -127,6 +129,13 @@ SOURCES: tuple[Source, ...] = (
         inputs=(SEGMENT_GLOB, LABELS_CSV),
         tables=("keystep_benchmark_segments", "keystep_labels"),
         compile=gc_free(compile_keystep_benchmark),
+    ),
+    Source(
+        name="procedure_understanding",
+        group="keystep",
+        inputs=(PROCEDURE_GLOB,),
+        tables=("procedure_understanding",),
+        compile=gc_free(compile_procedure_understanding),
     ),
     Source(
         name="proficiency_demonstrator",

@@ -1,0 +1,199 @@
+"""Real files as they are: every recorded variant is generated, compiled strictly into the
+documented form's value, counted, documented; anything else is still bad input.
+
+The central test builds a plain release and a ``--variants`` release of the same seed
+and compares the two catalogs table by table, row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from egoexo_sql import schema, variants
+from egoexo_sql.build import build_catalog
+from egoexo_sql.demo import generate
+from egoexo_sql.demo.variant_forms import FORMS, slots
+from egoexo_sql.errors import InputError
+
+SEED = 11
+SCALE = 0.02
+DOC = Path(__file__).parent.parent / "docs" / "real-data-variants.md"
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory):
+    base = tmp_path_factory.mktemp("variants")
+    opts = dict(scale=SCALE, seed=SEED, pose_frames=3, masks_per_object=1)
+    plain = generate(base / "plain", **opts)
+    var = generate(base / "var", variants=True, **opts)
+    return base, plain, var
+
+
+@pytest.fixture(scope="module")
+def catalogs(releases):
+    base, plain, var = releases
+    rep_plain = build_catalog(plain.out_dir, base / "cat_plain")
+    rep_var = build_catalog(var.out_dir, base / "cat_var")
+    return base / "cat_plain", base / "cat_var", rep_plain, rep_var
+
+
+def test_every_variant_has_one_form_and_the_demo_writes_it(releases):
+    _, plain, var = releases
+    ids = [v.id for v in variants.VARIANTS]
+    assert ids, "no variant recorded"
+    assert len(ids) == len(set(ids))
+    assert sorted(f.variant for f in FORMS) == sorted(ids)
+    for vid in ids:
+        assert var.variants.get(vid, 0) > 0, f"demo --variants wrote no value in the form {vid}"
+    assert plain.variants == {}
+
+
+def test_default_release_is_unchanged_by_the_option(releases, tmp_path):
+    """The default stays the plain shape: same seed, same bytes, with or without a variants run before."""
+    _, plain, _ = releases
+    again = generate(tmp_path / "again", scale=SCALE, seed=SEED, pose_frames=3, masks_per_object=1)
+    for p in sorted(plain.out_dir.rglob("*.json"))[:400]:
+        rel = p.relative_to(plain.out_dir)
+        assert (again.out_dir / rel).read_bytes() == p.read_bytes(), rel
+
+
+def test_variant_files_really_differ_where_a_form_applies(releases):
+    _, plain, var = releases
+    differ = [p.relative_to(var.out_dir) for p in var.out_dir.rglob("*.json")
+              if (plain.out_dir / p.relative_to(var.out_dir)).read_bytes() != p.read_bytes()]
+    assert differ
+    families = {v.family for v in variants.VARIANTS}
+    for fam in families:
+        assert any(fam in str(d) or fam == "metadata" for d in differ), fam
+
+
+def _tables() -> list[str]:
+    return sorted(n for n, s in schema.load_schemas().items() if s.kind == "table")
+
+
+def test_variants_release_builds_the_same_catalog(catalogs):
+    """Every normalised value equals the plain release's value: table by table, row by row."""
+    cat_plain, cat_var, rep_plain, rep_var = catalogs
+    assert rep_plain.tables == rep_var.tables
+    con = duckdb.connect()
+    compared = 0
+    for t in _tables():
+        cols = [c.name for c in schema.get(t).columns]
+        if t == "manifest_files":  # the manifests give each file's size: rewritten files differ
+            cols.remove("size_bytes")
+        sel = ", ".join(f'"{c}"' for c in cols)
+
+        def rows(cat: Path) -> list[tuple]:
+            files = [str(p) for p in sorted((cat / "data" / t).rglob("*.parquet"))]
+            if not files:
+                return []
+            return con.sql(f"SELECT {sel} FROM read_parquet({files!r}, hive_partitioning = true, "
+                           f"union_by_name = true) ORDER BY ALL").fetchall()
+
+        a, b = rows(cat_plain), rows(cat_var)
+        assert len(a) == len(b), t
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert x == y, f"{t} row {i}: plain {x} != variants {y}"
+        compared += len(a)
+    assert compared > 1000
+
+
+def test_build_counts_every_normalised_value(releases, catalogs):
+    """build.json names per file each variant it normalised and how many values; the sums
+    are what the demo wrote."""
+    _, _, var = releases
+    _, cat_var, _, _ = catalogs
+    info = json.loads((cat_var / "build.json").read_text())
+    got: dict[str, int] = {}
+    for s in info["sources"].values():
+        for file, vid, n in s.get("normalised", []):
+            assert (var.out_dir / file).is_file(), file
+            got[vid] = got.get(vid, 0) + n
+    assert got == dict(var.variants)
+
+
+def test_plain_build_normalises_nothing(catalogs):
+    cat_plain, _, _, _ = catalogs
+    info = json.loads((cat_plain / "build.json").read_text())
+    assert not [s for s in info["sources"].values() if s.get("normalised")]
+
+
+def test_reconciliation_lists_files_variants_and_counts(catalogs):
+    from egoexo_sql.cli.validate import reconciliation_lines
+    from egoexo_sql.reconcile import reconcile
+
+    _, cat_var, _, _ = catalogs
+    lines = [ln for ln in reconciliation_lines(reconcile(cat_var)) if "normalised" in ln]
+    assert lines
+    for v in variants.VARIANTS:
+        assert any(v.describe() in ln for ln in lines), v.id
+    m = re.match(r"(\S+): normalised ([\d,]+) value", lines[0])
+    assert m and int(m.group(2).replace(",", "")) > 0
+
+
+def test_every_variant_is_documented_with_a_source():
+    text = DOC.read_text()
+    for v in variants.VARIANTS:
+        assert f"`{v.id}`" in text, f"{v.id} is not in docs/real-data-variants.md"
+    sections = text.split("\n### ")[1:]
+    for sec in sections:
+        if "`" in sec.splitlines()[0]:
+            assert "https://" in sec, f"variant section without a link: {sec.splitlines()[0]}"
+
+
+def test_every_variant_path_walks(releases):
+    """A variant's path finds values in the plain release (the documented form is there)."""
+    _, plain, _ = releases
+    for form in FORMS:
+        v = variants.by_id()[form.variant]
+        files = [p for p in plain.out_dir.rglob("*") if p.is_file()
+                 and re.fullmatch(form.files.replace("*", "[^/]*").replace("?", "."),
+                                  str(p.relative_to(plain.out_dir)))]
+        assert files, f"{form.variant}: no file matches {form.files}"
+        doc = json.loads(files[0].read_bytes())
+        assert list(slots(doc, v.path)) or form.rename_to is None, v.id
+
+
+# -- strictness: a form no public source shows is still an input error ----------------------
+def test_normalisers_refuse_unrecorded_forms():
+    path = lambda: "$.x"  # noqa: E731
+    with pytest.raises(InputError, match=r"\$\.x: expected a list of strings"):
+        variants.text_list("a; b", "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.text_list("[1, 2]", "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.text_list("__import__('os')", "f.json", path, "x")
+    with pytest.raises(InputError, match="expected a number"):
+        variants.number("twelve", "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.number(True, "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.boolean("yes", "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.boolean(2, "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.integer("4001.5", "f.json", path, "x")
+    with pytest.raises(InputError):
+        variants.integer(4001.5, "f.json", path, "x")
+    variants.take_counts()
+
+
+def test_normalisers_keep_quotes_and_commas_inside_items():
+    path = lambda: "$.x"  # noqa: E731
+    items = ["it's done, then \"fold\"", "a, b", "x\\y", "ünï"]
+    assert variants.text_list(repr(items), "f.json", path, "v") == items
+    assert variants.text_list(json.dumps(items), "f.json", path, "v") == items
+    assert variants.number(" 12.5 ", "f.json", path, "v") == 12.5
+    assert variants.number("1e-3", "f.json", path, "v") == 0.001
+    assert variants.integer("4001", "f.json", path, "v") == 4001
+    assert variants.integer(4001.0, "f.json", path, "v") == 4001
+    assert variants.boolean("0", "f.json", path, "v") is False
+    assert variants.text(30, "f.json", path, "v") == "30"
+    counts = variants.take_counts()
+    assert counts == [("f.json", "v", 8)]
+    assert variants.take_counts() == []
