@@ -34,6 +34,8 @@ class Variant:
     path: str  # JSON path pattern of the value, e.g. $.annotations[*].good_executions[*].list
     form: str  # the form the real files use
     documented: str  # the documented form the value is read as
+    # the plain demo writes it too: the v2 files mix it with the documented form
+    in_default: bool = False
 
     def describe(self) -> str:
         """``$.annotations[*].list as a Python list literal in a string``"""
@@ -42,8 +44,9 @@ class Variant:
         return f"{self.path} {self.form}" if self.path else f"{self.id} ({self.form})"
 
 
-def _v(id: str, family: str, path: str, form: str, documented: str) -> Variant:  # noqa: A002
-    return Variant(id, family, path, form, documented)
+def _v(id: str, family: str, path: str, form: str, documented: str,  # noqa: A002
+       in_default: bool = False) -> Variant:
+    return Variant(id, family, path, form, documented, in_default)
 
 
 #: Every recorded variant; docs/real-data-variants.md gives each one's sources. A path's
@@ -61,6 +64,31 @@ VARIANTS: tuple[Variant, ...] = (
        "$.annotations[*].proficiency_score",
        'with a lower-case second word ("Early expert")', 'one of Novice, Early Expert, '
        'Intermediate Expert, Late Expert'),
+    # -- atomic descriptions ----------------------------------------------------------
+    _v("atomic_descriptions.narration_subject", "atomic_descriptions",
+       "$.annotations[*][*].descriptions[*].subject", "under the key narration_subject",
+       'the key subject ("C" or "O")', in_default=True),
+    _v("atomic_descriptions.flag_text", "atomic_descriptions",
+       "$.annotations[*][*].descriptions[*].{ego_visible,unsure}", 'as the strings "0"/"1"',
+       "true/false"),
+    # -- keystep -----------------------------------------------------------------------
+    _v("keystep.annotation_metadata", "keystep", "$.annotations[*].annotation_meta",
+       "under the key annotation_metadata", "the key annotation_meta", in_default=True),
+    # -- metadata ----------------------------------------------------------------------
+    _v("takes.v1_missing_keys", "takes", "$[*].{best_exo,task_start_sec,task_end_sec}",
+       "missing (v1 takes.json has no such keys)", "the key, null when unknown"),
+    _v("takes.task_id_text", "takes", "$[*].task_id", 'as a string of digits ("4001")', "an integer"),
+    _v("takes.validated_int", "takes", "$[*].validated", "as the integers 0/1", "true/false"),
+    _v("takes.camera_flags_text", "takes", "$[*].capture.cameras[*].{is_ego,has_walkaround}",
+       'as the strings "True"/"False" or "TRUE"/"FALSE"', "true/false"),
+    _v("captures.camera_flags_text", "captures", "$[*].cameras[*].{is_ego,has_walkaround}",
+       'as the strings "True"/"False" or "TRUE"/"FALSE"', "true/false"),
+    _v("captures.validated_int", "captures", "$[*].{timesync_validated,validated}",
+       "as the integers 0/1", "true/false"),
+    # -- downloader manifests ---------------------------------------------------------
+    _v("manifests.double_slash", "manifests", "$[*].paths[*].relative_path",
+       "with a double slash (annotations/ego_pose/<split>/camera_pose//<take_uid>.json)",
+       "a path with single slashes", in_default=True),
 )
 
 
@@ -147,20 +175,24 @@ def integer(value: Any, file: str, path: Path, variant_id: str) -> int | None:
                      _show(value))
 
 
-_TRUE = {"1": True, "true": True, "True": True, "0": False, "false": False, "False": False}
+_BOOL_FORMS = {
+    "01": ({0: False, 1: True}, "true/false or 0/1"),
+    "01_text": ({"0": False, "1": True}, 'true/false or "0"/"1"'),
+    "python_text": ({"True": True, "False": False, "TRUE": True, "FALSE": False,
+                     "true": True, "false": False}, 'true/false or "True"/"False"'),
+}
 
 
-def boolean(value: Any, file: str, path: Path, variant_id: str) -> bool | None:
-    """true/false; the variant writes 0/1 or the strings "0"/"1" ("true"/"false")."""
+def boolean(value: Any, file: str, path: Path, variant_id: str, forms: str = "01_text") -> bool | None:
+    """true/false; the variant writes it as one of ``forms`` (see _BOOL_FORMS): the
+    integers 0/1 ("01"), the strings "0"/"1" ("01_text") or "True"/"False" ("python_text")."""
     if value is None or value is True or value is False:
         return value
-    if isinstance(value, int) and value in (0, 1):
+    table, expected = _BOOL_FORMS[forms]
+    if type(value) in (int, str) and value in table:
         note(file, variant_id)
-        return bool(value)
-    if isinstance(value, str) and value in _TRUE:
-        note(file, variant_id)
-        return _TRUE[value]
-    raise InputError(file, path(), 'true/false, 0/1 or "0"/"1"', _show(value))
+        return table[value]
+    raise InputError(file, path(), expected, _show(value))
 
 
 def text(value: Any, file: str, path: Path, variant_id: str) -> str | None:

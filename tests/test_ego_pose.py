@@ -58,16 +58,17 @@ def test_pose_rows_are_the_json_joints_absent_joints_absent(demo_release, demo_c
     for f in files[:: max(1, len(files) // 12)]:
         split, kind, source = f.parts[-4], f.parts[-3], f.parts[-2]
         doc = load(f)
-        want3 = {(int(fr), j, v["x"], v["y"], v["z"], v["num_views_for_3d"])
-                 for fr, anns in doc.items() for j, v in anns[0]["annotation3D"].items()}
-        got3 = set(rows(con, "SELECT frame_number, joint, x, y, z, num_views_for_3d FROM ego_pose_3d "
+        # every rater's entry of a frame (0 to n of them, annotation_idx is the position)
+        want3 = {(int(fr), i, j, v["x"], v["y"], v["z"], v["num_views_for_3d"])
+                 for fr, anns in doc.items() for i, a in enumerate(anns) for j, v in a["annotation3D"].items()}
+        got3 = set(rows(con, "SELECT frame_number, annotation_idx, joint, x, y, z, num_views_for_3d FROM ego_pose_3d "
                              "WHERE take_uid = ? AND kind = ? AND source = ? AND split = ?",
                         f.stem, kind, source, split))
         assert got3 == want3
-        want2 = {(int(fr), cam, j, v["x"], v["y"], v["placement"])
-                 for fr, anns in doc.items() for cam, js in anns[0]["annotation2D"].items()
+        want2 = {(int(fr), i, cam, j, v["x"], v["y"], v["placement"])
+                 for fr, anns in doc.items() for i, a in enumerate(anns) for cam, js in a["annotation2D"].items()
                  for j, v in js.items()}
-        got2 = set(rows(con, "SELECT frame_number, cam_id, joint, x, y, placement FROM ego_pose_2d "
+        got2 = set(rows(con, "SELECT frame_number, annotation_idx, cam_id, joint, x, y, placement FROM ego_pose_2d "
                              "WHERE take_uid = ? AND kind = ? AND source = ?", f.stem, kind, source))
         assert got2 == want2
         (n_frames, first, last, n3, n2), = rows(
@@ -474,7 +475,7 @@ def test_relations_are_read_take_by_take_not_whole(demo_release, monkeypatch):
     r = Release(release)
     monkeypatch.setattr(r, "decode", lambda *a, **k: pytest.fail("decoded the whole relations file"))
     monkeypatch.setattr(relations, "CHUNK_MASKS", 50)
-    n = {"relations_masks": 0, "relations_objects": 0}
+    n = {"relations_masks": 0, "relations_objects": 0, "relations_boxes": 0}
     chunks = 0
     for split in ("train", "val", "test"):
         for t, chunk in relations.compile_relations_file(r, r.path(f"annotations/relations_{split}.json")):

@@ -42,14 +42,33 @@ def catalogs(releases):
     return base / "cat_plain", base / "cat_var", rep_plain, rep_var
 
 
-def test_every_variant_has_one_form_and_the_demo_writes_it(releases):
+def _normalised(cat: Path) -> dict[str, int]:
+    info = json.loads((cat / "build.json").read_text())
+    got: dict[str, int] = {}
+    for s in info["sources"].values():
+        for file, vid, n in s.get("normalised", []):
+            got[vid] = got.get(vid, 0) + n
+    return got
+
+
+def test_every_variant_has_one_form_and_the_demo_writes_it(releases, catalogs):
+    """Each variant occurs in a --variants release: written by its form, or by the plain
+    demo already where the v2 files mix it in (in_default)."""
     _, plain, var = releases
+    cat_plain = catalogs[0]
     ids = [v.id for v in variants.VARIANTS]
     assert ids, "no variant recorded"
     assert len(ids) == len(set(ids))
-    assert sorted(f.variant for f in FORMS) == sorted(ids)
-    for vid in ids:
-        assert var.variants.get(vid, 0) > 0, f"demo --variants wrote no value in the form {vid}"
+    formed = [f.variant for f in FORMS]
+    assert len(formed) == len(set(formed)) and set(formed) <= set(ids)
+    in_plain = _normalised(cat_plain)
+    for v in variants.VARIANTS:
+        if v.in_default:
+            assert in_plain.get(v.id, 0) > 0, f"the plain demo writes no {v.id}"
+        else:
+            assert v.id in formed, f"{v.id} has no form in demo/variant_forms.py"
+            assert var.variants.get(v.id, 0) > 0, f"demo --variants wrote no value in the form {v.id}"
+            assert v.id not in in_plain, f"the plain demo writes {v.id}, which is not in_default"
     assert plain.variants == {}
 
 
@@ -105,22 +124,23 @@ def test_variants_release_builds_the_same_catalog(catalogs):
 
 def test_build_counts_every_normalised_value(releases, catalogs):
     """build.json names per file each variant it normalised and how many values; the sums
-    are what the demo wrote."""
+    are what the demo wrote (plus what the plain demo writes of the in_default ones)."""
     _, _, var = releases
-    _, cat_var, _, _ = catalogs
+    cat_plain, cat_var, _, _ = catalogs
     info = json.loads((cat_var / "build.json").read_text())
-    got: dict[str, int] = {}
     for s in info["sources"].values():
         for file, vid, n in s.get("normalised", []):
             assert (var.out_dir / file).is_file(), file
-            got[vid] = got.get(vid, 0) + n
-    assert got == dict(var.variants)
+            assert vid in variants.by_id() and n > 0
+    got, plain = _normalised(cat_var), _normalised(cat_plain)
+    want = {vid: var.variants.get(vid, 0) + plain.get(vid, 0) for vid in set(var.variants) | set(plain)}
+    assert got == want
 
 
-def test_plain_build_normalises_nothing(catalogs):
-    cat_plain, _, _, _ = catalogs
-    info = json.loads((cat_plain / "build.json").read_text())
-    assert not [s for s in info["sources"].values() if s.get("normalised")]
+def test_plain_build_normalises_only_the_forms_the_v2_files_mix_in(catalogs):
+    cat_plain = catalogs[0]
+    default = {v.id for v in variants.VARIANTS if v.in_default}
+    assert set(_normalised(cat_plain)) == default
 
 
 def test_reconciliation_lists_files_variants_and_counts(catalogs):
@@ -197,3 +217,33 @@ def test_normalisers_keep_quotes_and_commas_inside_items():
     counts = variants.take_counts()
     assert counts == [("f.json", "v", 8)]
     assert variants.take_counts() == []
+
+
+# -- forms the catalog reads as they are (no normalisation), written by the plain demo ----
+def test_pose_files_have_the_release_writers_shape(releases):
+    """One entry per rater (0 to n), each with exactly annotation3D and annotation2D."""
+    _, plain, _ = releases
+    n_empty = n_multi = 0
+    for f in (plain.out_dir / "annotations" / "ego_pose").glob("*/*/*/*.json"):
+        if "camera_pose" in f.parts:
+            continue
+        for anns in json.loads(f.read_bytes()).values():
+            assert isinstance(anns, list)
+            n_empty += not anns
+            n_multi += len(anns) > 1
+            for a in anns:
+                assert set(a) == {"annotation3D", "annotation2D"}, f
+    assert n_empty and n_multi
+
+
+def test_manifests_write_camera_pose_paths_as_the_real_generator_does(releases, catalogs):
+    _, plain, _ = releases
+    doc = json.loads((plain.out_dir / "manifests" / "annotations" / "manifest.json").read_bytes())
+    paths = [p["relative_path"] for e in doc for p in e["paths"]]
+    doubled = [p for p in paths if "//" in p]
+    assert doubled and all("/camera_pose//" in p for p in doubled)
+    con = duckdb.connect()
+    files = [str(p) for p in (catalogs[0] / "data" / "manifest_files").rglob("*.parquet")]
+    got = {r[0] for r in con.sql(f"SELECT relative_path FROM read_parquet({files!r})").fetchall()}
+    assert not any("//" in p for p in got)
+    assert {p.replace("//", "/") for p in doubled} <= got

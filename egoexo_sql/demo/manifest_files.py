@@ -90,7 +90,10 @@ def manifests(world: World, rng: Rng, out: Path, takes_json: list[dict[str, Any]
                             if part == "camera_pose":
                                 benchmarks.append("camera_pose")
                         rel = f"annotations/ego_pose/{split}/{part}/{sub + '/' if sub else ''}{f.name}"
-                        target.append(_entry(take_uid, [_path(f"{RELEASE}{rel}", rel, f.stat().st_size)], [split], benchmarks))
+                        # the real generator joins the camera_pose folder with "" and then
+                        # "/<name>": its relative paths have a double slash
+                        written = rel.replace("/camera_pose/", "/camera_pose//") if part == "camera_pose" else rel
+                        target.append(_entry(take_uid, [_path(f"{RELEASE}{rel}", written, f.stat().st_size)], [split], benchmarks))
         yield "annotations", entries
         if "ego_pose_pseudo_gt" in parts:
             yield "ego_pose_pseudo_gt", pseudo

@@ -23,11 +23,15 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterator
 
+import orjson
+
 from ..variants import VARIANTS, by_id
 from .world import Rng, rng_for
 
-# a value rewrite: (value) -> the value in the variant's form, or _SKIP when it has none
+# a value rewrite: (value) -> the value in the variant's form, _SKIP when it has none,
+# _DELETE when the form leaves the key out
 _SKIP = object()
+_DELETE = object()
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,21 @@ def digits_as_int(v: Any) -> Any:
     return _SKIP
 
 
+def python_bool_text(v: Any) -> Any:
+    """True -> "True" (str() of a Python bool, as pandas writes it to CSV)."""
+    return str(v) if isinstance(v, bool) else _SKIP
+
+
+def upper_bool_text(v: Any) -> Any:
+    """True -> "TRUE" (a spreadsheet's spelling)."""
+    return str(v).upper() if isinstance(v, bool) else _SKIP
+
+
+def drop_null(v: Any) -> Any:
+    """A null value -> no key (a key the file's version did not have)."""
+    return _DELETE if v is None else _SKIP
+
+
 def second_word_lower(v: Any) -> Any:
     """"Early Expert" -> "Early expert" (labels of one word have no such form)."""
     if not isinstance(v, str) or " " not in v:
@@ -106,6 +125,18 @@ FORMS: tuple[Form, ...] = (
          python_list_literal, share=0.4),
     Form("proficiency_demonstrator.score_case", "annotations/proficiency_demonstrator_*.json",
          second_word_lower, share=0.2),
+    Form("atomic_descriptions.narration_subject", "annotations/atomic_descriptions_*.json",
+         rename_to="narration_subject", share=0.2),
+    Form("atomic_descriptions.flag_text", "annotations/atomic_descriptions_*.json",
+         bool_01_text, share=0.3),
+    Form("keystep.annotation_metadata", "annotations/keystep_[tv]*.json",
+         rename_to="annotation_metadata", share=0.2),
+    Form("takes.v1_missing_keys", "takes.json", drop_null, share=0.5),
+    Form("takes.task_id_text", "takes.json", int_text, share=0.2),
+    Form("takes.validated_int", "takes.json", bool_01, share=0.3),
+    Form("takes.camera_flags_text", "takes.json", upper_bool_text, share=0.2),
+    Form("captures.camera_flags_text", "captures.json", python_bool_text, share=0.3),
+    Form("captures.validated_int", "captures.json", bool_01, share=0.3),
 )
 
 
@@ -177,6 +208,10 @@ class VariantWriter:
     def __call__(self, rel: str, obj: Any) -> Any:
         if isinstance(obj, (str, bytes)):
             return obj
+        if any(fnmatchcase(rel, f.files) for f in _ORDERED):
+            # a copy with nothing shared (takes of one capture share its dict): the generator
+            # uses the object again (takes.json), and each place in the file is one value
+            obj = orjson.loads(orjson.dumps(obj))
         for form in _ORDERED:  # a value's form before its file's form (which moves it)
             if not fnmatchcase(rel, form.files):
                 continue
@@ -195,7 +230,11 @@ class VariantWriter:
                 if form.rename_to is not None:
                     c[form.rename_to] = c.pop(k)
                 else:
-                    c[k] = form.rewrite(c[k])
+                    new = form.rewrite(c[k])
+                    if new is _DELETE:
+                        del c[k]
+                    else:
+                        c[k] = new
                 self.written[form.variant] += 1
         return obj
 

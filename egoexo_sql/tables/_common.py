@@ -120,24 +120,6 @@ def check_unique(
         seen[k] = i
 
 
-_TRUE = {"1", "true", "True", "yes"}
-_FALSE = {"0", "false", "False", "no"}
-
-
-def to_bool(v: Any, file: str, path: Callable[[], str]) -> bool | None:
-    """A flag given as true/false, 0/1 or the strings "0"/"1" (older files) -> bool."""
-    if v is None or v is True or v is False:
-        return v
-    if isinstance(v, int):
-        return v > 0
-    if isinstance(v, str):
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
-            return False
-    raise InputError(file, path(), 'true/false, 0/1 or "0"/"1"', repr(v))
-
-
 def to_text(v: Any) -> str | None:
     """A scalar given as a string or a number -> its text; None stays None."""
     if v is None or isinstance(v, str):

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .. import variants
 from ..errors import InputError
 from ..schema import get as schema_of
-from ._common import column, split_files, to_bool, to_table, to_text
+from ._common import column, split_files, to_table, to_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -34,8 +35,8 @@ class Description(msgspec.Struct, gc=False):
     timestamp: float | None
     subject: str | None = None
     narration_subject: str | None = None  # v1 spelling of subject
-    ego_visible: bool | int | str | None = None  # v1 files write "0"/"1"
-    unsure: bool | int | str | None = None
+    ego_visible: bool | str | None = None  # v1 files write "0"/"1"
+    unsure: bool | str | None = None
     best_exo: BestExo | None = None
 
 
@@ -56,13 +57,14 @@ _OK = {bool, type(None)}
 
 
 def _flags(values: list[Any], rel: str, f: AtomicFile, start: int, key: str) -> list[Any]:
-    """Flags must be bool; older spellings (0/1, "0"/"1") are converted, others refused."""
+    """Flags must be bool; the v1 spelling "0"/"1" is converted (and counted), others refused."""
     if set(map(type, values[start:])) <= _OK:
         return values
     for i in range(start, len(values)):
         v = values[i]
         if v is not None and v is not True and v is not False:
-            values[i] = to_bool(v, rel, lambda i=i: _locate(f, i - start) + f".{key}")
+            values[i] = variants.boolean(v, rel, lambda i=i: _locate(f, i - start) + f".{key}",
+                                         "atomic_descriptions.flag_text")
     return values
 
 
@@ -113,6 +115,12 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
                 a_rejected.append(a.rejected)
                 a_reason.append(a.reject_reason)
         rows = pa.array(row_ann, type=pa.int64())
+        subjects = column(descs, "subject")
+        if None in subjects:  # the v1 key spelling, where subject is missing
+            old = column(descs, "narration_subject")
+            subjects = [s if s is not None else o for s, o in zip(subjects, old)]
+            variants.note(rel, "atomic_descriptions.narration_subject",
+                          sum(1 for s, o in zip(column(descs, "subject"), old) if s is None and o is not None))
         bests = column(descs, "best_exo")
         raw_cam = [None if b is None else b.raw_cam_id for b in bests]
         if not set(map(type, raw_cam)) <= {str, type(None)}:
@@ -127,8 +135,7 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
             "description_idx": idx,
             "timestamp": column(descs, "timestamp"),
             "text": column(descs, "text"),
-            "subject": [d.subject if d.subject is not None else d.narration_subject
-                        for d in descs],
+            "subject": subjects,
             "ego_visible": _flags(column(descs, "ego_visible"), rel, f, 0, "ego_visible"),
             "unsure": _flags(column(descs, "unsure"), rel, f, 0, "unsure"),
             "best_exo_cam_id": [None if b is None else b.cam_id for b in bests],

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .. import variants
 from ..errors import InputError
 from ..schema import conform
 from ._common import split_files, to_text
@@ -77,7 +78,10 @@ def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Tabl
                                  "each take annotated in one keystep file only",
                                  f"the take is also in {seen_takes[take_uid]}")
             seen_takes[take_uid] = rel
-            meta = rec.annotation_meta or rec.annotation_metadata
+            meta = rec.annotation_meta
+            if meta is None and rec.annotation_metadata is not None:
+                meta = rec.annotation_metadata
+                variants.note(rel, "keystep.annotation_metadata")
             segs = rec.segments
             n = len(segs)
             seg["take_uid"] += [take_uid] * n

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import pyarrow as pa
 
+from .. import variants
 from ..errors import InputError
 from ..schema import get as schema_of
 from ._common import column, has_duplicates, repeat_per_row, row_groups, to_table
@@ -58,10 +59,16 @@ def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Ta
         # entry-level values are converted once per entry and repeated per path in Arrow
         rows = row_groups([len(e.paths) for e in entries])
         paths: list[PathSpec] = list(chain.from_iterable(column(entries, "paths")))
+        relative = column(paths, "relative_path")
+        doubled = [i for i, p in enumerate(relative) if "//" in p]
+        if doubled:  # the real generator writes camera_pose//<take_uid>.json: one file, one path
+            for i in doubled:
+                relative[i] = _single_slashes(relative[i])
+            variants.note(rel, "manifests.double_slash", len(doubled))
         t = to_table("manifest_files", {
             "part": pa.repeat(pa.scalar(part, type=pa.string()), len(paths)),
             "uid": repeat_per_row(column(entries, "uid"), rows, pa.string()),
-            "relative_path": column(paths, "relative_path"),
+            "relative_path": relative,
             "size_bytes": column(paths, "size"),
             "views": column(paths, "views"),
             "universities": column(paths, "universities"),
@@ -79,12 +86,18 @@ def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Ta
     return {"manifest_files": pa.concat_tables(parts)}
 
 
+def _single_slashes(path: str) -> str:
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
+
+
 def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:
     seen: dict[tuple[str, str], str] = {}
     for i, e in enumerate(entries):
         for j, p in enumerate(e.paths):
             where = f"$[{i}].paths[{j}].relative_path"
-            key = (e.uid, p.relative_path)
+            key = (e.uid, _single_slashes(p.relative_path))
             if key in seen:
                 raise InputError(rel, where, "each path listed once per uid",
                                  f"{p.relative_path!r} again (first at {seen[key]})")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .. import variants
 from ..errors import InputError
 from ..schema import conform
 from ._common import check_unique, column, to_text
@@ -44,8 +45,9 @@ class Video(msgspec.Struct, gc=False):
 
 class Camera(msgspec.Struct, gc=False):
     cam_id: str
-    is_ego: bool | None = None
-    has_walkaround: bool | None = None
+    # "True"/"False" (and "TRUE"/"FALSE") in the files official code read before v1
+    is_ego: bool | str | None = None
+    has_walkaround: bool | str | None = None
     includes_audio: bool | None = None
     device_type: str | None = None
     relative_path: str | None = None
@@ -66,7 +68,7 @@ class Capture(msgspec.Struct, gc=False):
     cameras: list[Camera] | None = None
     timesync_uid: str | None = None
     timesync_validated: bool | int | None = None
-    validated: bool | None = None
+    validated: bool | int | None = None
 
 
 class EmbeddedCapture(msgspec.Struct, gc=False):
@@ -85,15 +87,16 @@ class Take(msgspec.Struct, gc=False):
     participant_uid: int | None = None
     is_dropped: bool | None = None
     objects: list[Any] = []
-    task_id: int | None = None
+    task_id: int | str | None = None  # "4001" where official readers cast with int()
     task_name: str | None = None
     parent_task_id: int | None = None
     parent_task_name: str | None = None
     take_idx: int | None = None
     duration_sec: float | None = None
-    best_exo: str | None = None
-    task_start_sec: float | None = None
-    task_end_sec: float | None = None
+    # missing in v1 takes.json (new in v2): UNSET tells a missing key from a null
+    best_exo: str | None | msgspec.UnsetType = msgspec.UNSET
+    task_start_sec: float | None | msgspec.UnsetType = msgspec.UNSET
+    task_end_sec: float | None | msgspec.UnsetType = msgspec.UNSET
     is_narrated: bool | None = None
     timesync_start_idx: int | None = None
     timesync_end_idx: int | None = None
@@ -108,7 +111,7 @@ class Take(msgspec.Struct, gc=False):
     origin_id: str | int | None = None
     capture: EmbeddedCapture | None = None
     physical_setting_uid: int | None = None
-    validated: bool | None = None
+    validated: bool | int | None = None  # official code compares validated > 0
 
 
 class Participant(msgspec.Struct, gc=False):
@@ -142,6 +145,44 @@ class MetadataFile(msgspec.Struct, gc=False):
 
 
 # -- takes.json + captures.json (+ splits.json for the split column) ------------
+def _v2_key(takes: list[Take], key: str) -> list[Any]:
+    """A key v2 added: NULL where a v1 file has no such key (counted as that variant)."""
+    values = column(takes, key)
+    missing = sum(1 for v in values if v is msgspec.UNSET)
+    if missing:
+        variants.note(TAKES_JSON, "takes.v1_missing_keys", missing)
+        values = [None if v is msgspec.UNSET else v for v in values]
+    return values
+
+
+def _camera_flags(cams: list[Camera], file: str, at: str, variant: str) -> None:
+    """is_ego, has_walkaround as the strings "True"/"False" -> bool (counted); others refused."""
+    for j, cam in enumerate(cams):
+        for key in ("is_ego", "has_walkaround"):
+            v = getattr(cam, key)
+            if v is not None and v is not True and v is not False:
+                setattr(cam, key, variants.boolean(
+                    v, file, lambda j=j, key=key: f"{at}.cameras[{j}].{key}", variant, "python_text"))
+
+
+def _flags_01(records: list[Any], key: str, file: str, variant: str) -> list[Any]:
+    """A flag given as true/false or (counted) the integers 0/1."""
+    values = column(records, key)
+    for i, v in enumerate(values):
+        if v is not None and v is not True and v is not False:
+            values[i] = variants.boolean(v, file, lambda i=i: f"$[{i}].{key}", variant, "01")
+    return values
+
+
+def _task_ids(takes: list[Take]) -> list[Any]:
+    """task_id as an integer or (counted) a string of digits."""
+    values = column(takes, "task_id")
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            values[i] = variants.integer(v, TAKES_JSON, lambda i=i: f"$[{i}].task_id", "takes.task_id_text")
+    return values
+
+
 def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
     takes, takes_extra = release.decode_records(TAKES_JSON, list[Take], Take)
     captures, captures_extra = release.decode_records(CAPTURES_JSON, list[Capture], Capture)
@@ -155,15 +196,18 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
 
     # -- captures and their cameras
     embedded_cams: dict[str, list[Camera]] = {}
-    for t in takes:
+    for i, t in enumerate(takes):
         c = t.capture
         if c is not None and c.cameras is not None:
+            _camera_flags(c.cameras, TAKES_JSON, f"$[{i}].capture", "takes.camera_flags_text")
             embedded_cams.setdefault(c.capture_uid or t.capture_uid, c.cameras)
     cc: dict[str, list[Any]] = {k: [] for k in (
         "capture_uid", "cam_id", "is_ego", "device_type", "has_walkaround",
         "includes_audio", "relative_path", "video_artifact_uid")}
     is_ego: dict[tuple[str, str], bool | None] = {}
     for ci, c in enumerate(captures):
+        if c.cameras is not None:
+            _camera_flags(c.cameras, CAPTURES_JSON, f"$[{ci}]", "captures.camera_flags_text")
         cams = c.cameras if c.cameras is not None else embedded_cams.get(c.capture_uid, [])
         check_unique(
             column(cams, "cam_id"), CAPTURES_JSON, lambda j: f"$[{ci}].cameras[{j}].cam_id", "cam_id"
@@ -183,12 +227,7 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         for cam in cams:
             is_ego.setdefault((cap_uid, cam.cam_id), cam.is_ego)
 
-    tv = []
-    for i, c in enumerate(captures):
-        v = c.timesync_validated
-        if v is not None and v is not True and v is not False:
-            v = v > 0
-        tv.append(v)
+    tv = _flags_01(captures, "timesync_validated", CAPTURES_JSON, "captures.validated_int")
     captures_t = conform("captures", {
         "capture_uid": cap_uids,
         "capture_name": column(captures, "capture_name"),
@@ -199,7 +238,7 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         "has_trajectory": column(captures, "has_trajectory"),
         "has_gaze": column(captures, "has_gaze"),
         "has_postsurvey": column(captures, "has_postsurvey"),
-        "validated": column(captures, "validated"),
+        "validated": _flags_01(captures, "validated", CAPTURES_JSON, "captures.validated_int"),
         "timesync_validated": tv,
         "root_dir": column(captures, "root_dir"),
         "origin_capture_id": [to_text(c.origin_capture_id) for c in captures],
@@ -253,16 +292,16 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         "university_id": column(takes, "university_id"),
         "scenario": column(takes, "parent_task_name"),
         "scenario_id": column(takes, "parent_task_id"),
-        "task_id": column(takes, "task_id"),
+        "task_id": _task_ids(takes),
         "task_name": column(takes, "task_name"),
         "take_idx": column(takes, "take_idx"),
         "duration_sec": column(takes, "duration_sec"),
-        "best_exo": column(takes, "best_exo"),
-        "task_start_sec": column(takes, "task_start_sec"),
-        "task_end_sec": column(takes, "task_end_sec"),
+        "best_exo": _v2_key(takes, "best_exo"),
+        "task_start_sec": _v2_key(takes, "task_start_sec"),
+        "task_end_sec": _v2_key(takes, "task_end_sec"),
         "is_narrated": column(takes, "is_narrated"),
         "is_dropped": column(takes, "is_dropped"),
-        "validated": column(takes, "validated"),
+        "validated": _flags_01(takes, "validated", TAKES_JSON, "takes.validated_int"),
         "physical_setting_uid": column(takes, "physical_setting_uid"),
         "has_trimmed_vrs": column(takes, "has_trimmed_vrs"),
         "has_trimmed_eye_gaze": column(takes, "has_trimmed_eye_gaze"),
