@@ -247,3 +247,21 @@ def test_manifests_write_camera_pose_paths_as_the_real_generator_does(releases, 
     got = {r[0] for r in con.sql(f"SELECT relative_path FROM read_parquet({files!r})").fetchall()}
     assert not any("//" in p for p in got)
     assert {p.replace("//", "/") for p in doubled} <= got
+
+
+def test_the_docs_per_frame_camera_pose_layout_is_refused_not_misread(tmp_path):
+    """The docs show camera pose keyed by frame first; no real file has it: a clear error,
+    not a camera named "838" with no matrices."""
+    from egoexo_sql.release import Release
+    from egoexo_sql.tables import ego_pose
+
+    uid = "0bc47e29-0000-4000-8000-000000000000"
+    d = tmp_path / "annotations" / "ego_pose" / "train" / "camera_pose"
+    d.mkdir(parents=True)
+    eye = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]
+    ext = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]]
+    (d / f"{uid}.json").write_text(json.dumps({"838": {
+        "metadata": {"take_uid": uid, "take_name": "t", "frame_number": 838},
+        "aria": {"camera_intrinsics": eye, "camera_extrinsics": ext}}}))
+    with pytest.raises(InputError, match=r'camera_pose/.*\.json: \$\["838"\]: expected a camera key'):
+        list(ego_pose.compile_camera_file(Release(tmp_path), d / f"{uid}.json"))

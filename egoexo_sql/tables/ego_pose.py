@@ -375,6 +375,13 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
                 sub = (e.json_path or "$")[1:]
                 raise InputError(rel, f'$["{cam}"]{sub}', e.expected, e.got) from None
 
+    for cam, pose in cams.items():
+        if cam.isdigit() and pose.camera_intrinsics is None and pose.camera_extrinsics is None:
+            # the docs' layout (frames first, cameras inside): no real v2 file has it
+            raise InputError(rel, f'$["{cam}"]', "a camera key (cam01, aria01, ...) holding "
+                             "camera_intrinsics/camera_extrinsics at the top level",
+                             "a frame number: the per-frame layout of the documentation, which "
+                             "the released files do not use")
     cam_ids: list[str] = []
     frame_numbers: list[int | None] = []
     intrinsics: list = []
