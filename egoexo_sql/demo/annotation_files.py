@@ -161,6 +161,9 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
         name = ks.vocabulary[u]
         rows.append(f"{label[u]},{u},{_csv(name)},{scen_of[u]}")
     truth["keystep_labels"] = len(classes)
+    # procedure_understanding_*.json: no public source shows their content, so the demo
+    # writes none rather than invent a shape (docs/real-data-variants.md)
+    truth["procedure_understanding"] = 0
     yield "annotations/keystep_benchmark/label_mapping.csv", "\n".join(rows) + "\n"
     for split, items in by_split.items():
         segments = []
