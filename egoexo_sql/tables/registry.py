@@ -189,6 +189,7 @@ SOURCES: tuple[Source, ...] = (
         inputs=(MANIFEST_GLOB,),
         tables=("manifest_files",),
         compile=gc_free(compile_manifests),
+        version=2,  # 2: the camera column
     ),
     # the text search index is made from the five text tables (search_index.py); it is
     # the group `search`: `build --only atomic` leaves it as it was, while
