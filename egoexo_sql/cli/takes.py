@@ -61,8 +61,9 @@ def takes(
     max_duration: Optional[float] = typer.Option(
         None, "--max-duration", metavar="SEC", help="Takes at most this long (seconds).", show_default=False),
     text: Optional[str] = typer.Option(
-        None, "--text", metavar="QUERY", help="Takes whose annotation texts contain every word of QUERY "
-        "(as `egoexo-sql search` matches them).", show_default=False),
+        None, "--text", metavar="QUERY", help="Takes with an annotation text (atomic description, "
+        "commentary, narration, keystep, demonstration comment) that contains every term of QUERY.",
+        show_default=False),
     where: Optional[str] = typer.Option(
         None, "--where", metavar="EXPR", help="A boolean SQL expression over take_summary columns, e.g. "
         "\"n_keystep_segments > 10 AND validated\" (see `egoexo-sql describe take_summary`).", show_default=False),
@@ -78,7 +79,7 @@ def takes(
     format: TakesFormat = typer.Option(
         TakesFormat.uids, "--format", help="uids: one take_uid a line; csv/json: take_summary rows; egoexo: the "
         "download command(s); plan: files and bytes those commands will download; files: those files as CSV "
-        "(part,uid,relative_path,size_bytes,source_path); s3: `aws s3 cp` lines fetching them (plan, files "
+        "(part, uid, relative_path, size_bytes, source_path); s3: `aws s3 cp` lines fetching them (plan, files "
         "and s3 need the manifests)."),
     parts: Optional[list[str]] = typer.Option(
         None, "--parts", help="Downloader parts for --format egoexo/plan/files/s3 (default: takes), e.g. --parts "
