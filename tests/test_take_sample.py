@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from egoexo_sql import select as sel
 from egoexo_sql.catalog import Catalog
 from egoexo_sql.cli import main
 from egoexo_sql.errors import UsageError
@@ -150,3 +151,13 @@ def test_python_sample_options_are_checked(cat):
         cat.takes(sample=0)
     with pytest.raises(UsageError, match="--per goes with --sample"):
         cat.takes(per=["split"])
+
+
+def test_library_selection_takes_the_options_as_keywords(cat, facts):
+    """What the CLI and the web browser call: Filters, keywords, or both (keywords win)."""
+    want = draw(facts, 2, ["split"], 5, keep=lambda f: f["scenario"] == "Cooking")
+    assert sel.take_uids(cat, scenario="Cooking", sample=2, per=["split"], seed=5) == want
+    assert sel.take_uids(cat, sel.Filters.of(scenario="Cooking", sample=9), sample=2, per="split", seed=5) == want
+    rows = sel.run(cat, sel.Filters.of(scenario="Cooking"), columns="take_uid, split", sample=2, per=["split"],
+                   seed=5).fetchall()
+    assert [r[0] for r in rows] == want

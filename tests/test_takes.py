@@ -545,7 +545,7 @@ def test_takes_cli_does_not_import_polars_or_pandas(demo_catalog):
         "heavy = sorted(m for m in ('polars', 'pandas', 'great_expectations', 'pyarrow') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    for fmt in ("uids", "egoexo", "plan", "csv"):
+    for fmt in ("uids", "egoexo", "plan", "csv", "files", "s3"):
         res = subprocess.run([sys.executable, "-c", probe, "takes", "--catalog", str(demo_catalog),
                               "--has", "keystep", "--where", "duration_sec > 10", "--format", fmt],
                              capture_output=True, text=True, timeout=120)
