@@ -21,7 +21,17 @@ Semantics (the same for the CLI and for :meth:`Catalog.takes`):
   it false. ``--min-duration``/``--max-duration`` are inclusive bounds on duration_sec.
 - ``--where`` is one boolean SQL expression over take_summary's columns, checked by
   :func:`check_where` with sqlglot before anything runs.
-- ``--text`` is ranked text search (issue 8): :func:`text_condition` is its hook.
+- ``--text`` keeps takes whose annotation texts match a search: :func:`text_condition`.
+- ``--sample N [--per COLUMN ...] [--seed S]`` comes last: of the takes the filters
+  select, N from each group of the named take_summary columns (all of a group that has
+  fewer; no ``--per``: N in all). A take's place in the draw is ``md5('<seed>:<take_uid>')``
+  (smallest first), so the same seed and catalog give the same takes whatever the
+  row order, and another seed another sample (:func:`sample_condition`).
+
+The selection is one condition list (:func:`conditions`), the sample included, so
+anything built on it (the CLI, :meth:`Catalog.takes`, the web browser) selects the same
+takes: :func:`run` and :func:`take_uids` take the :class:`Filters` or the options as
+keywords (``take_uids(cat, scenario="Cooking", sample=2, per=["split"])``).
 
 Nothing here imports polars at module level (the CLI path stays light).
 """
@@ -31,7 +41,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError, UsageError
@@ -67,6 +77,9 @@ class Filters:
     max_duration: float | None = None
     text: str | None = None
     where: str | None = None
+    sample: int | None = None
+    per: tuple[str, ...] = ()
+    seed: int | None = None
 
     @classmethod
     def of(cls, **options: Any) -> "Filters":
@@ -82,14 +95,34 @@ class Filters:
         for k, v in options.items():
             if k == "narrated" and v is not None and not isinstance(v, bool):
                 raise UsageError(f"narrated: expected True, False or None, got {v!r}")
-            if k in ("narrated", "min_duration", "max_duration", "text", "where"):
+            if k in ("sample", "seed"):
+                norm[k] = _as_int(k, v)
+            elif k in ("narrated", "min_duration", "max_duration", "text", "where"):
                 norm[k] = v
             else:
                 norm[k] = _as_tuple(k, v)
         return cls(**norm)
 
+    def with_options(self, **options: Any) -> "Filters":
+        """These filters with some options replaced (given as :meth:`of` takes them)."""
+        if not options:
+            return self
+        given = Filters.of(**options)
+        return replace(self, **{k: getattr(given, k) for k in options})
+
     def is_empty(self) -> bool:
         return self == Filters()
+
+
+def _as_int(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise UsageError(f"{name}: expected a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name}: expected a whole number, got {value!r}") from None
 
 
 def _as_tuple(name: str, value: Any) -> tuple[str, ...]:
@@ -345,7 +378,7 @@ def _shown_name(node, text: str, names: set[str]) -> str:
     return sorted(names)[0] if names else type(node).__name__.lower()
 
 
-# --------------------------------------------------------------------------- --text (issue 8)
+# --------------------------------------------------------------------------- --text
 
 
 def text_condition(cat: "Catalog | None", query: str) -> tuple[str, dict[str, Any]]:
@@ -439,7 +472,45 @@ def conditions(f: Filters, cat: "Catalog | None" = None, columns: Mapping[str, s
         # The checked text itself runs (DuckDB parses what the user wrote), on lines of its own
         # so that a trailing -- comment cannot swallow the closing parenthesis.
         conds.append("(\n" + f.where + "\n)")
+    if f.sample is not None:
+        conds = [sample_condition(conds, p, f.sample, f.per, f.seed, cols)]
+    elif f.per or f.seed is not None:
+        raise UsageError(f"{'--per' if f.per else '--seed'} goes with --sample N (how many takes to draw)")
     return conds, p.values
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sample_condition(conds: list[str], p: "_Params", n: int, per: Iterable[str], seed: int | None,
+                     cols: Mapping[str, str]) -> str:
+    """``take_uid IN (...)``: ``n`` of the takes that meet ``conds`` from each group of ``per``.
+
+    Within a group the takes with the smallest ``md5('<seed>:<take_uid>')`` are drawn
+    (take_uid breaks a tie), which depends on nothing but the seed and the take
+    (seed default 0). A group is one combination of the ``per`` columns' values, NULL
+    included; a column that is a list groups by the whole list.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UsageError(f"--sample: expected a number of takes >= 1, got {n!r}")
+    known = {c.lower(): c for c in cols}
+    group: list[str] = []
+    for name in dict.fromkeys(c.strip() for c in per):
+        if name.lower() not in known:
+            close = difflib.get_close_matches(name.lower(), list(known), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(known[c] for c in close)}?)" if close else ""
+            raise UsageError(f"--per {name!r}: not a column of {VIEW}{hint}; "
+                             f"`egoexo-sql describe {VIEW}` lists its columns")
+        group.append(_quote(known[name.lower()]))
+    where = ("\n    WHERE " + "\n      AND ".join(conds)) if conds else ""
+    partition = f"PARTITION BY {', '.join(group)} " if group else ""
+    seed_text = p.add(f"{0 if seed is None else int(seed)}:")
+    return (
+        f"take_uid IN (\n    SELECT take_uid FROM {VIEW}{where}\n"
+        f"    QUALIFY row_number() OVER ({partition}ORDER BY md5({seed_text} || take_uid), take_uid) "
+        f"<= {p.add(n)}\n)"
+    )
 
 
 def selection_sql(f: Filters, cat: "Catalog | None" = None, *, columns: str = "*",
@@ -509,16 +580,22 @@ def check_values(cat: "Catalog", f: Filters) -> None:
 # --------------------------------------------------------------------------- running it
 
 
-def run(cat: "Catalog", f: Filters, *, columns: str = "*"):
-    """Check ``f`` against the catalog and run the selection; returns the DuckDB cursor."""
+def run(cat: "Catalog", f: Filters | None = None, *, columns: str = "*", **options: Any):
+    """Check the selection against the catalog and run it; returns the DuckDB cursor.
+
+    The selection is ``f``, with any ``options`` (the :class:`Filters` fields as
+    keywords, e.g. ``sample=5, per=["scenario"]``) replacing its fields; rows are
+    take_summary's ``columns`` in take_uid order.
+    """
+    f = (f or Filters()).with_options(**options)
     sql, params = selection_sql(f, cat, columns=columns)
     check_values(cat, f)
     return cat.execute(sql, params)
 
 
-def take_uids(cat: "Catalog", f: Filters) -> list[str]:
-    """take_uid of the selected takes, sorted."""
-    return [r[0] for r in run(cat, f, columns="take_uid").fetchall()]
+def take_uids(cat: "Catalog", f: Filters | None = None, **options: Any) -> list[str]:
+    """take_uid of the selected takes, sorted (``f`` and ``options`` as in :func:`run`)."""
+    return [r[0] for r in run(cat, f, columns="take_uid", **options).fetchall()]
 
 
 def takes(cat: "Catalog", **filters: Any) -> "pl.DataFrame":
@@ -528,7 +605,9 @@ def takes(cat: "Catalog", **filters: Any) -> "pl.DataFrame":
     ``university``, ``split``, ``benchmark``, ``proficiency``, ``has`` (each a string or
     a list of strings), ``narrated`` (True/False/None), ``min_duration``,
     ``max_duration`` (seconds), ``text`` and ``where`` (a boolean SQL expression over
-    take_summary's columns). Example: ``cat.takes(scenario="Cooking", has=["keystep"])``.
+    take_summary's columns); ``sample`` (N takes), ``per`` (take_summary columns whose
+    groups get N each) and ``seed`` (default 0) draw a reproducible sample of those.
+    Example: ``cat.takes(scenario="Cooking", has=["keystep"], sample=3, per=["split"])``.
     """
     import warnings
 

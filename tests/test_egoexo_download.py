@@ -8,6 +8,8 @@
    name; the printed commands run as printed, plus ``--base_dir s3://<bucket>/egoexo-public/
    -y``; exactly the selected takes' files (and their captures', and the whole metadata
    and annotations) land in the download folder, with the bytes the plan announced.
+3. The ``aws s3 cp`` script of ``--format s3`` (the real AWS CLI, same server) puts each
+   listed file where egoexo looks, and a later egoexo run counts them as downloaded.
 
 Credentials are dummies. egoexo passes ``--s3_profile default`` to boto3 explicitly, and
 botocore then skips the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables, so the dummy
@@ -16,7 +18,8 @@ HOME points into the test folder (no ~/.aws of the user is read), proxies are by
 for 127.0.0.1, and nothing else is contacted.
 
 Needs ``ego4d==1.7.3`` and ``moto[server]`` (the ``test`` extra installs both); without
-them the module is skipped with a reason naming what is missing.
+them the module is skipped with a reason naming what is missing. Part 3 also needs the
+``aws`` command (``awscli``, in the ``test`` extra too) and is skipped without it.
 """
 
 from __future__ import annotations
@@ -335,4 +338,87 @@ def test_egoexo_downloads_exactly_the_selected_takes(small, s3):
             announced[cells[0]][1] += int(cells[3].replace(",", ""))
     assert announced == on_disk
 
+    shutil.rmtree(out)
+
+
+# --------------------------------------------------------------------------- 3. the s3 script, then egoexo
+
+
+def _aws() -> str | None:
+    here = Path(sys.executable).parent / "aws"
+    return str(here) if here.exists() else shutil.which("aws")
+
+
+def _files_csv(text: str) -> list[dict]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _run_egoexo(argv: list[str], root: Path, env: dict) -> str:
+    res = subprocess.run(_egoexo_argv(argv), cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "WARN" not in res.stdout and "ERROR" not in res.stdout, res.stdout[-3000:]
+    return res.stdout
+
+
+def test_s3_script_puts_the_files_where_egoexo_counts_them_as_downloaded(small, s3):
+    """The `aws s3 cp` lines of --format s3 (run by the real AWS CLI against the local S3
+    server) put each listed file where egoexo looks; egoexo then downloads nothing more.
+
+    1. --cams ego collage is what egoexo's --views ego keeps of these parts, so egoexo
+       --views ego finds everything present and fetches nothing;
+    2. --cams best_exo: egoexo without --views counts the script's files as downloaded and
+       leaves them as they are (it fetches only the other cameras).
+    """
+    aws = _aws()
+    if aws is None:
+        pytest.skip("not installed: awscli (the `aws` command; pip install -e '.[test]')")
+    catalog, root, objects = small["catalog"], small["root"], small["objects"]
+    env = {**s3["env"], "PATH": os.pathsep.join([str(Path(aws).parent), s3["env"].get("PATH", "")])}
+    select = ["--scenario", "Cooking", "--scenario", "Music", "--sample", "1", "--per", "scenario"]
+    parts = ["takes", "take_trajectory", "captures"]
+
+    def fetch_with_script(out: Path, cams: list[str], run_parts: list[str]) -> dict[str, int]:
+        listed = _files_csv(takes_out(catalog, *select, "--format", "files", "--parts", *run_parts, "--cams", *cams))
+        script = takes_out(catalog, *select, "--format", "s3", "--parts", *run_parts, "--cams", *cams,
+                           "--out-dir", str(out))
+        (root / "get.sh").write_text(script)
+        res = subprocess.run(["sh", str(root / "get.sh")], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=600)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        got = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+        assert got == {r["relative_path"] for r in listed}
+        for r in listed:
+            data = (out / r["relative_path"]).read_bytes()
+            assert data == objects[r["source_path"]] and len(data) == int(r["size_bytes"]), r["relative_path"]
+        return {r["relative_path"]: (out / r["relative_path"]).stat().st_mtime_ns for r in listed}
+
+    # 1. ego cameras and previews, then egoexo --views ego: nothing left to fetch
+    out = root / "s3_ego"
+    stamps = fetch_with_script(out, ["ego", "collage"], parts)
+    assert any("/frame_aligned_videos/aria" in p for p in stamps) and any(p.startswith("captures/") for p in stamps)
+    commands_ = commands(takes_out(catalog, *select, "--format", "egoexo", "--parts", *parts, "--out-dir", str(out)))
+    assert commands_
+    counted = 0
+    for argv in commands_:
+        stdout = _run_egoexo(argv + ["--views", "ego"], root, s3["env"])
+        assert "Everything has been downloaded. Bye." in stdout, stdout[-2000:]
+        m = re.search(r"\((\d+) / (\d+) files\) downloaded", stdout)
+        assert m and m.group(1) == m.group(2), stdout[-2000:]
+        counted += int(m.group(1))
+    assert counted == len(stamps)
+    assert {p: (out / p).stat().st_mtime_ns for p in stamps} == stamps
+    shutil.rmtree(out)
+
+    # 2. the best exo view only; egoexo then counts those files as there and leaves them alone
+    out = root / "s3_best_exo"
+    stamps = fetch_with_script(out, ["best_exo"], ["takes"])
+    assert stamps and all("/frame_aligned_videos/" in p for p in stamps)
+    (argv,) = commands(takes_out(catalog, *select, "--format", "egoexo", "--parts", "takes", "--out-dir", str(out)))
+    stdout = _run_egoexo(argv, root, s3["env"])
+    m = re.search(r"\((\d+) / (\d+) files\) downloaded", stdout)
+    assert m and int(m.group(1)) == len(stamps) < int(m.group(2)), stdout[-2000:]
+    assert {p: (out / p).stat().st_mtime_ns for p in stamps} == stamps
     shutil.rmtree(out)

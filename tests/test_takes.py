@@ -220,7 +220,7 @@ def test_empty_selection_says_so(demo_catalog, capsys):
     (["--has", "masks"], "--has 'masks'"),
     (["--min-duration", "100", "--max-duration", "10"], "nothing can match"),
     (["--min-duration", "-5"], "--min-duration: expected a number of seconds >= 0"),
-    (["--format", "csv", "--parts", "takes"], "--parts is for --format egoexo or --format plan"),
+    (["--format", "csv", "--parts", "takes"], "--parts is for --format egoexo, plan, files or s3"),
     (["--format", "egoexo", "--parts", "take_videos"], "--parts take_videos: not a part of the egoexo downloader"),
     (["--where", ""], "--where is empty"),
 ])
@@ -506,12 +506,15 @@ def test_plan_counts_duplicates_once_and_skips_size_zero(tmp_path):
     (catdir / "data").mkdir(parents=True)
     con = duckdb.connect(str(catdir / "catalog.duckdb"))
     con.execute("""CREATE VIEW manifest_files AS SELECT * FROM (VALUES
-        ('takes', 'u1', 's3://b/a.mp4', 'takes/x/a.mp4', 10, ['ego']),
-        ('takes', 'u2', 's3://b/a.mp4', 'takes/x/a.mp4', 10, ['ego']),   -- same file, other entry
-        ('takes', 'u1', 's3://b/b.mp4', 'takes/x/b.mp4', 0, ['exo']),    -- size 0: skipped
-        ('takes', 'u1', 's3://b/c.mp4', 'takes/x/c.mp4', NULL, NULL),    -- no size: asked from S3
-        ('takes', 'u3', 's3://b/d.mp4', 'takes/y/d.mp4', 7, ['exo'])     -- not selected
-        ) t(part, uid, source_path, relative_path, size_bytes, views)""")
+        ('takes', 'u1', 's3://b/a.mp4', 'takes/x/a.mp4', 10, ['ego'], NULL),
+        ('takes', 'u2', 's3://b/a.mp4', 'takes/x/a.mp4', 10, ['ego'], NULL),   -- same file, other entry
+        ('takes', 'u1', 's3://b/b.mp4', 'takes/x/b.mp4', 0, ['exo'], NULL),    -- size 0: skipped
+        ('takes', 'u1', 's3://b/c.mp4', 'takes/x/c.mp4', NULL, NULL, NULL),    -- no size: asked from S3
+        ('takes', 'u3', 's3://b/d.mp4', 'takes/y/d.mp4', 7, ['exo'], NULL)     -- not selected
+        ) t(part, uid, source_path, relative_path, size_bytes, views, camera)""")
+    # the file list also reads the takes' best_exo and cameras (for --cams)
+    con.execute("CREATE VIEW takes AS SELECT 'u1' AS take_uid, NULL::VARCHAR AS best_exo, 'x' AS take_name")
+    con.execute("CREATE VIEW take_videos AS SELECT 'u1' AS take_uid, 'cam01' AS cam_id, false AS is_ego")
     con.close()
     with C.open(catdir) as c:
         p = dl.plan(c, [dl.Run("take", ["takes"], ["u1", "u2"])])
@@ -542,7 +545,7 @@ def test_takes_cli_does_not_import_polars_or_pandas(demo_catalog):
         "heavy = sorted(m for m in ('polars', 'pandas', 'great_expectations', 'pyarrow') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    for fmt in ("uids", "egoexo", "plan", "csv"):
+    for fmt in ("uids", "egoexo", "plan", "csv", "files", "s3"):
         res = subprocess.run([sys.executable, "-c", probe, "takes", "--catalog", str(demo_catalog),
                               "--has", "keystep", "--where", "duration_sec > 10", "--format", fmt],
                              capture_output=True, text=True, timeout=120)

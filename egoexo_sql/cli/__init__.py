@@ -60,6 +60,8 @@ MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
          "ego_pose", "transcripts", "manifests", "search")
     ),
     "--parts": None,
+    "--cams": None,
+    "--per": None,
     "--in": frozenset(("atomic", "commentary", "narration", "keystep", "demonstration")),
     "--has": frozenset(("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")),
 }

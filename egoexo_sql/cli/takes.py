@@ -1,5 +1,6 @@
 """``egoexo-sql takes``: select takes; print their uids, their rows, the ``egoexo`` commands
-that download them, or how much those commands will download.
+that download them, how much those commands will download, the files they fetch, or
+``aws s3 cp`` lines that fetch exactly those files (optionally only some cameras').
 
 Filters and their semantics live in :mod:`egoexo_sql.select` (shared with
 ``Catalog.takes``); commands and the plan in :mod:`egoexo_sql.download`. Only duckdb
@@ -25,6 +26,12 @@ class TakesFormat(str, Enum):
     json = "json"
     egoexo = "egoexo"
     plan = "plan"
+    files = "files"
+    s3 = "s3"
+
+
+#: formats that list or count files from the manifests (and so take --parts and --cams)
+FILE_FORMATS = ("plan", "files", "s3")
 
 
 @app.command()
@@ -54,19 +61,40 @@ def takes(
     max_duration: Optional[float] = typer.Option(
         None, "--max-duration", metavar="SEC", help="Takes at most this long (seconds).", show_default=False),
     text: Optional[str] = typer.Option(
-        None, "--text", metavar="QUERY", help="Takes whose annotations match this text search (issue 8).",
+        None, "--text", metavar="QUERY", help="Takes with an annotation text (atomic description, "
+        "commentary, narration, keystep, demonstration comment) that contains every term of QUERY.",
         show_default=False),
     where: Optional[str] = typer.Option(
         None, "--where", metavar="EXPR", help="A boolean SQL expression over take_summary columns, e.g. "
         "\"n_keystep_segments > 10 AND validated\" (see `egoexo-sql describe take_summary`).", show_default=False),
+    sample: Optional[int] = typer.Option(
+        None, "--sample", metavar="N", min=1, help="Of the matching takes, draw N (from each --per group), "
+        "reproducibly: the same --seed and catalog give the same takes.", show_default=False),
+    per: Optional[list[str]] = typer.Option(
+        None, "--per", metavar="COLUMN", help="With --sample: N takes from each group of these take_summary "
+        "columns, e.g. --per scenario split (a group with fewer keeps all its takes).", show_default=False),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", metavar="S", help="With --sample: another seed draws another sample (default 0).",
+        show_default=False),
     format: TakesFormat = typer.Option(
         TakesFormat.uids, "--format", help="uids: one take_uid a line; csv/json: take_summary rows; egoexo: the "
-        "download command(s); plan: files and bytes those commands will download (needs the manifests)."),
+        "download command(s); plan: files and bytes those commands will download; files: those files as CSV "
+        "(part, uid, relative_path, size_bytes, source_path); s3: `aws s3 cp` lines fetching them (plan, files "
+        "and s3 need the manifests)."),
     parts: Optional[list[str]] = typer.Option(
-        None, "--parts", help="Downloader parts for --format egoexo/plan (default: takes), e.g. --parts takes "
-        "captures annotations; all and default expand as in egoexo.", show_default=False),
+        None, "--parts", help="Downloader parts for --format egoexo/plan/files/s3 (default: takes), e.g. --parts "
+        "takes captures annotations; all and default expand as in egoexo.", show_default=False),
+    cams: Optional[list[str]] = typer.Option(
+        None, "--cams", metavar="CAM", help="For --format files/s3/plan: of the files that belong to a camera "
+        "(frame-aligned and downscaled videos, per-camera features), keep those of these cameras: ego, exo, "
+        "best_exo (each take's takes.best_exo), collage (the preview videos) or camera ids (cam01, gp02, "
+        "aria01). Files of no camera are kept.", show_default=False),
     out_dir: str = typer.Option(
-        "egoexo_download", "--out-dir", metavar="DIR", help="The download folder in the egoexo commands (-o DIR)."),
+        "egoexo_download", "--out-dir", metavar="DIR", help="The download folder of the egoexo commands (-o DIR) "
+        "and of the s3 lines."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help="For --format s3: the AWS profile of the `aws s3 cp` lines "
+        "(default: your default credentials).", show_default=False),
     max_command_chars: int = typer.Option(
         100_000, "--max-command-chars", metavar="N", help="Split egoexo commands longer than this (8000 for "
         "Windows cmd.exe).", min=200),
@@ -77,7 +105,9 @@ def takes(
     """Select takes by scenario, task, split, annotations, ... (options combine with AND).
 
     Then print their take_uids (default), their take_summary rows (csv, json), the exact
-    `egoexo` download commands (egoexo), or what those commands will download (plan).
+    `egoexo` download commands (egoexo), what those commands will download (plan), the
+    files themselves (files), or `aws s3 cp` lines that fetch exactly those files (s3),
+    optionally only some cameras' (--cams).
     """
     with _errors():
         from .. import download as dl
@@ -88,11 +118,18 @@ def takes(
         filters = sel.Filters.of(
             scenario=scenario, task=task, university=university, split=split, benchmark=benchmark,
             proficiency=proficiency, has=has, narrated=narrated, min_duration=min_duration,
-            max_duration=max_duration, text=text, where=where,
+            max_duration=max_duration, text=text, where=where, sample=sample, per=per, seed=seed,
         )
-        if parts and fmt not in ("egoexo", "plan"):
-            raise UsageError("--parts is for --format egoexo or --format plan")
-        wanted_parts = dl.normalize_parts(parts) if fmt in ("egoexo", "plan") else None
+        if parts and fmt not in ("egoexo", *FILE_FORMATS):
+            raise UsageError("--parts is for --format egoexo, plan, files or s3")
+        if cams and fmt not in FILE_FORMATS:
+            raise UsageError("--cams is for --format files, s3 or plan"
+                             + (": the egoexo downloader cannot select cameras (its --views keeps ego or exo "
+                                "files and always the previews); --format s3 fetches exactly the cameras named"
+                                if fmt == "egoexo" else ""))
+        if profile is not None and fmt != "s3":
+            raise UsageError("--profile is for --format s3")
+        wanted_parts = dl.normalize_parts(parts) if fmt in ("egoexo", *FILE_FORMATS) else None
         # --where, --has and the durations are checked before the catalog is even opened
         sel.selection_sql(replace(filters, text=None))
 
@@ -117,12 +154,22 @@ def takes(
                 _note_empty(len(uids))
                 return
             run_list = dl.runs(cat, uids, wanted_parts)
+            cam_set = dl.cams_of(cat, cams) if fmt in FILE_FORMATS else None
+            notes: list[str] = []
             if fmt == "egoexo":
                 text_out = dl.script(run_list, len(uids), out_dir, max_command_chars)
+            elif fmt == "plan":
+                counted = dl.plan(cat, run_list, cam_set)
+                text_out = dl.plan_text(counted, len(uids))
+                notes = dl.best_exo_notes(counted.no_best_exo)
             else:
-                text_out = dl.plan_text(dl.plan(cat, run_list), len(uids))
+                listed = dl.files(cat, run_list, cam_set)
+                notes = dl.files_notes(listed)
+                text_out = dl.files_csv(listed) if fmt == "files" else dl.s3_script(listed, len(uids), out_dir, profile)
             with _sink(output) as f:
                 f.write(text_out)
+            for note in notes:
+                typer.echo("note: " + note, err=True)
             _note_empty(len(uids))
             if uids and output not in (None, "-"):
                 typer.echo(f"wrote {fmt} for {len(uids)} takes to {output}", err=True)

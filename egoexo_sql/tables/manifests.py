@@ -1,5 +1,11 @@
 """manifests/<part>/manifest.json (the downloader's manifests, when the user has them)
--> manifest_files, one row per path entry."""
+-> manifest_files, one row per path entry.
+
+Each path also gets the camera it belongs to (``camera``), read from its relative path
+by :data:`CAMERA_PATTERNS`: the manifests name no camera, but the file names do
+(``frame_aligned_videos/cam01.mp4``, ``aria01_214-1.mp4``, the features'
+``<take_uid>_<cam_id>_<stream_id>.pt``).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..release import Release
 
 MANIFEST_GLOB = "manifests/**/manifest.json"
+
+#: The camera of a file, from its relative path (RE2 syntax; the first that matches wins):
+#: the preview videos of a take (ego_preview.mp4, best_exo_preview.mp4, also downscaled)
+#: are ``collage``; a frame-aligned or downscaled video is its cam_id (cam01.mp4,
+#: gp02.mp4, aria01_214-1.mp4 -> aria01); a feature file is the cam_id in its name.
+#: Every other file (VRS, trajectories, audio, annotations, ...) has no camera (NULL).
+COLLAGE = "collage"
+PREVIEW_PATTERN = r"^takes/.*preview\.mp4$"
+CAMERA_PATTERNS = (
+    r"/frame_aligned_videos/(?:[^/]+/)*(?P<camera>[A-Za-z]+[0-9]+)(?:_[0-9]+-[0-9]+)?\.mp4$",
+    r"^features/[^/]+/[^/_]+_(?P<camera>[A-Za-z]+[0-9]+)_[^/_]+\.pt$",
+)
 
 
 class PathSpec(msgspec.Struct, gc=False):
@@ -59,18 +77,20 @@ def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Ta
         # entry-level values are converted once per entry and repeated per path in Arrow
         rows = row_groups([len(e.paths) for e in entries])
         paths: list[PathSpec] = list(chain.from_iterable(column(entries, "paths")))
-        relative = column(paths, "relative_path")
-        doubled = [i for i, p in enumerate(relative) if "//" in p]
+        relative_paths = column(paths, "relative_path")
+        doubled = [i for i, p in enumerate(relative_paths) if "//" in p]
         if doubled:  # the real generator writes camera_pose//<take_uid>.json: one file, one path
             for i in doubled:
-                relative[i] = _single_slashes(relative[i])
+                relative_paths[i] = _single_slashes(relative_paths[i])
             variants.note(rel, "manifests.double_slash", len(doubled))
+        relative = pa.array(relative_paths, type=pa.string())
         t = to_table("manifest_files", {
             "part": pa.repeat(pa.scalar(part, type=pa.string()), len(paths)),
             "uid": repeat_per_row(column(entries, "uid"), rows, pa.string()),
             "relative_path": relative,
             "size_bytes": column(paths, "size"),
             "views": column(paths, "views"),
+            "camera": camera_of(relative),
             "universities": column(paths, "universities"),
             "splits": repeat_per_row(column(entries, "splits"), rows, list_type),
             "benchmarks": repeat_per_row(column(entries, "benchmarks"), rows, list_type),
@@ -90,6 +110,18 @@ def _single_slashes(path: str) -> str:
     while "//" in path:
         path = path.replace("//", "/")
     return path
+
+
+def camera_of(relative_paths: "pa.Array") -> "pa.Array":
+    """The camera of each path by :data:`CAMERA_PATTERNS` (NULL: no camera), computed in Arrow."""
+    import pyarrow.compute as pc
+
+    out = pa.nulls(len(relative_paths), pa.string())
+    for pattern in reversed(CAMERA_PATTERNS):
+        found = pc.struct_field(pc.extract_regex(relative_paths, pattern), "camera")
+        out = pc.coalesce(found, out)
+    is_preview = pc.fill_null(pc.match_substring_regex(relative_paths, PREVIEW_PATTERN), False)
+    return pc.if_else(is_preview, pa.scalar(COLLAGE, pa.string()), out)
 
 
 def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:

@@ -212,7 +212,7 @@ SOURCES: tuple[Source, ...] = (
         inputs=(MANIFEST_GLOB,),
         tables=("manifest_files",),
         compile=gc_free(compile_manifests),
-        version=2,  # 2: camera_pose paths with a double slash read with single slashes
+        version=3,  # 2: the camera column; 3: camera_pose paths with a double slash read with single slashes
     ),
     # the text search index is made from the five text tables (search_index.py); it is
     # the group `search`: `build --only atomic` leaves it as it was, while
