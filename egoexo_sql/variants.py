@@ -209,5 +209,5 @@ def text(value: Any, file: str, path: Path, variant_id: str) -> str | None:
 
 
 def _show(value: Any) -> str:
-    s = json.dumps(value) if not isinstance(value, bytes) else repr(value)
+    s = repr(value)
     return s if len(s) <= 80 else s[:77] + "..."

@@ -918,7 +918,8 @@ def test_real_only_builds_groups_and_keeps_every_view(release_copy, tmp_path):
     assert counts["keystep_segments"] == 0 and counts["atomic_descriptions"] == 0
     assert "keystep" in rep.not_built
     rep = build_catalog(release, cat, only=["keystep", "atomic"])
-    assert sorted(rep.recompiled) == ["atomic_descriptions", "keystep", "keystep_benchmark"]
+    assert sorted(rep.recompiled) == ["atomic_descriptions", "keystep", "keystep_benchmark",
+                                      "procedure_understanding"]
     counts = view_counts(cat)
     assert counts["takes"] == demo.truth["takes"]
     assert counts["keystep_segments"] == demo.truth["keystep_segments"]
