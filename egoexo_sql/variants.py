@@ -143,21 +143,6 @@ def text_list(value: Any, file: str, path: Path, variant_id: str) -> list[str] |
                      _show(value))
 
 
-_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
-
-
-def number(value: Any, file: str, path: Path, variant_id: str) -> float | None:
-    """A number; the variant writes it as a decimal number in a string ("12.5")."""
-    if value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        note(file, variant_id)
-        return float(value)
-    raise InputError(file, path(), "a number, or a decimal number written as a string", _show(value))
-
-
 _INT = re.compile(r"\s*[-+]?\d+\s*")
 
 
@@ -193,19 +178,6 @@ def boolean(value: Any, file: str, path: Path, variant_id: str, forms: str = "01
         note(file, variant_id)
         return table[value]
     raise InputError(file, path(), expected, _show(value))
-
-
-def text(value: Any, file: str, path: Path, variant_id: str) -> str | None:
-    """A string; the variant writes a number (an id as 30 instead of "30")."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        note(file, variant_id)
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        note(file, variant_id)
-        return str(int(value))
-    raise InputError(file, path(), "a string, or an id written as a number", _show(value))
 
 
 def _show(value: Any) -> str:
