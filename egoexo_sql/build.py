@@ -911,13 +911,16 @@ class _Build:
         final: list[str] = []  # what views.sql says: materialized views read their Parquet
         con = duckdb.connect(str(self.staging / "catalog.duckdb"))
         try:
-            con.execute(f"SET file_search_path = '{_sql_str(str(self.staging))}'")
+            # no file_search_path: a comma in the folder's path would split it. Tables are
+            # read from their absolute path once; the derived views read the stored tables.
             self.progress("views", 0, len(statements), "")
             for n, (name, sql) in enumerate(statements):
                 self.progress("views", n, len(statements), name)
                 sch = self.schemas[name]
                 try:
-                    con.execute(sql)
+                    # tables are stored in catalog.duckdb (it opens anywhere, from any
+                    # folder, in any DuckDB client); views.sql keeps views over data/
+                    con.execute(sch.stored_table_sql(self.staging) if sch.kind == "table" else sql)
                     if sch.kind == "view" and sch.materialize:
                         sql = self._materialize(con, sch)
                     rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -950,7 +953,8 @@ class _Build:
 
     def _materialize(self, con: Any, sch: "TableSchema") -> str:
         """Store a derived view's rows as Parquet (it is recomputed on every build, from the
-        tables just built) and replace it by a view over that file; returns the new view SQL."""
+        tables just built), store the same rows in catalog.duckdb in place of the view, and
+        return the view over that file that views.sql gives."""
         dest = self.staging / "data" / sch.table
         dest.mkdir(parents=True, exist_ok=True)
         cols = [r[0] for r in con.execute(f'DESCRIBE "{sch.table}"').fetchall()]
@@ -963,10 +967,13 @@ class _Build:
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
         if cols == sch.column_names:
-            sql = sch.view_sql()
+            sql, stored = sch.view_sql(), sch.stored_table_sql(self.staging)
         else:  # keep the view's own columns; _views() notes the difference
             sql = f"CREATE OR REPLACE VIEW {sch.table} AS\nSELECT * FROM read_parquet('{sch.data_glob()}');\n"
-        con.execute(sql)
+            stored = (f"CREATE OR REPLACE TABLE {sch.table} AS\nSELECT * FROM "
+                      f"read_parquet('{_sql_str(str(dest))}/*.parquet');\n")
+        con.execute(f'DROP VIEW "{sch.table}"')
+        con.execute(stored)  # catalog.duckdb holds the rows; views.sql a view over the file
         return sql
 
     def _write_build_json(

@@ -6,9 +6,11 @@
     cat.tables(); cat.describe("takes"); cat.connection
 
 Every catalog gets its own in-memory DuckDB instance with ``catalog.duckdb``
-attached READ_ONLY (as ``catalog``, the default database) and ``file_search_path``
-set to the catalog folder, so the views' relative paths (``data/<table>/...``)
-resolve wherever the folder was moved and whatever the working directory is. Its own
+attached READ_ONLY (as ``catalog``, the default database). The build stores every
+table's rows in ``catalog.duckdb`` and the derived views read them, so the catalog
+answers wherever the folder was moved and whatever the working directory is (catalogs
+built before that held views over relative ``data/<table>/...`` paths: for them
+``file_search_path`` is set to the catalog folder). Its own
 instance, because DuckDB shares one instance per database file inside a process:
 settings made on one connection would otherwise show up on another. Scratch tables
 can go into the in-memory database (``CREATE TABLE memory.t AS ...``).
@@ -138,7 +140,8 @@ class Catalog:
             self._connect()
         else:  # same attached database file; scratch tables in memory survive
             self._root = kept
-            self._con.execute(f"SET file_search_path = '{str(kept).replace(chr(39), chr(39) * 2)}'")
+            if "," not in str(kept):  # relative views of older catalogs (see sandbox.attach)
+                self._con.execute(f"SET file_search_path = '{str(kept).replace(chr(39), chr(39) * 2)}'")
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:

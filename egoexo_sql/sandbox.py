@@ -374,7 +374,12 @@ def attach(catalog_dir: Path, config: dict | None = None) -> "duckdb.DuckDBPyCon
     directory = str(Path(catalog_dir).resolve())
     con = duckdb.connect(":memory:", config=dict(config or {}))
     try:
-        con.execute(f"SET file_search_path = {_quote(directory)}")
+        # for catalogs whose views read data/ by relative paths (built before the tables
+        # were stored in catalog.duckdb); file_search_path is a comma-separated list, so a
+        # folder with a comma in its path cannot be expressed there (and needs no entry:
+        # a catalog built now stores its tables)
+        if "," not in directory:
+            con.execute(f"SET file_search_path = {_quote(directory)}")
         db = str(Path(directory) / "catalog.duckdb")
         con.execute(f"ATTACH {_quote(db)} AS {CATALOG_ALIAS} (READ_ONLY)")
         con.execute(f"USE {CATALOG_ALIAS}")

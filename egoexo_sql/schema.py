@@ -213,6 +213,15 @@ class TableSchema:
 
     def view_sql(self) -> str:
         """``CREATE VIEW`` over the Parquet files with paths relative to the catalog folder."""
+        return f"CREATE OR REPLACE VIEW {self.table} AS\n{self._select_parquet()}"
+
+    def stored_table_sql(self, folder: str | Path) -> str:
+        """``CREATE TABLE`` holding the rows of the Parquet files of the catalog folder
+        ``folder`` (read once, at build time): what ``catalog.duckdb`` stores, so that any
+        DuckDB client reads it from anywhere, after a move too, with no setting."""
+        return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet(folder)}"
+
+    def _select_parquet(self, folder: str | Path | None = None) -> str:
         cols = []
         for c in self.columns:
             if needs_cast(c.type) or c.name in self.partition_by:
@@ -223,10 +232,9 @@ class TableSchema:
         if self.partition_by:
             opts = ", hive_partitioning = true"
         select = ",\n    ".join(cols)
-        return (
-            f"CREATE OR REPLACE VIEW {self.table} AS\nSELECT\n    {select}\n"
-            f"FROM read_parquet('{self.data_glob()}'{opts});\n"
-        )
+        glob = self.data_glob() if folder is None else f"{Path(folder).as_posix()}/{self.data_glob()}"
+        glob = glob.replace("'", "''")
+        return f"SELECT\n    {select}\nFROM read_parquet('{glob}'{opts});\n"
 
     def empty_table(self) -> "pa.Table":
         return self.arrow_schema().empty_table()

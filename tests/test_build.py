@@ -253,12 +253,13 @@ def env(tmp_path):
 
 
 def view_counts(catalog: Path) -> dict[str, int]:
-    """Rows of every view, opened like a reader does (read-only, file_search_path)."""
+    """Rows of every view and stored table, opened like a reader does (read-only, file_search_path)."""
     con = duckdb.connect(str(catalog / "catalog.duckdb"), read_only=True)
     try:
         con.execute(f"SET file_search_path = '{catalog}'")
         names = [r[0] for r in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal "
+            "UNION SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1"
         ).fetchall()]
         return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
@@ -605,6 +606,11 @@ def test_a_reader_opened_before_a_rebuild_keeps_working(env):
     assert con.execute("SELECT count(*) FROM person_summary").fetchone()[0] == env.truth["people"]
     write_release(env.release, n_people=7)
     env.build()
+    # catalog.duckdb stores the rows: a plain connection keeps reading the build it
+    # opened (the swap replaced the file, not its contents); a new one sees the new build
+    assert con.execute("SELECT count(*) FROM people").fetchone()[0] == env.truth["people"]
+    con.close()
+    con = duckdb.connect(str(env.catalog / "catalog.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM people").fetchone()[0] == 7
     con.close()
 

@@ -132,7 +132,8 @@ def _norm(rows) -> list[tuple]:
 
 def test_every_view_exists_on_spark(spark_views, duck):
     ours = sorted(r[0] for r in duck.execute(
-        "SELECT view_name FROM duckdb_views() WHERE database_name = 'catalog' AND NOT internal"
+        "SELECT view_name FROM duckdb_views() WHERE database_name = 'catalog' AND NOT internal "
+        "UNION SELECT table_name FROM duckdb_tables() WHERE database_name = 'catalog' AND NOT internal"
     ).fetchall())
     assert spark_views == ours
 

@@ -56,15 +56,25 @@ class AtomicFile(msgspec.Struct, gc=False):
 _OK = {bool, type(None)}
 
 
+_FLAG_TEXT = {"0": False, "1": True}
+
+
 def _flags(values: list[Any], rel: str, f: AtomicFile, start: int, key: str) -> list[Any]:
     """Flags must be bool; the v1 spelling "0"/"1" is converted (and counted), others refused."""
     if set(map(type, values[start:])) <= _OK:
         return values
+    n = 0
     for i in range(start, len(values)):
         v = values[i]
-        if v is not None and v is not True and v is not False:
-            values[i] = variants.boolean(v, rel, lambda i=i: _locate(f, i - start) + f".{key}",
-                                         "atomic_descriptions.flag_text")
+        if v is None or v is True or v is False:
+            continue
+        if type(v) is str and v in _FLAG_TEXT:
+            values[i] = _FLAG_TEXT[v]
+            n += 1
+        else:  # raises, naming the description
+            variants.boolean(v, rel, lambda i=i: _locate(f, i - start) + f".{key}",
+                             "atomic_descriptions.flag_text")
+    variants.note(rel, "atomic_descriptions.flag_text", n)
     return values
 
 
