@@ -36,13 +36,14 @@ def size(p: Path) -> int:
 
 
 def client_ms(db: Path, sql: str, cwd: Path, search_path: Path | None, repeat: int) -> tuple[float, str]:
-    pre = f"con.execute({('SET file_search_path = ' + repr(chr(39) + str(search_path) + chr(39)))})\n" if search_path else ""
+    pre = "con.execute(\"SET file_search_path = '\" + sys.argv[3] + \"'\")\n" if search_path else ""
     code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1], read_only=True)\n" + pre
             + "print(con.sql(sys.argv[2]).fetchall()[0][0])\n")
     times, out = [], ""
     for _ in range(repeat):
         t0 = time.perf_counter()
-        p = subprocess.run([PYTHON, "-c", code, str(db), sql], cwd=cwd, capture_output=True, text=True)
+        p = subprocess.run([PYTHON, "-c", code, str(db), sql, str(search_path)], cwd=cwd,
+                           capture_output=True, text=True)
         times.append(time.perf_counter() - t0)
         out = p.stdout.strip() if p.returncode == 0 else "error: " + p.stderr.strip().splitlines()[-1][:60]
     return statistics.median(times) * 1000, out
@@ -67,7 +68,9 @@ def main() -> None:
         cat = work / ("before" if relative else "now")
         secs = []
         for _ in range(a.repeat):
-            s, _, _ = run_measured([python, "-m", "egoexo_sql", "build", a.release, "--catalog", str(cat), "--force"])
+            # from the work folder: `python -m` would import a checkout in the working directory
+            s, _, _ = run_measured([python, "-m", "egoexo_sql", "build", str(Path(a.release).resolve()),
+                                    "--catalog", str(cat), "--force"], cwd=str(work))
             secs.append(s)
         t = statistics.median(secs)
         base = base or t
