@@ -151,3 +151,17 @@ def test_procedure_understanding_bad_take_uid_names_the_record(tmp_path):
     p.write_text(json.dumps({"annotations": [{"take_uid": 5}]}))
     with pytest.raises(InputError, match=r"\$\.annotations\[0\]: expected take_uid and take_name as strings"):
         compile_procedure_understanding(Release(tmp_path), [p])
+
+
+def test_one_file_per_split_and_names_that_fit(tmp_path):
+    d = tmp_path / "annotations"
+    d.mkdir()
+    a, b = d / "procedure_understanding_test.json", d / "procedure_understanding_test_unannotated.json"
+    for p in (a, b):
+        p.write_text("[]")
+    with pytest.raises(InputError, match="one procedure_understanding file for the test split"):
+        compile_procedure_understanding(Release(tmp_path), [a, b])
+    odd = d / "procedure_understanding_dev.json"
+    odd.write_text("[]")
+    with pytest.raises(InputError, match=r"expected a file named procedure_understanding_<train\|val\|test>"):
+        compile_procedure_understanding(Release(tmp_path), [odd])

@@ -37,6 +37,29 @@ def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[
     return out
 
 
+def split_files_once(release: "Release", files: Iterable[Path], stem: str) -> list[tuple[str, str]]:
+    """(relative path, split) of ``<stem>_<train|val|test>[_unannotated].json`` files, in
+    split order; another name, or a second file for one split, is an InputError."""
+    pattern = re.compile(rf"{re.escape(stem)}_(train|val|test)(_unannotated)?\.json")
+    found = []
+    for f in files:
+        rel = release.rel(f)
+        m = pattern.fullmatch(rel.rpartition("/")[2])
+        if m is None:
+            raise InputError(rel, None, f"a file named {stem}_<train|val|test>[_unannotated].json",
+                             "another name")
+        found.append((SPLITS.index(m.group(1)), rel, m.group(1)))
+    seen: dict[str, str] = {}
+    out = []
+    for _, rel, split in sorted(found):
+        if split in seen:
+            raise InputError(rel, None, f"one {stem} file for the {split} split",
+                             f"a second one besides {seen[split]}")
+        seen[split] = rel
+        out.append((rel, split))
+    return out
+
+
 class gc_free:
     """Run a compiler with the cyclic GC paused (decoded records hold no cycles, and
     collections triggered by millions of fresh objects would cost more than the work).

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ import msgspec
 
 from ..errors import InputError
 from ..schema import conform
-from ._common import SPLITS
+from ._common import split_files_once
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -32,7 +31,6 @@ SEGMENT_GLOB = f"{FOLDER}/keystep_segment_*.json"
 LABELS_CSV = f"{FOLDER}/label_mapping.csv"
 LABELS_HEADER = ("label_id", "step_unique_id", "step_name", "scenario_name")
 
-_SEGMENT_FILE = re.compile(r"keystep_segment_(train|val|test)(_unannotated)?\.json")
 
 
 class Segment(msgspec.Struct, gc=False):
@@ -54,12 +52,6 @@ class SegmentFile(msgspec.Struct, gc=False):
     splits: str | None = None
 
 
-def split_of_segment_file(rel: str) -> str | None:
-    """``.../keystep_segment_test_unannotated.json`` -> ``"test"``; None when the name does not fit."""
-    m = _SEGMENT_FILE.fullmatch(rel.rpartition("/")[2])
-    return m.group(1) if m else None
-
-
 COLUMNS = ("take_uid", "split", "take_name", "segment_idx", "start_time", "end_time",
            "step_unique_id", "label_id", "step_name", "ego_segment_name", "segment_names", "extra")
 
@@ -69,21 +61,11 @@ def compile_keystep_benchmark(release: "Release", files: list[Path]) -> dict[str
     labels: dict[str, list[Any]] = {"label_id": [], "step_unique_id": [], "step_name": [], "scenario": []}
     segment_files = []
     for f in files:
-        rel = release.rel(f)
-        if rel == LABELS_CSV:
-            _read_labels(release, rel, labels)
-            continue
-        split = split_of_segment_file(rel)
-        if split is None:
-            raise InputError(rel, None, "a file named keystep_segment_<train|val|test>[_unannotated].json",
-                             "another name")
-        segment_files.append((SPLITS.index(split), rel, split))
-    seen_split: dict[str, str] = {}
-    for _, rel, split in sorted(segment_files):
-        if split in seen_split:
-            raise InputError(rel, None, f"one keystep_segment file for the {split} split",
-                             f"a second one besides {seen_split[split]}")
-        seen_split[split] = rel
+        if release.rel(f) == LABELS_CSV:
+            _read_labels(release, LABELS_CSV, labels)
+        else:
+            segment_files.append(f)
+    for rel, split in split_files_once(release, segment_files, "keystep_segment"):
         doc, extra = release.decode_records(rel, SegmentFile, Segment)
         for i, (s, x) in enumerate(zip(doc.segments, extra)):
             seg["take_uid"].append(s.take_uid)

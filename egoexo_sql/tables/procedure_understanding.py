@@ -19,7 +19,7 @@ import msgspec
 
 from ..errors import InputError
 from ..schema import conform
-from ._common import SPLITS
+from ._common import split_files_once
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..release import Release
 
 GLOB = "annotations/procedure_understanding_*.json"
-_FILE = re.compile(r"procedure_understanding_(train|val|test)(_unannotated)?\.json")
 _UID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 Members = Union[dict[str, msgspec.Raw], list[msgspec.Raw]]
@@ -42,28 +41,10 @@ _names = msgspec.json.Decoder(_Names)
 _members = msgspec.json.Decoder(Members)
 
 
-def split_of_file(rel: str) -> str | None:
-    m = _FILE.fullmatch(rel.rpartition("/")[2])
-    return m.group(1) if m else None
-
-
 def compile_procedure_understanding(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
     cols: dict[str, list[Any]] = {k: [] for k in (
         "split", "record_idx", "record_key", "json_path", "take_uid", "take_name", "record")}
-    ordered = []
-    for f in files:
-        rel = release.rel(f)
-        split = split_of_file(rel)
-        if split is None:
-            raise InputError(rel, None, "a file named procedure_understanding_<train|val|test>[_unannotated].json",
-                             "another name")
-        ordered.append((SPLITS.index(split), rel, split))
-    seen: dict[str, str] = {}
-    for _, rel, split in sorted(ordered):
-        if split in seen:
-            raise InputError(rel, None, f"one procedure_understanding file for the {split} split",
-                             f"a second one besides {seen[split]}")
-        seen[split] = rel
+    for rel, split in split_files_once(release, files, "procedure_understanding"):
         top = release.decode(rel, Members)
         prefix = "$"
         if isinstance(top, dict) and "annotations" in top:
