@@ -256,3 +256,46 @@ def test_mutated_files_give_the_same_rows_or_error(tmp_path, demo_release):
         out = both(tmp_path, bytes(b))
         kinds[out[0]] = kinds.get(out[0], 0) + 1
     assert kinds["rows"] > 20 and kinds["error"] > 20, kinds  # both outcomes were exercised
+
+
+@needs_native
+def test_fuzz_mutations_within_a_time_budget(tmp_path, demo_release):
+    """A fuzz target: random byte mutations of real-shaped frames, both decoders, for
+    $EGOEXO_SQL_FUZZ_SECONDS (default 3; tools/sanitize.sh runs it far longer under
+    AddressSanitizer and UndefinedBehaviorSanitizer). Each case must give the same rows
+    or the same error; a sanitizer finding aborts the process."""
+    import time
+
+    import orjson
+
+    release, _ = demo_release
+    files = sorted((release / "annotations/ego_pose").glob("*/*/*/*.json"), key=lambda p: p.stat().st_size)
+    seeds = []
+    for p in files[:: max(1, len(files) // 6)]:
+        doc = orjson.loads(p.read_bytes())
+        seeds.append(orjson.dumps({k: doc[k] for k in list(doc)[:2]}))
+    budget = float(os.environ.get("EGOEXO_SQL_FUZZ_SECONDS", "3"))
+    seed = int(os.environ.get("EGOEXO_SQL_FUZZ_SEED", "5"))
+    rng = random.Random(seed)
+    alphabet = b'{}[]:,"\\ 0123456789.-+eEnulltruefalsexyzaria_-\n\t\x00\xc3\xa9\xff'
+    deadline = time.monotonic() + budget
+    n = 0
+    while time.monotonic() < deadline or n < 50:
+        b = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(b) + 1)
+            op = rng.randrange(5)
+            if op == 0:
+                del b[i:i + rng.randint(1, 8)]
+            elif op == 1:
+                b.insert(i, rng.choice(alphabet))
+            elif op == 2:
+                b[i:i + 1] = bytes([rng.choice(alphabet)])
+            elif op == 3:  # duplicate a slice (repeated keys, long numbers)
+                j = rng.randrange(len(b) + 1)
+                b[i:i] = b[min(i, j):max(i, j)][:64]
+            else:  # cut the file short: every truncation point
+                del b[i:]
+        both(tmp_path, bytes(b))
+        n += 1
+    assert n >= 50
