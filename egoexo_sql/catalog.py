@@ -184,8 +184,7 @@ class Catalog:
         if not isinstance(query, str):
             raise UsageError(f"SQL must be a string, not {type(query).__name__}")
         if self.sandboxed:
-            _sandbox.check(query, table_macros=self._table_macros)
-            _sandbox.check_engine(self.connection, query)
+            _sandbox.guard(self.connection, query, table_macros=self._table_macros)
 
     def _table_macros(self) -> set[str]:
         if self._macros is None:

@@ -35,9 +35,27 @@ def locked(mini):
     con.close()
 
 
+_USER_PATH: dict[str, object] = {}
+
+
+def _user_path_connection():
+    """One locked connection over a mini catalog: the path `egoexo-sql query` runs."""
+    if "con" not in _USER_PATH:
+        import tempfile
+
+        _USER_PATH["dir"] = tempfile.TemporaryDirectory()
+        _USER_PATH["con"] = sandbox.connect(make_catalog(Path(_USER_PATH["dir"].name) / "cat"))
+    return _USER_PATH["con"]
+
+
 def refused(sql: str, **kw) -> Refused:
+    """check()'s refusal, and the same refusal (message and position) from guard(), the
+    DuckDB-parser guard that user queries go through."""
     with pytest.raises(Refused) as e:
         check(sql, **kw)
+    with pytest.raises(Refused) as g:
+        sandbox.guard(_user_path_connection(), sql, **kw)
+    assert str(g.value) == str(e.value) and (g.value.line, g.value.column) == (e.value.line, e.value.column)
     return e.value
 
 
@@ -177,6 +195,8 @@ def test_table_functions_off_the_allow_list_are_refused():
     e = refused("SELECT * FROM mini_takes_in('Cooking')")  # a macro, but not declared
     assert e.what == "table function mini_takes_in()"
     check("SELECT * FROM mini_takes_in('Cooking')", table_macros={"mini_takes_in"})
+    sandbox.guard(_user_path_connection(), "SELECT * FROM mini_takes_in('Cooking')",
+                  table_macros={"mini_takes_in"})
 
 
 @pytest.mark.parametrize(
@@ -215,21 +235,39 @@ def test_table_functions_off_the_allow_list_are_refused():
 )
 def test_ordinary_duckdb_queries_pass(sql):
     check(sql)
+    sandbox.guard(_user_path_connection(), sql)
 
 
-def test_syntax_error_is_a_query_error_with_position():
+@pytest.mark.parametrize("guard", [check, lambda sql: sandbox.guard(_user_path_connection(), sql)])
+def test_syntax_error_is_a_query_error_with_position(guard):
     with pytest.raises(QueryError) as e:
-        check("SELECT FROM WHERE (")
+        guard("SELECT FROM WHERE (")
     assert not isinstance(e.value, Refused)
     assert "line 1" in str(e.value)
     with pytest.raises(QueryError, match="cannot read the SQL"):
-        check("SELECT 'unterminated")
+        guard("SELECT 'unterminated")
 
 
-def test_empty_sql_is_refused():
+@pytest.mark.parametrize("guard", [check, lambda sql: sandbox.guard(_user_path_connection(), sql)])
+def test_empty_sql_is_refused(guard):
     for sql in ("", "   ", "-- nothing\n", ";"):
         with pytest.raises(QueryError, match="no SQL statement"):
-            check(sql)
+            guard(sql)
+
+
+def test_a_plain_query_does_not_import_sqlglot(mini):
+    """The query path guards with DuckDB's parser; sqlglot (0.15 s to import) only words
+    a refusal."""
+    code = ("import sys\nfrom egoexo_sql.query_runner import run_query\n"
+            f"run_query('SELECT count(*) FROM mini_takes', None, 'csv', None, {str(mini)!r})\n"
+            "assert 'sqlglot' not in sys.modules, 'sqlglot was imported'\n"
+            f"run_query('SELECT * FROM read_text(1)', None, 'csv', None, {str(mini)!r})\n")
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "5" in p.stdout.splitlines()[-1]
+    assert "refused read_text() at line 1, column 15" in p.stderr
 
 
 # --------------------------------------------------------------------------- DuckDB parser layer
