@@ -2,8 +2,9 @@
 
 ``egoexo-sql query ...`` is what scripts call in loops, so it starts without the
 command-line framework: typer and the pydantic it imports cost about 0.2 s, as much
-as the query itself. This module parses the query command's own options (the same
-ones :mod:`egoexo_sql.cli.query` declares) with argparse and calls the same
+as the query itself. This module parses the query command's options with argparse,
+from the same table the typer command is made from
+(:data:`egoexo_sql.query_runner.QUERY_OPTIONS`), and calls the same
 :func:`egoexo_sql.query_runner.run_query`. Anything it does not recognise (``--help``,
 an unknown option, a bad value) goes to the typer application, which owns the
 messages and the help text. Every other command goes there directly.
@@ -26,13 +27,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _query_parser() -> _Parser:
+    from .query_runner import QUERY_OPTIONS
+
     p = _Parser(add_help=False, allow_abbrev=False)
-    p.add_argument("sql", nargs="?")
-    p.add_argument("--file", "-f")
-    p.add_argument("--format", default="table", choices=("table", "csv", "json", "ndjson", "parquet"))
-    p.add_argument("--output", "-o")
-    p.add_argument("--catalog")
-    p.add_argument("--dialect", choices=("spark", "trino", "bigquery", "postgres"))
+    for o in QUERY_OPTIONS:
+        if o.flags:
+            p.add_argument(*o.flags, dest=o.name, default=o.default, choices=o.choices)
+        else:
+            p.add_argument(o.name, nargs="?")
     return p
 
 

@@ -12,12 +12,45 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from .errors import UsageError
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
+CATALOG_HELP = "Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
+
+
+@dataclass(frozen=True)
+class QueryOption:
+    """One argument of ``egoexo-sql query``: the typer command (egoexo_sql.cli.query) and
+    the fast entry point's argparse parser (egoexo_sql.entry) are both made from
+    :data:`QUERY_OPTIONS`, so the two cannot drift apart."""
+
+    name: str  # the run_query() parameter
+    flags: tuple[str, ...]  # () for the positional argument
+    help: str
+    choices: tuple[str, ...] | None = None
+    default: str | None = None
+    is_path: bool = False
+
+
+def _dialects() -> tuple[str, ...]:
+    from .engines import Dialect  # an Enum only: sqlglot is imported where it transpiles
+
+    return tuple(d.value for d in Dialect)
+
+
+QUERY_OPTIONS: tuple[QueryOption, ...] = (
+    QueryOption("sql", (), "One read-only SQL query ('-': read stdin)."),
+    QueryOption("file", ("--file", "-f"), "Read the SQL from this file ('-': stdin).", is_path=True),
+    QueryOption("format", ("--format",), "Output format.", FORMATS, "table"),
+    QueryOption("output", ("--output", "-o"), "Write to this file instead of stdout (parquet needs one)."),
+    QueryOption("catalog", ("--catalog",), CATALOG_HELP),
+    QueryOption("dialect", ("--dialect",), "Print the query transpiled for this engine (sqlglot) instead of running it.",
+                _dialects()),
+)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -256,6 +257,11 @@ def tampered(demo_catalog, tmp_path_factory) -> Path:
         return pa.Table.from_pylist(rows, schema=schema_nullable)
 
     _rewrite(tv, video)
+    # catalog.duckdb stores the tables' rows: store the tampered ones
+    con = duckdb.connect(str(cat / "catalog.duckdb"))
+    for t in ("takes", "keystep_segments", "take_videos"):
+        con.execute(schema.get(t).stored_table_sql(cat))
+    con.close()
     return cat
 
 

@@ -8,6 +8,7 @@ parquet``); rows come from DuckDB's cursor in batches and are formatted by
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from contextlib import contextmanager
@@ -17,19 +18,11 @@ from typing import Iterator, Optional
 
 import typer
 
-from ..engines import Dialect
 from ..errors import EgoExoSQLError
 from ..query_runner import fetch as _fetch  # noqa: F401 - shared with cli/takes.py
 from ..query_runner import sink as _sink  # noqa: F401 - shared with cli/takes.py
+from ..query_runner import CATALOG_HELP, QUERY_OPTIONS
 from . import app, catalog_dir, fail
-
-
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    ndjson = "ndjson"
-    parquet = "parquet"
 
 
 class TextFormat(str, Enum):
@@ -37,9 +30,6 @@ class TextFormat(str, Enum):
     csv = "csv"
     json = "json"
     ndjson = "ndjson"
-
-
-CATALOG_HELP = "Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
 
 
 @contextmanager
@@ -61,20 +51,41 @@ def _done(n: int, output: Optional[str], fmt: str) -> None:
         typer.echo(f"wrote {n} row{'' if n == 1 else 's'} ({fmt}) to {output}", err=True)
 
 
-@app.command()
-def query(
-    sql: Optional[str] = typer.Argument(None, help="One read-only SQL query ('-': read stdin)."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the SQL from this file ('-': stdin)."),
-    format: Format = typer.Option(Format.table, "--format", help="Output format."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout (parquet needs one)."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
-    dialect: Optional[Dialect] = typer.Option(None, "--dialect", help="Print the query transpiled for this engine (sqlglot) instead of running it."),
-) -> None:
+def query(**options: object) -> None:
     """Run one read-only SQL query against the catalog (sandboxed: no files, no extensions)."""
     from ..query_runner import run_query
 
+    def value(name: str) -> object:
+        v = options.get(name)
+        return v.value if isinstance(v, Enum) else v
+
     with _errors():
-        run_query(sql, file, format.value, output, catalog_dir(catalog), dialect.value if dialect else None)
+        run_query(value("sql"), value("file"), value("format"), value("output"),
+                  catalog_dir(value("catalog")), value("dialect"))
+
+
+def _query_signature() -> inspect.Signature:
+    """The typer parameters of ``query``, made from the one option table
+    (:data:`egoexo_sql.query_runner.QUERY_OPTIONS`) the fast entry point parses with."""
+    params = []
+    for o in QUERY_OPTIONS:
+        annotation: object = Optional[Path] if o.is_path else Optional[str]
+        if not o.flags:
+            default: object = typer.Argument(None, help=o.help)
+        elif o.choices:
+            choice = Enum(o.name.title(), {c: c for c in o.choices}, type=str)  # type: ignore[misc]
+            annotation = choice if o.default is not None else Optional[choice]
+            default = typer.Option(choice(o.default) if o.default is not None else None, *o.flags, help=o.help)
+        else:
+            default = typer.Option(None, *o.flags, help=o.help)
+        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=annotation))
+    return inspect.Signature(params, return_annotation=None)
+
+
+query.__signature__ = _query_signature()  # type: ignore[attr-defined]
+query.__annotations__ = {}
+app.command()(query)
 
 
 @app.command()
