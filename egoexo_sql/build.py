@@ -207,6 +207,10 @@ def build_catalog(
         raise UsageError(
             f"the catalog folder {catalog} would contain the release; choose another --catalog"
         )
+    if "?" in str(catalog.parent):
+        # DuckDB cuts a database path at "?" when it names the write-ahead log
+        raise UsageError(f"--catalog {catalog}: DuckDB cannot write a database file under a folder "
+                         "whose path contains '?'; choose another folder")
 
     if sources is None:
         from .tables import all_sources
@@ -910,9 +914,14 @@ class _Build:
         }
         final: list[str] = []  # what views.sql says: materialized views read their Parquet
         con = duckdb.connect(str(self.staging / "catalog.duckdb"))
+        cwd = os.getcwd()
         try:
-            # no file_search_path: a comma in the folder's path would split it. Tables are
-            # read from their absolute path once; the derived views read the stored tables.
+            # The tables' Parquet is read by paths relative to the staging folder, made the
+            # working directory for this step: no file_search_path (a comma in the folder's
+            # path would split it), and no part of the folder's own path in a glob (a "*" or
+            # "[" there would match other folders; a "name=value" folder would become a hive
+            # partition column). The derived views then read the stored tables.
+            os.chdir(self.staging)
             self.progress("views", 0, len(statements), "")
             for n, (name, sql) in enumerate(statements):
                 self.progress("views", n, len(statements), name)
@@ -920,7 +929,7 @@ class _Build:
                 try:
                     # tables are stored in catalog.duckdb (it opens anywhere, from any
                     # folder, in any DuckDB client); views.sql keeps views over data/
-                    con.execute(sch.stored_table_sql(self.staging) if sch.kind == "table" else sql)
+                    con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
                     if sch.kind == "view" and sch.materialize:
                         sql = self._materialize(con, sch)
                     rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -944,6 +953,7 @@ class _Build:
             con.execute("CHECKPOINT")
             self.progress("views", len(statements), len(statements), "")
         finally:
+            os.chdir(cwd)
             con.close()
         header = (
             f"-- egoexo-sql {self.tool_version}: the catalog's views. Paths are relative to the\n"
@@ -967,11 +977,11 @@ class _Build:
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
         if cols == sch.column_names:
-            sql, stored = sch.view_sql(), sch.stored_table_sql(self.staging)
+            sql, stored = sch.view_sql(), sch.stored_table_sql()
         else:  # keep the view's own columns; _views() notes the difference
-            sql = f"CREATE OR REPLACE VIEW {sch.table} AS\nSELECT * FROM read_parquet('{sch.data_glob()}');\n"
-            stored = (f"CREATE OR REPLACE TABLE {sch.table} AS\nSELECT * FROM "
-                      f"read_parquet('{_sql_str(str(dest))}/*.parquet');\n")
+            select = f"SELECT * FROM read_parquet('{sch.data_glob()}');\n"
+            sql = f"CREATE OR REPLACE VIEW {sch.table} AS\n{select}"
+            stored = f"CREATE OR REPLACE TABLE {sch.table} AS\n{select}"
         con.execute(f'DROP VIEW "{sch.table}"')
         con.execute(stored)  # catalog.duckdb holds the rows; views.sql a view over the file
         return sql

@@ -339,11 +339,10 @@ class Catalog:
                 types = {c: _polars_type(sch.column(c).type) for c in sch.partition_by}
                 if all(t is not None for t in types.values()):
                     hive_schema = types
-            lf = pl.scan_parquet(
-                str(data / "**" / "*.parquet"), hive_partitioning=True, hive_schema=hive_schema
-            )
+            lf = _scan_partitions(pl, data, hive_schema)
         else:
-            lf = pl.scan_parquet(str(data / "*.parquet"), hive_partitioning=False)
+            lf = pl.scan_parquet(sorted(str(p) for p in data.glob("*.parquet")), hive_partitioning=False,
+                                 glob=False)
         if sch:
             names = lf.collect_schema().names()
             order = [c for c in sch.column_names if c in names]
@@ -405,3 +404,28 @@ def _polars_type(duck_type: str):
         "VARCHAR": pl.String, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "SMALLINT": pl.Int16,
         "DOUBLE": pl.Float64, "FLOAT": pl.Float32, "BOOLEAN": pl.Boolean, "DATE": pl.Date,
     }.get(duck_type.strip().upper())
+
+
+def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> "pl.LazyFrame":
+    """The hive-partitioned Parquet of ``data`` as one LazyFrame, the partition columns read
+    from the folder names below ``data`` only. Files are listed, never globbed, and polars
+    parses no path: the catalog folder's own path may hold glob characters or a
+    ``name=value`` folder of its own."""
+    from urllib.parse import unquote
+
+    from .build import HIVE_NULL
+
+    by_leaf: dict[tuple[tuple[str, str | None], ...], list[str]] = {}
+    for f in sorted(data.rglob("*.parquet")):
+        parts = []
+        for d in f.relative_to(data).parts[:-1]:
+            k, _, v = d.partition("=")
+            parts.append((k, None if v == HIVE_NULL else unquote(v)))
+        by_leaf.setdefault(tuple(parts), []).append(str(f))
+    frames = []
+    for parts, files in by_leaf.items():
+        cols = [pl.lit(v, dtype=(hive_schema or {}).get(k, pl.String)).alias(k) for k, v in parts]
+        frames.append(pl.scan_parquet(files, hive_partitioning=False, glob=False).with_columns(cols))
+    if not frames:
+        raise FileNotFoundError(f"no Parquet file under {data}")
+    return pl.concat(frames, how="vertical")

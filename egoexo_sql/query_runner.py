@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .errors import UsageError
 
@@ -22,8 +21,7 @@ FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 CATALOG_HELP = "Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
 
 
-@dataclass(frozen=True)
-class QueryOption:
+class QueryOption(NamedTuple):
     """One argument of ``egoexo-sql query``: the typer command (egoexo_sql.cli.query) and
     the fast entry point's argparse parser (egoexo_sql.entry) are both made from
     :data:`QUERY_OPTIONS`, so the two cannot drift apart."""
@@ -36,10 +34,8 @@ class QueryOption:
     is_path: bool = False
 
 
-def _dialects() -> tuple[str, ...]:
-    from .engines import Dialect  # an Enum only: sqlglot is imported where it transpiles
-
-    return tuple(d.value for d in Dialect)
+#: engines ``--dialect`` writes SQL for (egoexo_sql.engines.Dialect is made from these)
+DIALECTS = ("spark", "trino", "bigquery", "postgres")
 
 
 QUERY_OPTIONS: tuple[QueryOption, ...] = (
@@ -49,7 +45,7 @@ QUERY_OPTIONS: tuple[QueryOption, ...] = (
     QueryOption("output", ("--output", "-o"), "Write to this file instead of stdout (parquet needs one)."),
     QueryOption("catalog", ("--catalog",), CATALOG_HELP),
     QueryOption("dialect", ("--dialect",), "Print the query transpiled for this engine (sqlglot) instead of running it.",
-                _dialects()),
+                DIALECTS),
 )
 
 

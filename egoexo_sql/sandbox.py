@@ -42,7 +42,6 @@ Two independent layers, each enough on its own for the common attacks:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -117,6 +116,8 @@ def _position(sql: str, offset: int | None) -> tuple[int | None, int | None]:
 def parse_sql(sql: str):
     """Tokens and statement trees of ``sql`` (DuckDB dialect); syntax errors as QueryError.
     Shared by the guard and by egoexo_sql.engines."""
+    import logging
+
     import sqlglot
     from sqlglot.errors import ParseError, TokenError
 

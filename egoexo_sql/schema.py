@@ -215,13 +215,14 @@ class TableSchema:
         """``CREATE VIEW`` over the Parquet files with paths relative to the catalog folder."""
         return f"CREATE OR REPLACE VIEW {self.table} AS\n{self._select_parquet()}"
 
-    def stored_table_sql(self, folder: str | Path) -> str:
-        """``CREATE TABLE`` holding the rows of the Parquet files of the catalog folder
-        ``folder`` (read once, at build time): what ``catalog.duckdb`` stores, so that any
-        DuckDB client reads it from anywhere, after a move too, with no setting."""
-        return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet(folder)}"
+    def stored_table_sql(self) -> str:
+        """``CREATE TABLE`` holding the rows of the Parquet files (paths relative to the
+        catalog folder, read once at build time with it as the working directory): what
+        ``catalog.duckdb`` stores, so that any DuckDB client reads it from anywhere, after
+        a move too, with no setting."""
+        return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet()}"
 
-    def _select_parquet(self, folder: str | Path | None = None) -> str:
+    def _select_parquet(self) -> str:
         cols = []
         for c in self.columns:
             if needs_cast(c.type) or c.name in self.partition_by:
@@ -232,9 +233,7 @@ class TableSchema:
         if self.partition_by:
             opts = ", hive_partitioning = true"
         select = ",\n    ".join(cols)
-        glob = self.data_glob() if folder is None else f"{Path(folder).as_posix()}/{self.data_glob()}"
-        glob = glob.replace("'", "''")
-        return f"SELECT\n    {select}\nFROM read_parquet('{glob}'{opts});\n"
+        return f"SELECT\n    {select}\nFROM read_parquet('{self.data_glob()}'{opts});\n"
 
     def empty_table(self) -> "pa.Table":
         return self.arrow_schema().empty_table()

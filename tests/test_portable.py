@@ -94,7 +94,19 @@ def test_views_sql_still_reads_data_relative_to_the_folder(catalog_copy):
     assert "read_parquet('data/" in text and str(catalog_copy) not in text
 
 
-@pytest.mark.parametrize("name", ["with, comma", "it's \"quoted\"", "spaces and ü ñ 字"])
+def test_a_folder_path_duckdb_cannot_write_is_refused_up_front(tmp_path, capsys):
+    from test_validate import run_cli
+
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "takes.json").write_text("[]")
+    code, _, err = run_cli(capsys, "build", str(release), "--catalog", str(tmp_path / "why?" / "cat"))
+    assert code == 2 and "contains '?'" in err
+    assert not (tmp_path / "why?").exists()
+
+
+@pytest.mark.parametrize("name", ["with, comma", "it's \"quoted\"", "spaces and ü ñ 字",
+                                  "glob * chars [1]", "split=train"])
 def test_odd_paths_build_and_open(tmp_path, capsys, name):
     from test_validate import run_cli
 
@@ -109,6 +121,9 @@ def test_odd_paths_build_and_open(tmp_path, capsys, name):
     assert code == 0, err
     counts = api_counts(catalog)
     assert counts[0][0] > 0 and counts[0][1] > 0
+    with Catalog.open(catalog) as cat:  # polars over the Parquet, hive partitions included
+        pose = cat.table("ego_pose_3d").collect()
+        assert pose.height == counts[0][1] and set(pose["split"].unique()) <= {"train", "val", "test"}
     code, out, err = run_cli(capsys, "query", "--catalog", str(catalog), "--format", "csv",
                              "SELECT count(*) AS n FROM keystep_segments")
     assert code == 0, err

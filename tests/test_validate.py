@@ -259,8 +259,9 @@ def tampered(demo_catalog, tmp_path_factory) -> Path:
     _rewrite(tv, video)
     # catalog.duckdb stores the tables' rows: store the tampered ones
     con = duckdb.connect(str(cat / "catalog.duckdb"))
+    con.execute(f"SET file_search_path = '{cat}'")
     for t in ("takes", "keystep_segments", "take_videos"):
-        con.execute(schema.get(t).stored_table_sql(cat))
+        con.execute(schema.get(t).stored_table_sql())
     con.close()
     return cat
 
