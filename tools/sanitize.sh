@@ -15,6 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${1:-60}"
 PYTHON="${PYTHON:-python3}"
+# absolute: the tests run inside the scratch copy
+if [[ "$PYTHON" == */* ]]; then PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"; fi
 CC_CMD="${CC:-$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("CC") or "cc")')}"
 CC_BIN="${CC_CMD%% *}"
 if ! command -v "$CC_BIN" >/dev/null 2>&1; then
