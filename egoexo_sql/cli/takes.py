@@ -15,9 +15,8 @@ from typing import Optional
 
 import typer
 
-from ..errors import UsageError
 from . import app, catalog_dir
-from .query import CATALOG_HELP, _done, _errors, _fetch, _sink
+from .query import CATALOG_HELP, _done, _errors, _sink
 
 
 class TakesFormat(str, Enum):
@@ -28,10 +27,6 @@ class TakesFormat(str, Enum):
     plan = "plan"
     files = "files"
     s3 = "s3"
-
-
-#: formats that list or count files from the manifests (and so take --parts and --cams)
-FILE_FORMATS = ("plan", "files", "s3")
 
 
 @app.command()
@@ -110,9 +105,9 @@ def takes(
     optionally only some cameras' (--cams).
     """
     with _errors():
-        from .. import download as dl
         from .. import select as sel
         from ..catalog import Catalog
+        from ..takes_output import check_options, render
 
         fmt = format.value
         filters = sel.Filters.of(
@@ -120,61 +115,24 @@ def takes(
             proficiency=proficiency, has=has, narrated=narrated, min_duration=min_duration,
             max_duration=max_duration, text=text, where=where, sample=sample, per=per, seed=seed,
         )
-        if parts and fmt not in ("egoexo", *FILE_FORMATS):
-            raise UsageError("--parts is for --format egoexo, plan, files or s3")
-        if cams and fmt not in FILE_FORMATS:
-            raise UsageError("--cams is for --format files, s3 or plan"
-                             + (": the egoexo downloader cannot select cameras (its --views keeps ego or exo "
-                                "files and always the previews); --format s3 fetches exactly the cameras named"
-                                if fmt == "egoexo" else ""))
-        if profile is not None and fmt != "s3":
-            raise UsageError("--profile is for --format s3")
-        wanted_parts = dl.normalize_parts(parts) if fmt in ("egoexo", *FILE_FORMATS) else None
+        check_options(fmt, parts, cams, profile)
         # --where, --has and the durations are checked before the catalog is even opened
         sel.selection_sql(replace(filters, text=None))
-
         cat = Catalog.open(catalog_dir(catalog), sandbox=True)
         try:
-            if fmt in ("csv", "json"):
-                from .. import output as out
-
-                cur = sel.run(cat, filters)
-                columns = [d[0] for d in cur.description]
-                types = [str(d[1]) for d in cur.description]
-                with _sink(output) as f:
-                    n = _fetch(lambda: out.write_text(fmt, columns, types, out.batches_of(cur), f))
-                _done(n, output, fmt)
-                _note_empty(n)
-                return
-            uids = sel.take_uids(cat, filters)
-            if fmt == "uids":
-                with _sink(output) as f:
-                    f.write("".join(u + "\n" for u in uids))
-                _done(len(uids), output, fmt)
-                _note_empty(len(uids))
-                return
-            run_list = dl.runs(cat, uids, wanted_parts)
-            cam_set = dl.cams_of(cat, cams) if fmt in FILE_FORMATS else None
-            notes: list[str] = []
-            if fmt == "egoexo":
-                text_out = dl.script(run_list, len(uids), out_dir, max_command_chars)
-            elif fmt == "plan":
-                counted = dl.plan(cat, run_list, cam_set)
-                text_out = dl.plan_text(counted, len(uids))
-                notes = dl.best_exo_notes(counted.no_best_exo)
-            else:
-                listed = dl.files(cat, run_list, cam_set)
-                notes = dl.files_notes(listed)
-                text_out = dl.files_csv(listed) if fmt == "files" else dl.s3_script(listed, len(uids), out_dir, profile)
-            with _sink(output) as f:
-                f.write(text_out)
-            for note in notes:
-                typer.echo("note: " + note, err=True)
-            _note_empty(len(uids))
-            if uids and output not in (None, "-"):
-                typer.echo(f"wrote {fmt} for {len(uids)} takes to {output}", err=True)
+            result = render(cat, filters, fmt, parts=parts, cams=cams, out_dir=out_dir, profile=profile,
+                            max_command_chars=max_command_chars)
         finally:
             cat.close()
+        with _sink(output) as f:
+            f.write(result.text)
+        if fmt in ("csv", "json", "uids"):
+            _done(result.n_takes, output, fmt)
+        for note in result.notes:
+            typer.echo("note: " + note, err=True)
+        _note_empty(result.n_takes)
+        if fmt not in ("csv", "json", "uids") and result.n_takes and output not in (None, "-"):
+            typer.echo(f"wrote {fmt} for {result.n_takes} takes to {output}", err=True)
 
 
 def _note_empty(n: int) -> None:
