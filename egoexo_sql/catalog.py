@@ -180,7 +180,8 @@ class Catalog:
 
     # ------------------------------------------------------------------ queries
 
-    def _check(self, query: str) -> None:
+    def check(self, query: str) -> None:
+        """Refuse ``query`` as :meth:`execute` would (sandboxed: one read-only query only)."""
         if not isinstance(query, str):
             raise UsageError(f"SQL must be a string, not {type(query).__name__}")
         if self.sandboxed:
@@ -197,7 +198,7 @@ class Catalog:
         ``.fetchall()``, ``.to_arrow_table()``, ``.pl()``; ``None`` for a statement
         with no result (only possible without the sandbox).
         """
-        self._check(query)
+        self.check(query)
         try:
             return self.connection.sql(query)
         except duckdb.Error as e:
@@ -209,7 +210,7 @@ class Catalog:
         Read the whole result before the next query: a partly read result blocks
         the connection.
         """
-        self._check(query)
+        self.check(query)
         try:
             return self.connection.execute(query, params) if params else self.connection.execute(query)
         except duckdb.Error as e:

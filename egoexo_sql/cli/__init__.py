@@ -47,6 +47,7 @@ from . import search  # noqa: E402,F401
 from . import validate  # noqa: E402,F401
 from . import shell  # noqa: E402,F401
 from . import export  # noqa: E402,F401
+from . import serve  # noqa: E402,F401
 
 
 # Options that take several values after one flag, as the docs write them
