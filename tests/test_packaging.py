@@ -25,6 +25,11 @@ def test_wheel_ships_schemas_and_queries(tmp_path):
         wanted = {f"egoexo_sql/{folder}/{p.relative_to(ROOT / folder).as_posix()}"
                   for p in (ROOT / folder).rglob("*") if p.is_file()}
         assert wanted and wanted <= names, sorted(wanted - names)[:5]
+    # the web browser's templates and assets (htmx, CSS) ship too: its pages need no network
+    serve = ROOT / "egoexo_sql" / "serve"
+    wanted = {f"egoexo_sql/serve/{p.relative_to(serve).as_posix()}"
+              for d in ("templates", "static") for p in (serve / d).rglob("*") if p.is_file()}
+    assert {"egoexo_sql/serve/static/htmx.min.js", "egoexo_sql/serve/templates/take.html"} <= wanted <= names
     # the unpacked wheel, alone on the path, resolves its own copies
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
