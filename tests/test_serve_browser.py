@@ -87,6 +87,10 @@ def test_the_egoexo_command_of_the_selection_appears_and_can_be_copied(page, bas
     text = page.locator("#egoexo-commands").inner_text()
     href = page.locator("#egoexo-link").get_attribute("href")
     assert "--uids" in text and text.strip() in page.request.get(f"{base_url_live}{href}").text()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url_live)
+    page.locator("#copy-commands").click()
+    page.wait_for_function("document.querySelector('#copy-commands').textContent === 'copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == page.request.get(f"{base_url_live}{href}").text()
 
 
 def test_a_take_page_shows_its_timeline_lanes(page, base_url_live, demo_catalog):
