@@ -12,26 +12,15 @@ import hashlib
 import json
 import shutil
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from egoexo_sql import select as sel
 from egoexo_sql.catalog import Catalog
-from egoexo_sql.cli import main
 from egoexo_sql.errors import UsageError
 
 
-def _load(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def takes_cli(catalog: Path, capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        main(["takes", "--catalog", str(catalog), *args])
-    out, err = capsys.readouterr()
-    return (0 if e.value.code is None else e.value.code), out, err
+from test_take_files import _load, takes_cli  # noqa: E402 - the same helpers
 
 
 @pytest.fixture(scope="module")
