@@ -25,9 +25,23 @@ from egoexo_sql.serve import create_app  # noqa: E402
 SHOTS = Path(os.environ.get("EGOEXO_SQL_SCREENSHOTS", "")) if os.environ.get("EGOEXO_SQL_SCREENSHOTS") else None
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--no-sandbox"]}
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Debian's Chromium under Playwright, for this module only: a session-long Playwright
+    would leave its event loop running under the tests that come after (the shell's)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(scope="module")

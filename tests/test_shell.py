@@ -640,8 +640,9 @@ def complete(completer: SQLCompleter, text: str) -> list[str]:
 
 
 def test_completion_of_views_columns_keywords(completer):
-    assert complete(completer, "SELECT * FROM keystep_")[:5] == [
-        "keystep_benchmark_segments", "keystep_labels", "keystep_segments", "keystep_taxonomy", "keystep_vocabulary"]
+    assert complete(completer, "SELECT * FROM keystep_")[:6] == [
+        "keystep_benchmark_segments", "keystep_context", "keystep_labels", "keystep_segments", "keystep_taxonomy",
+        "keystep_vocabulary"]
     assert complete(completer, "SELECT * FROM takes t JOIN capt")[:2] == ["capture_cameras", "captures"]
     # columns of the views in the statement come first
     assert complete(completer, "SELECT dur| FROM takes")[0] == "duration_sec"
