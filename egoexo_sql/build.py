@@ -657,7 +657,7 @@ class _Build:
         if changed_schema:
             return "schema changed: " + ", ".join(changed_schema)
         now = {i.rel: i.sha256 for i in inputs}
-        before = {p: prev_inputs.get(p, {}).get("sha256") for p in ps.get("inputs", [])}
+        before = _compiled_from(ps, prev_inputs)
         added = sorted(set(now) - set(before))
         gone = sorted(set(before) - set(now))
         changed = sorted(p for p in set(now) & set(before) if now[p] != before[p])
@@ -849,10 +849,13 @@ class _Build:
         hard-linked."""
         from .streaming import StreamJob, compile_streaming_all
 
-        prev_sha = {r["path"]: r.get("sha256") for r in self.prev.get("inputs", [])}
+        prev_inputs = {r["path"]: r for r in self.prev.get("inputs", [])}
         jobs, incremental = [], {}
         for s in sources:
             ps = self.prev.get("sources", {}).get(s.name) or {}
+            # the sha256 each input had when the previous units were written
+            prev_sha = {p: r.get("sha256") for p, r in prev_inputs.items()}
+            prev_sha.update(ps.get("compiled_from") or {})
             incremental[s.name] = (
                 not self._scratch_reason(s)
                 and isinstance(ps.get("units"), dict)
@@ -983,6 +986,7 @@ class _Build:
         prev_inputs = {r["path"]: r for r in self.prev.get("inputs", [])}
         sources: dict[str, Any] = {}
         inputs: dict[str, dict[str, Any]] = {}
+        kept_outside_only: dict[str, dict[str, str | None]] = {}
         for s in self.sources:
             action, reason = plan[s.name]
             if action == "empty":
@@ -995,6 +999,7 @@ class _Build:
                 status = "compiled" if action == "compile" else "reused"
             else:  # reused outside --only: keep the inputs it was compiled from
                 rec_inputs = list(prev_sources[s.name].get("inputs", []))
+                kept_outside_only[s.name] = _compiled_from(prev_sources[s.name], prev_inputs)
                 for p in rec_inputs:
                     if p not in inputs and p in prev_inputs:
                         inputs[p] = prev_inputs[p]
@@ -1020,6 +1025,14 @@ class _Build:
                 units = self.stream_units.get(s.name, prev_sources.get(s.name, {}).get("units"))
                 sources[s.name]["units"] = units
                 sources[s.name].update(self.stream_counts.get(s.name, {}))
+        # A source kept outside --only was made from the inputs as they were then; when a
+        # recompiled source shares one of them, the input's record now holds its new
+        # sha256, so the kept source says which sha256 it was made from (and is
+        # recompiled once --only includes it, or on the next full build).
+        for name, made_from in kept_outside_only.items():
+            differs = {p: sha for p, sha in made_from.items() if inputs.get(p, {}).get("sha256") != sha}
+            if differs:
+                sources[name]["compiled_from"] = differs
         schemas = {}
         for t, sch in self.schemas.items():
             schemas[t] = {"kind": sch.kind, "group": sch.group, "sha256": self.schema_hashes[t]}
@@ -1219,6 +1232,14 @@ def _pause_for_tests(source: str) -> None:
 def _is_streaming(source: "Source") -> bool:
     """A source compiled file by file into its own Parquet parts (streaming.py)."""
     return getattr(source, "compile_file", None) is not None and hasattr(source, "unit_of")
+
+
+def _compiled_from(prev_source: Mapping[str, Any], prev_inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+    """input -> the sha256 it had when a previous build compiled the source: the input's
+    record, unless the source's own ``compiled_from`` says otherwise (it was kept outside
+    ``--only`` while another source recompiled from a newer version of a shared input)."""
+    own = prev_source.get("compiled_from") or {}
+    return {p: own[p] if p in own else prev_inputs.get(p, {}).get("sha256") for p in prev_source.get("inputs", [])}
 
 
 def _table_record(

@@ -489,6 +489,35 @@ def test_only_builds_some_groups_and_keeps_the_others(env):
         env.build(only=["nope"])
 
 
+def test_only_with_a_shared_input_leaves_the_other_source_to_rebuild_later(env):
+    """people.json is read by people (metadata) and notes (commentary). After it
+    changes, `--only commentary` recompiles notes and keeps people's previous table (it
+    is outside --only); the next full build must still see that people was made from
+    the old people.json and recompile it, not take the new hash for its own."""
+    env.build()
+    people = json.loads((env.release / "people.json").read_text())
+    people[0]["name"] = "Renamed"
+    people.append({"uid": "p99", "name": "New", "age": 1})
+    (env.release / "people.json").write_text(json.dumps(people))
+    CALLS.clear()
+    rep = env.build(only=["commentary"])
+    assert CALLS == {"notes": 1} and rep.reused == ["people", "events"]
+    assert view_counts(env.catalog)["people"] == env.truth["people"]  # kept as it was
+    CALLS.clear()
+    rep = env.build(only=["keystep"])  # an unrelated --only build keeps the record too
+    assert CALLS == {} and rep.up_to_date
+    CALLS.clear()
+    rep = env.build()
+    assert CALLS == {"people": 1} and rep.recompiled == ["people"]
+    assert rep.reasons["people"] == "changed people.json"
+    assert view_counts(env.catalog)["people"] == env.truth["people"] + 1
+    con = duckdb.connect(str(env.catalog / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT name FROM people WHERE person_uid = 'p0'").fetchone() == ("Renamed",)
+    con.close()
+    CALLS.clear()
+    assert env.build().up_to_date and CALLS == {}
+
+
 # --------------------------------------------------------------------------- staging and swap
 def _boom(release, files):
     raise RuntimeError("compiler bug")
