@@ -41,6 +41,10 @@ def create_views(
     final: list[str] = []  # what views.sql says: materialized views read their Parquet
     con = duckdb.connect(str(staging / "catalog.duckdb"))
     try:
+        try:  # storing a large table takes seconds: DuckDB would draw its progress bar on stdout
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
+            pass
         # no file_search_path: a comma in the folder's path would split it. Tables are
         # read from their absolute path once; the derived views read the stored tables.
         progress("views", 0, len(statements), "")
