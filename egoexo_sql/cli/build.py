@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app, catalog_dir
+from .app import app, catalog_dir
 
 
 @app.command()

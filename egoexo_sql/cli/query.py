@@ -8,20 +8,15 @@ parquet``); rows come from DuckDB's cursor in batches and are formatted by
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 
 from ..engines import Dialect
-from ..errors import EgoExoSQLError
-from ..query_runner import fetch as _fetch  # noqa: F401 - shared with cli/takes.py
-from ..query_runner import sink as _sink  # noqa: F401 - shared with cli/takes.py
-from . import app, catalog_dir, fail
+from .app import CATALOG_HELP, app, catalog_dir, command_errors
 
 
 class Format(str, Enum):
@@ -39,28 +34,6 @@ class TextFormat(str, Enum):
     ndjson = "ndjson"
 
 
-CATALOG_HELP = "Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Our errors as one line on stderr and their exit code; a closed pipe ends quietly."""
-    try:
-        yield
-    except EgoExoSQLError as e:
-        fail(str(e), e.exit_code)
-    except BrokenPipeError:
-        # `egoexo-sql query ... | head`: stop writing, exit cleanly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0)
-
-
-def _done(n: int, output: Optional[str], fmt: str) -> None:
-    if output not in (None, "-"):
-        typer.echo(f"wrote {n} row{'' if n == 1 else 's'} ({fmt}) to {output}", err=True)
-
-
 @app.command()
 def query(
     sql: Optional[str] = typer.Argument(None, help="One read-only SQL query ('-': read stdin)."),
@@ -73,7 +46,7 @@ def query(
     """Run one read-only SQL query against the catalog (sandboxed: no files, no extensions)."""
     from ..query_runner import run_query
 
-    with _errors():
+    with command_errors():
         run_query(sql, file, format.value, output, catalog_dir(catalog), dialect.value if dialect else None)
 
 
@@ -83,7 +56,7 @@ def tables(
     catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """List the catalog's views with row counts and descriptions."""
-    with _errors():
+    with command_errors():
         from .. import output as out
         from ..catalog import TABLE_COLUMNS, Catalog
 
@@ -100,7 +73,7 @@ def describe(
     catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Columns of a view: types, nullability and descriptions."""
-    with _errors():
+    with command_errors():
         from .. import output as out
         from ..catalog import DESCRIBE_COLUMNS, Catalog
 

@@ -16,8 +16,8 @@ from typing import Optional
 import typer
 
 from ..errors import UsageError
-from . import app, catalog_dir
-from .query import CATALOG_HELP, _done, _errors, _fetch, _sink
+from ..query_runner import fetch, sink
+from .app import CATALOG_HELP, app, catalog_dir, command_errors, report_written
 
 
 class TakesFormat(str, Enum):
@@ -109,7 +109,7 @@ def takes(
     files themselves (files), or `aws s3 cp` lines that fetch exactly those files (s3),
     optionally only some cameras' (--cams).
     """
-    with _errors():
+    with command_errors():
         from .. import download as dl
         from .. import select as sel
         from ..catalog import Catalog
@@ -141,16 +141,16 @@ def takes(
                 cur = sel.run(cat, filters)
                 columns = [d[0] for d in cur.description]
                 types = [str(d[1]) for d in cur.description]
-                with _sink(output) as f:
-                    n = _fetch(lambda: out.write_text(fmt, columns, types, out.batches_of(cur), f))
-                _done(n, output, fmt)
+                with sink(output) as f:
+                    n = fetch(lambda: out.write_text(fmt, columns, types, out.batches_of(cur), f))
+                report_written(n, output, fmt)
                 _note_empty(n)
                 return
             uids = sel.take_uids(cat, filters)
             if fmt == "uids":
-                with _sink(output) as f:
+                with sink(output) as f:
                     f.write("".join(u + "\n" for u in uids))
-                _done(len(uids), output, fmt)
+                report_written(len(uids), output, fmt)
                 _note_empty(len(uids))
                 return
             run_list = dl.runs(cat, uids, wanted_parts)
@@ -166,7 +166,7 @@ def takes(
                 listed = dl.files(cat, run_list, cam_set)
                 notes = dl.files_notes(listed)
                 text_out = dl.files_csv(listed) if fmt == "files" else dl.s3_script(listed, len(uids), out_dir, profile)
-            with _sink(output) as f:
+            with sink(output) as f:
                 f.write(text_out)
             for note in notes:
                 typer.echo("note: " + note, err=True)
