@@ -26,7 +26,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import time
