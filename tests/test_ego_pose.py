@@ -317,6 +317,31 @@ def test_parallel_workers_write_the_same_tables(pose_release, tmp_path, monkeypa
         assert rows(b, f"SELECT count(*) FROM {t}")[0][0] == demo.truth[t]
 
 
+def test_units_and_whole_sources_share_one_pool(pose_release, tmp_path, monkeypatch):
+    """When both the streaming units and the whole sources go to worker processes, the
+    workers start once: one pool runs both kinds, and the tables are those of a build
+    in one process."""
+    from egoexo_sql import processes
+
+    release, demo = pose_release
+    serial = tmp_path / "serial"
+    build_catalog(release, serial)
+    monkeypatch.setattr(streaming, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(streaming, "WORKERS", 2)
+    monkeypatch.setenv("EGOEXO_SQL_WORKERS", "2")
+    pools = []
+    real = processes.process_pool
+    monkeypatch.setattr(processes, "process_pool", lambda workers, calls=(): pools.append(workers) or real(workers, calls))
+    par = tmp_path / "par"
+    rep = build_catalog(release, par)
+    assert pools == [2]
+    assert json.loads((par / "build.json").read_text())["compile_workers"] == 2
+    assert {"takes", "ego_pose", "relations"} <= set(rep.recompiled)
+    a, b = connect(serial), connect(par)
+    for t in (*POSE_TABLES, "takes", "captures", "take_benchmarks"):
+        assert _dump(a, t) == _dump(b, t), t
+
+
 def test_worker_input_errors_keep_file_and_path(pose_release, tmp_path, monkeypatch):
     src, _ = pose_release
     release = tmp_path / "release"
