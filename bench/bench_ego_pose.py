@@ -112,7 +112,7 @@ def build(release: Path, catalog: Path, native: bool = True) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"build failed ({proc.returncode})")
-    rep = json.loads(out)
+    rep = json.loads(out.strip().splitlines()[-1])  # the last line: DuckDB may print a progress bar before it
     rep.update(wall=wall, peak_sum=peak_sum, peak_one=peak_one, peak_main=peak_main, peak_worker=peak_worker)
     return rep
 

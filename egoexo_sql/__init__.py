@@ -11,11 +11,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+# The subpackages egoexo_sql.build (the build's steps) and egoexo_sql.demo (the
+# generator) have the names of the functions below. Python binds a subpackage as an
+# attribute of this package when it is first imported, which would replace the
+# function; so both are imported here, before the functions take their names (they
+# are light: nothing else is imported until one of their names is used), and
+# `from egoexo_sql.build import build_catalog` or `import egoexo_sql.demo` still find
+# them (in sys.modules).
+from . import build as _build_package  # noqa: F401
+from . import demo as _demo_package  # noqa: F401
+from .version import __version__
+
 __all__ = ["open", "build", "demo", "Catalog", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .build.report import BuildReport
     from .catalog import Catalog
+    from .demo.generator import DemoReport
 
 
 def open(path: str | None = None) -> "Catalog":  # noqa: A001 - the contract's name
@@ -25,21 +37,28 @@ def open(path: str | None = None) -> "Catalog":  # noqa: A001 - the contract's n
     return Catalog.open(path)
 
 
-def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any):
-    """Compile a release folder into a catalog; returns a report (tables, rows, seconds)."""
-    from .build import build_catalog
+def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any) -> "BuildReport":
+    """Compile a release folder into a catalog; returns a report (tables, rows, seconds).
+    Options: see :func:`egoexo_sql.build.pipeline.build_catalog`."""
+    from .build.pipeline import build_catalog
 
     return build_catalog(release_dir, catalog_dir, **options)
 
 
-def demo(out_dir: str, **options: Any):
-    """Write a synthetic release; returns a report with the ground-truth counts."""
-    from .demo import generate
+def demo(out_dir: str, **options: Any) -> "DemoReport":
+    """Write a synthetic release; returns a report with the ground-truth counts.
+    Options: see :func:`egoexo_sql.demo.generator.generate`."""
+    from .demo.generator import generate
 
     return generate(out_dir, **options)
 
 
-def __getattr__(name: str):
+# `import egoexo_sql.demo; egoexo_sql.demo.generate(...)` (the examples' spelling): the
+# name egoexo_sql.demo is the function above, which therefore also answers to .generate
+demo.generate = demo  # type: ignore[attr-defined]
+
+
+def __getattr__(name: str) -> Any:
     if name == "Catalog":
         from .catalog import Catalog
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from .errors import QueryError, UsageError
-from .query_runner import DIALECTS
+from .dialects import DIALECTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlglot import exp
@@ -38,9 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .schema import TableSchema
 
 
-#: Engines ``egoexo-sql query --dialect`` can write SQL for: the names of the query
-#: command's option table (egoexo_sql.query_runner.DIALECTS), which the fast entry point
-#: parses without importing this module.
+#: Engines ``egoexo-sql query --dialect`` can write SQL for (egoexo_sql.dialects, which
+#: the fast entry point's option table reads without importing this module).
 Dialect = Enum("Dialect", [(d, d) for d in DIALECTS], type=str)
 
 
@@ -312,7 +311,7 @@ def spark_views(
     Tables whose folder is missing from the catalog (built by an older version)
     are skipped, and so are the derived views that read them.
     """
-    from .build import view_statements
+    from .build.views import view_statements
 
     if schemas is None:
         from .schema import load_schemas

@@ -1,6 +1,6 @@
 """Readers keep the catalog they opened while a rebuild swaps in a new one.
 
-A build replaces the catalog folder in one rename (:func:`egoexo_sql.build._swap_in`),
+A build replaces the catalog folder in one rename (:mod:`egoexo_sql.build.swap`),
 and the views resolve their relative ``data/...`` paths in the catalog folder on every
 query. Left alone, a reader opened before the swap would read the new Parquet through
 the old view definitions: a different snapshot mid-session, errors when a view's
@@ -134,7 +134,7 @@ def carry_over(catalog: Path, staging: Path) -> list[int]:
     """
     if fcntl is None or not (catalog / BUILD_JSON).is_file():
         return []
-    from .build import _link_tree
+    from .build.links import link_tree
 
     candidates = [catalog]
     gens = catalog / GENERATIONS
@@ -157,7 +157,7 @@ def carry_over(catalog: Path, staging: Path) -> list[int]:
                 if (folder / name).is_file() and not (dest / name).exists():
                     os.link(folder / name, dest / name)
             if (folder / "data").is_dir():
-                _link_tree(folder / "data", dest / "data")
+                link_tree(folder / "data", dest / "data")
         finally:
             os.close(fd)
     return dropped

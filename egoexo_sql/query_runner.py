@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from .dialects import DIALECTS
 from .errors import UsageError
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
@@ -34,8 +35,6 @@ class QueryOption(NamedTuple):
     is_path: bool = False
 
 
-#: engines ``--dialect`` writes SQL for (egoexo_sql.engines.Dialect is made from these)
-DIALECTS = ("spark", "trino", "bigquery", "postgres")
 
 
 QUERY_OPTIONS: tuple[QueryOption, ...] = (

@@ -202,7 +202,7 @@ class Release:
 
         def check(raw: bytes, rtype: type) -> tuple[str, str] | None:
             try:
-                _decoder(rtype).decode(raw)
+                decoder(rtype).decode(raw)
             except msgspec.ValidationError as e:
                 err = _validation_error(e, raw, rtype, name)
                 return err.json_path or "$", _reason(err)
@@ -295,7 +295,8 @@ def compile_leniently(compile_fn: Any, release: Release, files: list[Any], *tabl
 
 # -- decoding -----------------------------------------------------------------
 @cache
-def _decoder(type_: Any) -> msgspec.json.Decoder:
+def decoder(type_: Any) -> msgspec.json.Decoder:
+    """The msgspec JSON decoder of ``type_`` (one per type, reused)."""
     return msgspec.json.Decoder(type_)
 
 
@@ -309,7 +310,7 @@ def decode_json(data: bytes, type_: Any, file: str) -> Any:
         check_utf8(data, file)
     try:
         with gc_paused():
-            return _decoder(type_).decode(data)
+            return decoder(type_).decode(data)
     except msgspec.ValidationError as e:
         raise _validation_error(e, data, type_, file) from None
     except msgspec.DecodeError as e:

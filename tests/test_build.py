@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import importlib
 from egoexo_sql.build import build_catalog, write_table
-
-build_mod = importlib.import_module("egoexo_sql.build")
+from egoexo_sql.build import parquet as build_mod
+from egoexo_sql.build import scan as scan_mod
+from egoexo_sql.build import swap as swap_mod
 from egoexo_sql.errors import InputError, UsageError
 from egoexo_sql.schema import load_schemas
 from egoexo_sql.tables import Source
@@ -371,7 +371,7 @@ def test_changed_input_recompiles_only_its_source(env):
 
 @pytest.mark.parametrize("change", ["new file", "deleted file", "same size and mtime"])
 def test_appeared_vanished_and_sneaky_inputs_are_noticed(env, change, monkeypatch):
-    monkeypatch.setattr(build_mod, "RACY_NS", 0)  # trust recorded hashes as soon as possible
+    monkeypatch.setattr(scan_mod, "RACY_NS", 0)  # trust recorded hashes as soon as possible
     env.build()
     if change == "new file":
         (env.release / "notes" / "b.json").write_text(json.dumps([{"uid": "p9", "text": "t", "tags": []}]))
@@ -399,7 +399,7 @@ def test_appeared_vanished_and_sneaky_inputs_are_noticed(env, change, monkeypatc
 
 
 def test_recorded_hashes_are_reused_for_old_files(env, monkeypatch):
-    monkeypatch.setattr(build_mod, "RACY_NS", 0)
+    monkeypatch.setattr(scan_mod, "RACY_NS", 0)
     first = env.build()
     assert first.hashed_bytes == first.input_bytes > 0
     second = env.build()
@@ -411,7 +411,7 @@ def test_recorded_hashes_are_reused_for_old_files(env, monkeypatch):
 def test_a_current_catalog_is_left_untouched(env, monkeypatch):
     """Nothing changed (inputs trusted by stat, same schemas, views, versions): the
     build writes nothing, not even build.json, and reports the previous rows."""
-    monkeypatch.setattr(build_mod, "RACY_NS", 0)
+    monkeypatch.setattr(scan_mod, "RACY_NS", 0)
     first = env.build()
     before = {p: p.stat().st_mtime_ns for p in env.catalog.rglob("*")}
     inode = env.catalog.stat().st_ino
@@ -487,6 +487,35 @@ def test_only_builds_some_groups_and_keeps_the_others(env):
     assert {r["path"] for r in doc["inputs"]} == {"people.json", "events/0.json", "events/1.json", "events/2.json"}
     with pytest.raises(UsageError, match="unknown group"):
         env.build(only=["nope"])
+
+
+def test_only_with_a_shared_input_leaves_the_other_source_to_rebuild_later(env):
+    """people.json is read by people (metadata) and notes (commentary). After it
+    changes, `--only commentary` recompiles notes and keeps people's previous table (it
+    is outside --only); the next full build must still see that people was made from
+    the old people.json and recompile it, not take the new hash for its own."""
+    env.build()
+    people = json.loads((env.release / "people.json").read_text())
+    people[0]["name"] = "Renamed"
+    people.append({"uid": "p99", "name": "New", "age": 1})
+    (env.release / "people.json").write_text(json.dumps(people))
+    CALLS.clear()
+    rep = env.build(only=["commentary"])
+    assert CALLS == {"notes": 1} and rep.reused == ["people", "events"]
+    assert view_counts(env.catalog)["people"] == env.truth["people"]  # kept as it was
+    CALLS.clear()
+    rep = env.build(only=["keystep"])  # an unrelated --only build keeps the record too
+    assert CALLS == {} and rep.up_to_date
+    CALLS.clear()
+    rep = env.build()
+    assert CALLS == {"people": 1} and rep.recompiled == ["people"]
+    assert rep.reasons["people"] == "changed people.json"
+    assert view_counts(env.catalog)["people"] == env.truth["people"] + 1
+    con = duckdb.connect(str(env.catalog / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT name FROM people WHERE person_uid = 'p0'").fetchone() == ("Renamed",)
+    con.close()
+    CALLS.clear()
+    assert env.build().up_to_date and CALLS == {}
 
 
 # --------------------------------------------------------------------------- staging and swap
@@ -592,7 +621,7 @@ def test_leftovers_of_killed_builds_are_repaired(env):
 
 def test_swap_without_atomic_exchange(env, monkeypatch):
     env.build()
-    monkeypatch.setattr(build_mod, "_rename_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap_mod, "_rename_exchange", lambda a, b: False)
     rep = env.build(force=True)
     assert sorted(rep.recompiled) == ["events", "notes", "people"]
     assert view_counts(env.catalog) == env.truth

@@ -13,7 +13,7 @@ import duckdb
 import orjson
 import pytest
 
-from egoexo_sql import streaming
+from egoexo_sql.build import compiling as streaming
 from egoexo_sql.build import build_catalog
 from egoexo_sql.errors import InputError
 from egoexo_sql.release import Release
@@ -275,7 +275,7 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(pose_release,
     """A fresh (or --force) build hashes ego pose and relations files from the bytes the
     compile step reads, not in a pass of its own; build.json records the same sha256,
     and the next build trusts it (nothing to do) or hashes a changed file up front."""
-    import egoexo_sql.build as b
+    from egoexo_sql.build import scan as b
 
     release, _ = pose_release
     monkeypatch.setattr(streaming, "WORKERS", workers)
@@ -315,6 +315,31 @@ def test_parallel_workers_write_the_same_tables(pose_release, tmp_path, monkeypa
     for t in POSE_TABLES:
         assert _dump(a, t) == _dump(b, t), t
         assert rows(b, f"SELECT count(*) FROM {t}")[0][0] == demo.truth[t]
+
+
+def test_units_and_whole_sources_share_one_pool(pose_release, tmp_path, monkeypatch):
+    """When both the streaming units and the whole sources go to worker processes, the
+    workers start once: one pool runs both kinds, and the tables are those of a build
+    in one process."""
+    from egoexo_sql import processes
+
+    release, demo = pose_release
+    serial = tmp_path / "serial"
+    build_catalog(release, serial)
+    monkeypatch.setattr(streaming, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(streaming, "WORKERS", 2)
+    monkeypatch.setenv("EGOEXO_SQL_WORKERS", "2")
+    pools = []
+    real = processes.process_pool
+    monkeypatch.setattr(processes, "process_pool", lambda workers, calls=(): pools.append(workers) or real(workers, calls))
+    par = tmp_path / "par"
+    rep = build_catalog(release, par)
+    assert pools == [2]
+    assert json.loads((par / "build.json").read_text())["compile_workers"] == 2
+    assert {"takes", "ego_pose", "relations"} <= set(rep.recompiled)
+    a, b = connect(serial), connect(par)
+    for t in (*POSE_TABLES, "takes", "captures", "take_benchmarks"):
+        assert _dump(a, t) == _dump(b, t), t
 
 
 def test_worker_input_errors_keep_file_and_path(pose_release, tmp_path, monkeypatch):
@@ -431,12 +456,12 @@ def test_unit_writer_writes_full_row_groups_and_spans(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from egoexo_sql import build
+    from egoexo_sql.build import parquet as build
     from egoexo_sql.schema import get
 
     monkeypatch.setattr(build, "ROW_GROUP_ROWS", 1000)
     sch = get("ego_pose_takes")
-    w = streaming._UnitWriter(sch, tmp_path / "t", "part-u.parquet")
+    w = build.TableWriter(sch, tmp_path / "t", "part-u.parquet")
     sizes = [700, 900, 10, 2500, 0, 33]
     for i, n in enumerate(sizes):
         w.begin_input(f"in{i}")

@@ -2,41 +2,21 @@
 
 Thin by design: each command parses its arguments, calls the library and formats
 the result. Commands live in one module per concern (``cli/demo.py``,
-``cli/build.py``, ``cli/query.py`` ...) and register themselves on :data:`app`.
+``cli/build.py``, ``cli/query.py`` ...) and register themselves on :data:`app` (``cli/app.py``).
 Heavy libraries are imported inside the command functions so that ``--help`` and
 ``query`` start fast.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 
 from ..errors import EgoExoSQLError
+from .app import app
 
-app = typer.Typer(
-    name="egoexo-sql",
-    help="Query the Ego-Exo4D metadata and annotations with SQL: compile the release's JSON "
-    "into a typed Parquet catalog with DuckDB views, select takes, and hand exact take "
-    "lists to the official `egoexo` downloader.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def catalog_dir(option: str | None) -> str:
-    """--catalog, else $EGOEXO_SQL_CATALOG, else ./egoexo_catalog (catalog-contract.md)."""
-    return option or os.environ.get("EGOEXO_SQL_CATALOG") or "egoexo_catalog"
-
-
-def fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
+__all__ = ["app", "main", "expand_multi_options", "MULTI_VALUE_OPTIONS"]
 
 # Command modules register on `app` when imported, in this order in --help.
 from . import demo  # noqa: E402,F401,I001

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app, catalog_dir
+from .app import app, catalog_dir
 
 
 @app.command()
@@ -48,7 +48,7 @@ def build(
     ] = False,
 ) -> None:
     """Compile the release's JSON into typed Parquet and the DuckDB catalog (incremental)."""
-    from ..build import build_catalog
+    from ..build.pipeline import build_catalog
 
     groups = None
     if only:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from . import app
+from .app import app
 
 
 @app.command()
@@ -32,7 +32,7 @@ def demo(
     ),
 ) -> None:
     """Write a synthetic Ego-Exo4D release with the real layout, keys, types and quirks."""
-    from ..demo import generate
+    from ..demo.generator import generate
 
     groups = _split_groups(only)
     progress = None

@@ -10,7 +10,7 @@ import typer
 
 from ..engines import ExportDialect
 from ..errors import EgoExoSQLError
-from . import app, catalog_dir, fail
+from .app import app, catalog_dir, fail
 
 
 def _write(text: str, output: Optional[str]) -> None:
@@ -41,9 +41,9 @@ def export_views(
 ) -> None:
     """Write the catalog's views for another engine over the same Parquet files (Spark: temporary views)."""
     try:
-        from .. import __version__
         from ..catalog import resolve_dir
         from ..engines import spark_views
+        from ..version import __version__
 
         directory = resolve_dir(catalog_dir(catalog))
         export = spark_views(directory, location=location)
@@ -70,9 +70,13 @@ def docs(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a generated file is stale."),
 ) -> None:
     """Regenerate docs/data-dictionary.md, docs/cookbook.md and docs/cli-reference.md."""
-    from ..docs import main as docs_main
+    import subprocess
+    import sys
 
+    # `python -m egoexo_sql.docs` in a process of its own: the docs are generated from
+    # this command line (cli-reference.md), so the docs module imports the CLI, not the
+    # other way round
     args = ["--out-dir", str(out_dir)] + (["--check"] if check else [])
-    code = docs_main(args)
+    code = subprocess.call([sys.executable, "-m", "egoexo_sql.docs", *args])
     if code:
         raise typer.Exit(code)

@@ -9,20 +9,15 @@ parquet``); rows come from DuckDB's cursor in batches and are formatted by
 from __future__ import annotations
 
 import inspect
-import os
 import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 
-from ..errors import EgoExoSQLError
-from ..query_runner import fetch as _fetch  # noqa: F401 - shared with cli/takes.py
-from ..query_runner import sink as _sink  # noqa: F401 - shared with cli/takes.py
-from ..query_runner import CATALOG_HELP, QUERY_OPTIONS
-from . import app, catalog_dir, fail
+from ..query_runner import QUERY_OPTIONS
+from .app import CATALOG_HELP, app, catalog_dir, command_errors
 
 
 class TextFormat(str, Enum):
@@ -30,25 +25,6 @@ class TextFormat(str, Enum):
     csv = "csv"
     json = "json"
     ndjson = "ndjson"
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Our errors as one line on stderr and their exit code; a closed pipe ends quietly."""
-    try:
-        yield
-    except EgoExoSQLError as e:
-        fail(str(e), e.exit_code)
-    except BrokenPipeError:
-        # `egoexo-sql query ... | head`: stop writing, exit cleanly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0)
-
-
-def _done(n: int, output: Optional[str], fmt: str) -> None:
-    if output not in (None, "-"):
-        typer.echo(f"wrote {n} row{'' if n == 1 else 's'} ({fmt}) to {output}", err=True)
 
 
 def query(**options: object) -> None:
@@ -59,7 +35,7 @@ def query(**options: object) -> None:
         v = options.get(name)
         return v.value if isinstance(v, Enum) else v
 
-    with _errors():
+    with command_errors():
         run_query(value("sql"), value("file"), value("format"), value("output"),
                   catalog_dir(value("catalog")), value("dialect"))
 
@@ -94,7 +70,7 @@ def tables(
     catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """List the catalog's views with row counts and descriptions."""
-    with _errors():
+    with command_errors():
         from .. import output as out
         from ..catalog import TABLE_COLUMNS, Catalog
 
@@ -111,7 +87,7 @@ def describe(
     catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Columns of a view: types, nullability and descriptions."""
-    with _errors():
+    with command_errors():
         from .. import output as out
         from ..catalog import DESCRIBE_COLUMNS, Catalog
 

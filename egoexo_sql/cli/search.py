@@ -15,8 +15,7 @@ from typing import Optional
 
 import typer
 
-from . import app, catalog_dir
-from .query import CATALOG_HELP, _errors
+from .app import CATALOG_HELP, app, catalog_dir, command_errors
 
 
 class SearchSource(str, Enum):
@@ -78,7 +77,7 @@ def search(
 ) -> None:
     """Ranked (BM25) text search over atomic descriptions, expert commentary, narrations,
     keystep steps and demonstration comments: score, source, take, time (s), snippet."""
-    with _errors():
+    with command_errors():
         from ..catalog import Catalog
         from ..search import HIT_COLUMNS, HIT_TYPES, query_terms
         from ..search import search as run

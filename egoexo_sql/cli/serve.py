@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from . import app, catalog_dir
-from .query import CATALOG_HELP, _errors
+from .app import CATALOG_HELP, app, catalog_dir, command_errors
 
 
 @app.command()
@@ -23,7 +22,7 @@ def serve(
 ) -> None:
     """Browse the catalog in a web browser: facets over the takes, a page per take with its
     annotations on one time axis, every view, SQL and text search. Read-only, offline."""
-    with _errors():
+    with command_errors():
         from ..serve import create_app
 
         application = create_app(catalog_dir(catalog), sql_timeout=sql_timeout)

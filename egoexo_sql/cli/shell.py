@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from ..errors import EgoExoSQLError
-from . import app, catalog_dir, fail
+from .app import app, catalog_dir, fail
 
 
 @app.command()

@@ -15,8 +15,8 @@ from typing import Optional
 
 import typer
 
-from . import app, catalog_dir
-from .query import CATALOG_HELP, _done, _errors, _sink
+from ..query_runner import sink
+from .app import CATALOG_HELP, app, catalog_dir, command_errors, report_written
 
 
 class TakesFormat(str, Enum):
@@ -104,7 +104,7 @@ def takes(
     files themselves (files), or `aws s3 cp` lines that fetch exactly those files (s3),
     optionally only some cameras' (--cams).
     """
-    with _errors():
+    with command_errors():
         from .. import select as sel
         from ..catalog import Catalog
         from ..takes_output import check_options, render
@@ -124,10 +124,10 @@ def takes(
                             max_command_chars=max_command_chars)
         finally:
             cat.close()
-        with _sink(output) as f:
+        with sink(output) as f:
             f.write(result.text)
         if fmt in ("csv", "json", "uids"):
-            _done(result.n_takes, output, fmt)
+            report_written(result.n_takes, output, fmt)
         for note in result.notes:
             typer.echo("note: " + note, err=True)
         _note_empty(result.n_takes)

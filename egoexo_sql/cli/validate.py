@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from . import app, catalog_dir
+from .app import app, catalog_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..reconcile import Reconciliation

@@ -20,49 +20,13 @@ files changed. The text search index is built this way from the five text tables
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from .source import GROUPS, Compiler, Source, StreamingSource, is_streaming, streaming_source
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pyarrow as pa
-
-    from ..release import Release
-
-Compiler = Callable[["Release", list[Path]], dict[str, "pa.Table"]]
-
-# The --only groups of `demo` and `build` (catalog-contract.md).
-GROUPS = (
-    "metadata",
-    "splits",
-    "keystep",
-    "proficiency",
-    "atomic",
-    "commentary",
-    "relations",
-    "ego_pose",
-    "transcripts",
-    "manifests",
-    # build only: the text search index, made from the files of the text groups
-    # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
-    "search",
-)
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    group: str
-    inputs: tuple[str, ...]
-    tables: tuple[str, ...]
-    compile: Compiler
-    required: tuple[str, ...] = ()  # inputs (exact relative paths) whose absence is an error
-    version: int = 1
-    uses: tuple[str, ...] = ()  # tables of other sources compile() reads (see above)
+__all__ = ["GROUPS", "Compiler", "Source", "StreamingSource", "all_sources", "is_streaming", "streaming_source"]
 
 
 def all_sources() -> list[Source]:
     """Every source family, in build order. Imported lazily to keep the CLI start fast."""
-    from . import registry
+    from .registry import SOURCES
 
-    return list(registry.SOURCES)
+    return list(SOURCES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from . import Source
+from .source import Source, streaming_source
 from ._common import gc_free
 from .atomic import compile_atomic
 from .commentary import DATA_JSON_GLOB, compile_commentary
@@ -51,7 +51,6 @@ from .ego_pose import (
 )
 from .relations import GLOB as RELATIONS_GLOB
 from .relations import compile_relations_file, unit_of_relations
-from ..streaming import streaming_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -180,7 +179,7 @@ SOURCES: tuple[Source, ...] = (
         tables=("narrations", "narration_words"),
         compile=gc_free(compile_narrations),
     ),
-    # the big annotation families: compiled file by file, in parallel (streaming.py)
+    # the big annotation families: compiled file by file, in parallel (tables/source.py)
     streaming_source(
         name="relations",
         group="relations",

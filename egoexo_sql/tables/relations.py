@@ -101,9 +101,9 @@ def unit_of_relations(rel: str) -> str:
 
 def _takes(release: "Release", rel: str) -> Iterator[tuple[str, TakeRelations]]:
     """(take_uid, record) in file order, read take by take."""
-    from ..release import _decoder
+    from ..release import decoder
 
-    dec = _decoder(TakeRelations)
+    dec = decoder(TakeRelations)
     seen: set[str] = set()
     try:
         found = False

@@ -1,49 +1,17 @@
-"""``egoexo-sql shell``: an interactive SQL shell over a catalog (prompt_toolkit).
-
-In the tradition of pgcli and litecli:
-
-- statements may span lines and run when the input ends with ``;`` (outside strings
-  and comments); Alt-Enter (or Esc, Enter) runs the input as it is;
-- history persists in :func:`history_path` (``$EGOEXO_SQL_HISTORY``, else
-  ``$XDG_DATA_HOME/egoexo-sql/history``, else ``~/.local/share/egoexo-sql/history``);
-- Tab completes SQL keywords and functions (DuckDB's own lists), the catalog's views
-  and their columns (``alias.`` completes the columns of the aliased view), and the
-  arguments of dot commands; the input is highlighted with pygments' SQL lexer;
-- dot commands: ``.tables``, ``.schema [VIEW]``, ``.mode table|csv|json|ndjson``,
-  ``.output [FILE]``, ``.timer on|off``, ``.maxrows N``, ``.help``, ``.quit``;
-- results are written by :mod:`egoexo_sql.output` (aligned table with a row count by
-  default), followed by the time taken while ``.timer`` is on (the default); on the
-  terminal a table shows its first ``.maxrows`` rows (100) with the count of all, its
-  long cells cut so that it fits the terminal's width; ``.output FILE`` gets every row;
-- Ctrl-C while a query runs cancels it (``connection.interrupt()``) and the shell
-  goes on; Ctrl-C at the prompt clears the input; Ctrl-D or ``.quit`` leaves;
-- an error is one line: ``error: Binder Error: ... (line 1, column 8)``.
-
-User SQL runs through the same sandbox as ``egoexo-sql query``
-(``Catalog.open(path, sandbox=True)``): one read-only query per statement.
-
-:class:`Shell` can be driven without a terminal: give it prompt_toolkit ``input``
-and ``output`` objects (``create_pipe_input()``, ``DummyOutput()``) and text streams
-for ``stdout`` and ``stderr``; :meth:`Shell.handle` and :meth:`Shell.run_script`
-take text directly.
-"""
+"""The shell itself: :class:`Shell` (prompt, history, key bindings, running queries with
+Ctrl-C to cancel, results fitted to the terminal, dot commands); see :mod:`egoexo_sql.shell`."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
-from prompt_toolkit.document import Document
 from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.filters import completion_is_selected, has_focus, in_paste_mode
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -51,29 +19,26 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import PygmentsLexer
 from pygments.lexers.sql import SqlLexer
 
-from . import output as _output
-from .catalog import Catalog
-from .errors import EgoExoSQLError, QueryError
+from .. import output as _output
+from ..catalog import Catalog
+from ..errors import EgoExoSQLError, QueryError
+from .completion import CatalogWords, SQLCompleter
+from .syntax import (
+    DEFAULT_MAX_ROWS,
+    DOT_ALIASES,
+    DOT_COMMANDS,
+    MODES,
+    QUIT_WORDS,
+    is_blank,
+    is_complete,
+    one_line,
+    split_statements,
+)
 
 HISTORY_ENV = "EGOEXO_SQL_HISTORY"
 PROMPT = "egoexo> "
 CONTINUATION = "   ...> "
-MODES = _output.TEXT_FORMATS  # table, csv, json, ndjson
-DEFAULT_MAX_ROWS = 100
 MIN_CELL = 8  # narrowest cut when fitting a table to the terminal
-
-DOT_COMMANDS: dict[str, str] = {
-    ".tables": "list the catalog's views with row counts",
-    ".schema": "[VIEW]  columns of VIEW (types, nullability, descriptions); all views without one",
-    ".mode": "table|csv|json|ndjson  how results are printed (now: {mode})",
-    ".output": "[FILE]  write results to FILE; without FILE, back to the terminal (now: {output})",
-    ".timer": "on|off  show the time each query took (now: {timer})",
-    ".maxrows": "N  rows a table shows on the terminal, 0 for all (now: {maxrows})",
-    ".help": "this list",
-    ".quit": "leave the shell (also .exit, Ctrl-D)",
-}
-_ALIASES = {".exit": ".quit", ".q": ".quit", ".h": ".help"}
-_QUIT_WORDS = {"quit", "exit", "\\q"}
 
 
 def history_path() -> Path:
@@ -86,300 +51,6 @@ def history_path() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "egoexo-sql" / "history"
-
-
-# --------------------------------------------------------------------------- splitting SQL
-
-
-def split_statements(text: str) -> tuple[list[str], str]:
-    """Complete statements of ``text`` (without their ``;``) and the rest after the last ``;``.
-
-    A ``;`` inside a string (``'..'``, ``E'..'``, ``$tag$..$tag$``), a quoted name
-    (``".."``) or a comment (``--``, ``/* */``) does not end a statement. Statements
-    holding only blanks and comments are dropped.
-    """
-    statements: list[str] = []
-    start = 0
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "'":
-            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-            i += 1
-            while i < n:
-                if escapes and text[i] == "\\":
-                    i += 2
-                    continue
-                if text[i] == "'":
-                    if i + 1 < n and text[i + 1] == "'":
-                        i += 2
-                        continue
-                    break
-                i += 1
-            i += 1
-        elif c == '"':
-            end = text.find('"', i + 1)
-            while end != -1 and text.startswith('""', end):
-                end = text.find('"', end + 2)
-            i = n if end == -1 else end + 1
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end + 1
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-        elif c == "$" and (m := re.match(r"\$([A-Za-z_]\w*)?\$", text[i:])) and (
-            i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
-        ):
-            tag = m.group(0)
-            end = text.find(tag, i + len(tag))
-            i = n if end == -1 else end + len(tag)
-        elif c == ";":
-            statements.append(text[start:i])
-            start = i + 1
-            i += 1
-        else:
-            i += 1
-    return [s.strip() for s in statements if not _blank(s)], text[start:]
-
-
-def _blank(sql: str) -> bool:
-    """Only whitespace and complete comments (an unterminated string is not blank)."""
-    rest = re.sub(r"--[^\n]*(\n|$)|/\*.*?\*/", " ", sql, flags=re.S)
-    return not rest.strip()
-
-
-def is_complete(text: str) -> bool:
-    """Whether Enter should run ``text``: it ends with ``;``, is a dot command, or is empty."""
-    stripped = text.strip()
-    if not stripped or stripped.startswith(".") or stripped.lower() in _QUIT_WORDS:
-        return True
-    statements, rest = split_statements(text)
-    return bool(statements) and _blank(rest)
-
-
-# --------------------------------------------------------------------------- errors
-
-
-_LINE = re.compile(r"^LINE (\d+): ?(.*)$")
-
-
-def one_line(message: str, statement: str | None = None) -> str:
-    """DuckDB's multi-line error text as one line: ``Binder Error: ... (line 1, column 8)``.
-
-    The ``LINE n: ...`` excerpt and its caret become a position; the column is given
-    only when the excerpt is the statement's whole line (DuckDB cuts long lines).
-    """
-    lines = [ln.rstrip() for ln in str(message).splitlines()]
-    where = ""
-    kept: list[str] = []
-    k = 0
-    while k < len(lines):
-        ln = lines[k]
-        m = _LINE.match(ln)
-        if m:
-            where = f"line {m.group(1)}"
-            caret = lines[k + 1] if k + 1 < len(lines) else ""
-            if "^" in caret and statement is not None:
-                prefix = len(ln) - len(m.group(2))
-                src = statement.splitlines()
-                row = int(m.group(1)) - 1
-                if 0 <= row < len(src) and src[row].rstrip() == m.group(2).rstrip():
-                    where += f", column {caret.index('^') - prefix + 1}"
-            k += 2 if "^" in caret else 1
-            continue
-        if ln.strip():
-            kept.append(ln.strip())
-        k += 1
-    text = " ".join(kept) if kept else str(message).strip()
-    return f"{text} ({where})" if where else text
-
-
-# --------------------------------------------------------------------------- completion
-
-
-@dataclass
-class CatalogWords:
-    """What completion offers, read once from the catalog's connection."""
-
-    views: list[str] = field(default_factory=list)
-    columns: dict[str, list[str]] = field(default_factory=dict)  # view -> columns in order
-    functions: list[str] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, cat: Catalog) -> "CatalogWords":
-        from . import sandbox
-
-        con = cat.connection
-        words = cls(views=cat.views())
-        rows = con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ? "
-            "AND schema_name = 'main' ORDER BY table_name, column_index",
-            [sandbox.CATALOG_ALIAS],
-        ).fetchall()
-        for table, column in rows:
-            words.columns.setdefault(table, []).append(column)
-        macros = set(sandbox.table_macros(con))
-        # only what the sandbox lets run: no file readers, no table functions off its list
-        rows = con.execute(
-            "SELECT DISTINCT function_name, function_type FROM duckdb_functions() "
-            "WHERE function_type IN ('scalar', 'aggregate', 'table')"
-        ).fetchall()
-        names = set(macros)
-        for name, kind in rows:
-            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-                continue
-            if name in sandbox.FILE_FUNCTIONS or name.startswith(sandbox.FILE_FUNCTION_PREFIXES):
-                continue
-            if kind == "table" and not (
-                name in sandbox.SAFE_TABLE_FUNCTIONS or name.startswith(sandbox.SAFE_TABLE_FUNCTION_PREFIXES)
-            ):
-                continue
-            names.add(name)
-        words.functions = sorted(names)
-        try:
-            words.keywords = [
-                r[0].upper() for r in con.execute(
-                    "SELECT keyword_name FROM duckdb_keywords() ORDER BY 1"
-                ).fetchall()
-            ]
-        except Exception:  # pragma: no cover - an engine without duckdb_keywords()
-            words.keywords = list(_FALLBACK_KEYWORDS)
-        return words
-
-    def all_columns(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for cols in self.columns.values():
-            for c in cols:
-                seen.setdefault(c, None)
-        return list(seen)
-
-
-_FALLBACK_KEYWORDS = (
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN",
-    "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "CROSS", "ON", "USING", "AS", "AND", "OR", "NOT",
-    "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END",
-    "DISTINCT", "UNION", "ALL", "EXCEPT", "INTERSECT", "WITH", "ASC", "DESC", "QUALIFY",
-    "DESCRIBE", "SUMMARIZE", "SHOW", "VALUES", "CAST", "TRUE", "FALSE",
-)
-_CLAUSES = re.compile(
-    r"\b(SELECT|FROM|JOIN|WHERE|ON|USING|GROUP|ORDER|BY|HAVING|QUALIFY|LIMIT|DESCRIBE|SUMMARIZE|"
-    r"UNION|EXCEPT|INTERSECT|WITH|AND|OR|NOT|SET)\b",
-    re.I,
-)
-_TABLE_CONTEXT = {"FROM", "JOIN", "DESCRIBE", "SUMMARIZE"}
-_FROM_ITEM = re.compile(
-    r"(?:\bFROM|\bJOIN|,)\s+([A-Za-z_]\w*)(?:\s+(?:AS\s+)?([A-Za-z_]\w*))?", re.I
-)
-
-
-class SQLCompleter(Completer):
-    """Keywords, functions, views and columns; dot commands and their arguments."""
-
-    def __init__(self, words: CatalogWords):
-        self.words = words
-        self._paths = PathCompleter(expanduser=True)
-
-    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
-        before = document.text_before_cursor
-        if before.lstrip().startswith(".") and "\n" not in before.strip():
-            yield from self._dot(before.lstrip(), complete_event)
-            return
-        m = re.search(r"([A-Za-z_]\w*)\.(\w*)$", before)
-        if m:  # alias.column or view.column
-            target = self._resolve(m.group(1), document.text)
-            yield from self._match(m.group(2), self.words.columns.get(target or "", []),
-                                   f"column of {target}", keep_case=True)
-            return
-        word = re.search(r"\w*$", before).group()
-        if not word and not complete_event.completion_requested:
-            return  # no menu after every space while typing; Tab asks for everything
-        if before[: len(before) - len(word)].rstrip().endswith("."):
-            return  # after a qualifier the regex above did not take (e.g. a quoted name)
-        clause = self._clause(before[: len(before) - len(word)])
-        in_scope = self._views_in(document.text)
-        if in_scope:
-            columns = [(c, f"column of {v}") for v in in_scope for c in self.words.columns.get(v, [])]
-        else:
-            columns = [(c, "column") for c in self.words.all_columns()]
-        groups: list[Iterable[tuple[str, str]]]
-        views = [(v, "view") for v in self.words.views]
-        funcs = [(f, "function") for f in self.words.functions]
-        keys = [(k, "keyword") for k in self.words.keywords]
-        if clause in _TABLE_CONTEXT:
-            groups = [views, keys, funcs]
-        else:
-            groups = [columns, funcs, keys, views]
-        seen: set[str] = set()
-        for group in groups:
-            for text, meta in group:
-                if text.lower() in seen:
-                    continue
-                for c in self._match(word, [text], meta, keep_case=meta != "keyword"):
-                    seen.add(text.lower())
-                    yield c
-
-    @staticmethod
-    def _match(word: str, candidates: Iterable[str], meta: str, *, keep_case: bool) -> Iterator[Completion]:
-        low = word.lower()
-        for cand in candidates:
-            if cand.lower().startswith(low) and cand != word:
-                text = cand if keep_case or not word or not word.islower() else cand.lower()
-                yield Completion(text, start_position=-len(word), display_meta=meta)
-
-    def _clause(self, text: str) -> str:
-        # strip strings and comments so keywords inside them do not count
-        text = re.sub(r"'(?:[^']|'')*'?|--[^\n]*|/\*.*?(\*/|$)", " ", text, flags=re.S)
-        found = _CLAUSES.findall(text)
-        if not found:
-            return ""
-        last = found[-1].upper()
-        # FROM a, b  -> still a table context after the comma; FROM a x -> not
-        if last in _TABLE_CONTEXT:
-            tail = text[[m.end() for m in _CLAUSES.finditer(text)][-1]:]
-            if re.fullmatch(r"\s*", tail) or re.search(r",\s*$", tail):
-                return last
-            return "AFTER_TABLE"
-        return last
-
-    def _views_in(self, text: str) -> list[str]:
-        known = {v.lower(): v for v in self.words.views}
-        out: list[str] = []
-        for ident in re.findall(r"[A-Za-z_]\w*", text):
-            v = known.get(ident.lower())
-            if v is not None and v not in out:
-                out.append(v)
-        return out
-
-    def _resolve(self, qualifier: str, text: str) -> str | None:
-        known = {v.lower(): v for v in self.words.views}
-        if qualifier.lower() in known:
-            return known[qualifier.lower()]
-        for m in _FROM_ITEM.finditer(text):
-            name, alias = m.group(1), m.group(2)
-            if alias and alias.lower() == qualifier.lower() and name.lower() in known:
-                return known[name.lower()]
-        return None
-
-    def _dot(self, before: str, event: CompleteEvent) -> Iterator[Completion]:
-        parts = before.split(maxsplit=1)
-        if len(parts) == 1 and not before.endswith(" "):
-            for cmd, about in DOT_COMMANDS.items():
-                if cmd.startswith(parts[0].lower()) and cmd != parts[0]:
-                    yield Completion(cmd, start_position=-len(parts[0]), display_meta=about.split("  ")[0])
-            return
-        cmd = _ALIASES.get(parts[0].lower(), parts[0].lower())
-        arg = parts[1] if len(parts) > 1 else ""
-        choices = {".schema": self.words.views, ".mode": list(MODES), ".timer": ["on", "off"],
-                   ".maxrows": ["0", str(DEFAULT_MAX_ROWS), "1000"]}.get(cmd)
-        if choices is not None:
-            yield from self._match(arg.strip(), choices, cmd[1:], keep_case=True)
-        elif cmd == ".output":
-            yield from self._paths.get_completions(Document(arg.lstrip(), len(arg.lstrip())), event)
-
-
-# --------------------------------------------------------------------------- the shell
 
 
 class _Quit(Exception):
@@ -549,7 +220,7 @@ class Shell:
                 if is_complete(buffer):
                     self.handle(buffer)
                     buffer = ""
-            if buffer.strip() and not _blank(buffer):
+            if buffer.strip() and not is_blank(buffer):
                 self.handle(buffer)
         except _Quit:
             pass
@@ -568,10 +239,10 @@ class Shell:
         if stripped.startswith("."):
             self.dot(stripped)
             return
-        if stripped.lower() in _QUIT_WORDS:
+        if stripped.lower() in QUIT_WORDS:
             raise _Quit()
         statements, rest = split_statements(text)
-        if not _blank(rest):
+        if not is_blank(rest):
             statements.append(rest.strip())
         for sql in statements:
             if not self.execute(sql):
@@ -758,7 +429,7 @@ class Shell:
 
     def dot(self, line: str) -> None:
         parts = line.strip().rstrip(";").split(maxsplit=1)
-        cmd = _ALIASES.get(parts[0].lower(), parts[0].lower())
+        cmd = DOT_ALIASES.get(parts[0].lower(), parts[0].lower())
         arg = parts[1].strip() if len(parts) > 1 else ""
         handler = {
             ".tables": self._tables, ".schema": self._schema, ".mode": self._mode,
@@ -778,13 +449,13 @@ class Shell:
             self.error(".tables takes no argument; .schema VIEW shows one view")
             return
         rows = self.catalog.table_rows()
-        from .catalog import TABLE_COLUMNS
+        from ..catalog import TABLE_COLUMNS
 
         self._write_rows(TABLE_COLUMNS, ["VARCHAR", "VARCHAR", "BIGINT", "VARCHAR"], rows,
                          max_cell=_output.MAX_CELL)
 
     def _schema(self, arg: str) -> None:
-        from .catalog import DESCRIBE_COLUMNS
+        from ..catalog import DESCRIBE_COLUMNS
 
         if not arg:
             for view in self.words.views:

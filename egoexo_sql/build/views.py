@@ -1,0 +1,182 @@
+"""The views step: ``catalog.duckdb`` and ``views.sql`` in the staging folder.
+
+* ``views.sql``: schema-derived views of the tables in schema order, then
+  ``queries/views/*.sql`` in dependency order (:func:`view_statements`), all over
+  relative ``data/...`` paths (run it inside the catalog folder);
+* ``catalog.duckdb``: every table's rows stored in the database file (it opens in any
+  DuckDB client, from any folder, after a move, with no set-up;
+  :meth:`~egoexo_sql.schema.TableSchema.stored_table_sql`), the derived views over them,
+  and the rows of the views whose schema says ``materialize`` (written to Parquet too,
+  see :func:`materialize`).
+
+Every view is counted, which also proves it runs before anything is swapped in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..schema import TableSchema
+    from .report import BuildReport
+
+
+def create_views(
+    staging: Path,
+    schemas: Mapping[str, "TableSchema"],
+    views_dir: Path,
+    tool_version: str,
+    report: "BuildReport",
+    progress: Callable[[str, float, float, str], None],
+) -> dict[str, str]:
+    """Write ``catalog.duckdb`` and ``views.sql`` into ``staging``; put every table's and
+    view's row count into ``report`` (and a note for a view whose columns differ from its
+    schema). Returns the sha256 of each view's SQL."""
+    import duckdb
+
+    statements = view_statements(schemas, views_dir)
+    view_hashes = {name: hashlib.sha256(sql.encode()).hexdigest() for name, sql in statements}
+    final: list[str] = []  # what views.sql says: materialized views read their Parquet
+    con = duckdb.connect(str(staging / "catalog.duckdb"))
+    cwd = os.getcwd()
+    try:
+        try:  # storing a large table takes seconds: DuckDB would draw its progress bar on stdout
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
+            pass
+        # The tables' Parquet is read by paths relative to the staging folder, made the
+        # working directory for this step: no file_search_path (a comma in the folder's
+        # path would split it), and no part of the folder's own path in a glob (a "*" or
+        # "[" there would match other folders; a "name=value" folder would become a hive
+        # partition column). The derived views then read the stored tables.
+        os.chdir(staging)
+        progress("views", 0, len(statements), "")
+        for n, (name, sql) in enumerate(statements):
+            progress("views", n, len(statements), name)
+            sch = schemas[name]
+            try:
+                # tables are stored in catalog.duckdb (it opens anywhere, from any
+                # folder, in any DuckDB client); views.sql keeps views over data/
+                con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
+                if sch.kind == "view" and sch.materialize:
+                    sql = materialize(con, sch, staging)
+                rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            except duckdb.Error as e:
+                e.add_note(f"while creating view {name!r}")
+                raise
+            final.append(sql)
+            report.tables[name] = int(rows)
+            if sch.kind == "view":
+                report.status[name] = "view"
+                cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+                if cols != sch.column_names:
+                    missing = [c for c in sch.column_names if c not in cols]
+                    extra = [c for c in cols if c not in sch.column_names]
+                    report.notes.append(
+                        f"view {name}: columns differ from schemas/{name}.toml"
+                        + (f"; missing {missing}" if missing else "")
+                        + (f"; not in the schema {extra}" if extra else "")
+                        + ("; order differs" if not missing and not extra else "")
+                    )
+        con.execute("CHECKPOINT")
+        progress("views", len(statements), len(statements), "")
+    finally:
+        os.chdir(cwd)
+        con.close()
+    header = (
+        f"-- egoexo-sql {tool_version}: the catalog's views. Paths are relative to the\n"
+        "-- catalog folder: run inside it, e.g. `duckdb -c '.read views.sql'`.\n\n"
+    )
+    (staging / "views.sql").write_text(header + "\n".join(final), encoding="utf-8")
+    return view_hashes
+
+
+def materialize(con: Any, sch: "TableSchema", staging: Path) -> str:
+    """Store a derived view's rows as Parquet (it is recomputed on every build, from the
+    tables just built), store the same rows in catalog.duckdb in place of the view, and
+    return the view over that file that views.sql gives."""
+    from .parquet import ROW_GROUP_ROWS
+
+    dest = staging / "data" / sch.table
+    dest.mkdir(parents=True, exist_ok=True)
+    cols = [r[0] for r in con.execute(f'DESCRIBE "{sch.table}"').fetchall()]
+    # JSON is stored as text, as the Parquet writer stores it for every table
+    as_text = [f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols
+               if c in sch.column_names and sch.column(c).type.upper() == "JSON"]
+    replace = f" REPLACE ({', '.join(as_text)})" if as_text else ""
+    con.execute(
+        f'COPY (SELECT *{replace} FROM "{sch.table}") TO \'{sql_str(str(dest / "part-0.parquet"))}\' '
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    )
+    if cols == sch.column_names:
+        sql, stored = sch.view_sql(), sch.stored_table_sql()
+    else:  # keep the view's own columns; create_views() notes the difference
+        select = f"SELECT * FROM read_parquet('{sch.data_glob()}');\n"
+        sql = f"CREATE OR REPLACE VIEW {sch.table} AS\n{select}"
+        stored = f"CREATE OR REPLACE TABLE {sch.table} AS\n{select}"
+    con.execute(f'DROP VIEW "{sch.table}"')
+    con.execute(stored)  # catalog.duckdb holds the rows; views.sql a view over the file
+    return sql
+
+
+def view_statements(
+    schemas: Mapping[str, "TableSchema"], views_dir: Path
+) -> list[tuple[str, str]]:
+    """(name, CREATE VIEW statement): tables in schema order, then derived views by dependency."""
+    out = [(t, s.view_sql()) for t, s in schemas.items() if s.kind == "table"]
+    derived = [t for t, s in schemas.items() if s.kind == "view"]
+    sqls: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for v in derived:
+        f = views_dir / f"{v}.sql"
+        if not f.is_file():
+            raise FileNotFoundError(f"schemas/{v}.toml has kind = \"view\" but {f} does not exist")
+        sql, refs = _view_sql(v, f.read_text(encoding="utf-8"))
+        sqls[v] = sql
+        deps[v] = {r for r in refs if r in sqls or r in derived} - {v}
+    done: set[str] = set()
+    pending = list(derived)
+    while pending:
+        ready = [v for v in pending if deps[v] <= done]
+        if not ready:
+            raise ValueError(f"views depend on each other in a cycle: {', '.join(pending)}")
+        v = ready[0]  # schema (file-name) order among those ready
+        out.append((v, sqls[v]))
+        done.add(v)
+        pending.remove(v)
+    return out
+
+
+def view_file_hash(views_dir: Path, view: str) -> str | None:
+    """sha256 of ``queries/views/<view>.sql`` (None when there is no such file)."""
+    f = views_dir / f"{view}.sql"
+    return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+
+
+def sql_str(s: str) -> str:
+    """``s`` inside single quotes in SQL."""
+    return s.replace("'", "''")
+
+
+def _view_sql(name: str, text: str) -> tuple[str, set[str]]:
+    """A view file (a query, or a CREATE VIEW) as CREATE OR REPLACE VIEW, and the tables it reads."""
+    import sqlglot
+    from sqlglot import expressions as exp
+
+    body = text.strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    try:
+        tree = sqlglot.parse_one(body, read="duckdb")
+    except sqlglot.errors.ParseError as e:
+        raise ValueError(f"queries/views/{name}.sql: {e}") from None
+    if isinstance(tree, exp.Create):
+        sql = body + ";\n"
+    else:
+        sql = f"CREATE OR REPLACE VIEW {name} AS\n{body}\n;\n"
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    refs = {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
+    return sql, refs
