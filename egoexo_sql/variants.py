@@ -59,7 +59,7 @@ VARIANTS: tuple[Variant, ...] = (
        "as a bare list of records", '{"annotations": [records]}'),
     _v("proficiency_demonstration.list_literal", "proficiency_demonstration",
        "$.annotations[*].{good_executions,tips_for_improvement}[*].list",
-       "as a Python list literal in a string", "a list of strings"),
+       "as a Python list literal in a string", "a list of strings", in_default=True),
     _v("proficiency_demonstrator.score_case", "proficiency_demonstrator",
        "$.annotations[*].proficiency_score",
        'with a lower-case second word ("Early expert")', 'one of Novice, Early Expert, '

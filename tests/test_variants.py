@@ -216,6 +216,38 @@ def test_normalisers_keep_quotes_and_commas_inside_items():
     assert variants.take_counts() == []
 
 
+def test_the_documented_json_array_list_still_reads_as_the_same_comments(releases, catalogs, tmp_path):
+    """The plain demo writes every demonstration `list` as the v2 files do (a Python list
+    literal in a string); the documented form, a JSON array, gives the same comments and
+    counts nothing as normalised."""
+    import ast
+    import shutil
+
+    _, plain, _ = releases
+    release = tmp_path / "release"
+    shutil.copytree(plain.out_dir, release)
+    rewritten = 0
+    for f in sorted((release / "annotations").glob("proficiency_demonstration_*.json")):
+        doc = json.loads(f.read_bytes())
+        for rec in doc["annotations"]:
+            for key in ("good_executions", "tips_for_improvement"):
+                for item in rec.get(key) or []:
+                    assert isinstance(item["list"], str) and item["list"].startswith("[")
+                    item["list"] = ast.literal_eval(item["list"])
+                    rewritten += 1
+        f.write_text(json.dumps(doc))
+    assert rewritten > 10
+    build_catalog(release, tmp_path / "cat", only=["proficiency"])
+    q = ("SELECT take_uid, kind, video_time, comments FROM read_parquet('{}/data/proficiency_demonstration/"
+         "**/*.parquet', hive_partitioning = true) ORDER BY ALL")
+    con = duckdb.connect()
+    want = con.sql(q.format(catalogs[0])).fetchall()
+    got = con.sql(q.format(tmp_path / "cat")).fetchall()
+    assert got == want and len(got) == rewritten
+    assert "proficiency_demonstration.list_literal" not in _normalised(tmp_path / "cat")
+    assert "proficiency_demonstration.list_literal" in _normalised(catalogs[0])
+
+
 # -- forms the catalog reads as they are (no normalisation), written by the plain demo ----
 def test_pose_files_have_the_release_writers_shape(releases):
     """One entry per rater (0 to n), each with exactly annotation3D and annotation2D."""

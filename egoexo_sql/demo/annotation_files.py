@@ -269,7 +269,8 @@ def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
                 for _ in range(rng.randint(1, 4)):
                     items.append({
                         "video_time": round(rng.uniform(0, duration), 3),
-                        "list": [maker(rng, x.scenario) for _ in range(rng.randint(1, 3))],
+                        # the v2 files hold a Python list literal in a string (docs/real-data-variants.md)
+                        "list": repr([maker(rng, x.scenario) for _ in range(rng.randint(1, 3))]),
                         "expert_uid": rng.choice(experts),
                         "video_name": x.name,
                     })

@@ -21,6 +21,7 @@ tokenisers together.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -254,7 +255,7 @@ class SearchTruth:
             for rec in obj["annotations"]:
                 for key in ("good_executions", "tips_for_improvement"):
                     for item in rec.get(key) or []:
-                        self._add("demonstration", *item["list"])
+                        self._add("demonstration", *ast.literal_eval(item["list"]))
         elif rel.startswith("takes/") and rel.endswith("_transcriptions.json"):
             for s in obj["segments"]:
                 self._add("narration", s["text"])

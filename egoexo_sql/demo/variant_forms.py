@@ -1,9 +1,10 @@
 """``egoexo-sql demo --variants``: write the recorded real-data variants into the release.
 
 Every :class:`~egoexo_sql.variants.Variant` has a :class:`Form` here that rewrites the
-documented form of a value into the variant's form, without changing the value: a
-number becomes its decimal text, a list its JSON or Python literal, a key its other
-spelling, a ``{"annotations": [...]}`` file a bare list. Where the real files mix forms
+documented form of a value into the variant's form, without changing the value (a
+number becomes its decimal text, a key its other spelling, a ``{"annotations": [...]}``
+file a bare list), except one the plain demo already writes in every value
+(``proficiency_demonstration.list_literal``). Where the real files mix forms
 within a file, a share of the values is rewritten (at least one per file); where a whole
 file takes one form, whole files are. Choices come from their own random streams (seed,
 variant, file), so the plain release of the same seed is untouched and the same seed
@@ -16,7 +17,6 @@ every value of an object.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -72,19 +72,6 @@ def bool_01(v: Any) -> Any:
     return _SKIP if not isinstance(v, bool) else int(v)
 
 
-def python_list_literal(v: Any) -> Any:
-    """["it's", 'a "b"'] -> the Python literal, as repr writes it (quotes escaped as needed)."""
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        return _SKIP
-    return repr(v)
-
-
-def json_list_literal(v: Any) -> Any:
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        return _SKIP
-    return json.dumps(v, ensure_ascii=False)
-
-
 def digits_as_int(v: Any) -> Any:
     """"30" -> 30, only where the number reads back as the same text (not "056")."""
     if isinstance(v, str) and v.isdigit() and v.isascii() and str(int(v)) == v:
@@ -121,8 +108,6 @@ FORMS: tuple[Form, ...] = (
          whole_file=True, share=0.5),
     Form("proficiency_demonstration.bare_list", "annotations/proficiency_demonstration_*.json",
          whole_file=True, share=0.5),
-    Form("proficiency_demonstration.list_literal", "annotations/proficiency_demonstration_*.json",
-         python_list_literal, share=0.4),
     Form("proficiency_demonstrator.score_case", "annotations/proficiency_demonstrator_*.json",
          second_word_lower, share=0.2),
     Form("atomic_descriptions.narration_subject", "annotations/atomic_descriptions_*.json",
