@@ -3,7 +3,7 @@ process that only imports duckdb, opens the same catalog read-only and runs SELE
 
     python bench/bench_query_start.py CATALOG [--repeat 15] [--before EXE --before-catalog DIR]
 
-Prints the median wall time of each process (the console script, as users run it) and
+Prints the median wall time of each process (all run round-robin, one of each per round) (the console script, as users run it) and
 its ratio to the floor: `query "SELECT 1"`, `query` of a small view, `--help`, `tables`,
 and `python -c pass` for scale; with --before, the same for another installation's
 console script (an older checkout) on its own catalog. Goal: the query process at most
@@ -25,16 +25,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PYTHON, print_table  # noqa: E402
 
 
-def median_ms(cmd: list[str], repeat: int) -> float:
-    subprocess.run(cmd, capture_output=True)  # warm the page cache
-    times = []
+def run_ms(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True)
+    ms = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.decode()[-300:]}")
+    return ms
+
+
+def medians_ms(jobs: list[tuple[str, list[str]]], repeat: int) -> dict[str, float]:
+    """Median wall time of each command, run round-robin (one of each per round) so that
+    a machine getting busier or quieter during the run shifts every row alike."""
+    for _, cmd in jobs:
+        run_ms(cmd)  # warm the page cache
+    times: dict[str, list[float]] = {name: [] for name, _ in jobs}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, capture_output=True)
-        times.append(time.perf_counter() - t0)
-        if p.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.decode()[-300:]}")
-    return statistics.median(times) * 1000
+        for name, cmd in jobs:
+            times[name].append(run_ms(cmd))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -48,7 +57,6 @@ def main() -> None:
     exe = shutil.which("egoexo-sql") or str(Path(PYTHON).parent / "egoexo-sql")
     floor_code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1] + '/catalog.duckdb', read_only=True)\n"
                   "print(con.sql('SELECT 1').fetchall())\n")
-    floor = median_ms([PYTHON, "-c", floor_code, cat], a.repeat)
     jobs = [
         ("python -c pass", [PYTHON, "-c", "pass"]),
         ("floor: import duckdb, connect read-only, SELECT 1", [PYTHON, "-c", floor_code, cat]),
@@ -66,11 +74,11 @@ def main() -> None:
             ("before: egoexo-sql --help", [a.before, "--help"]),
             ("before: egoexo-sql tables", [a.before, "tables", "--catalog", bcat]),
         ]
-    rows = []
-    for name, cmd in jobs:
-        ms = floor if name.startswith("floor") else median_ms(cmd, a.repeat)
-        rows.append([name, f"{ms:.0f}", f"{ms / floor:.2f}"])
-    print_table(f"whole processes, median of {a.repeat} (ms)", ["process", "ms", "vs floor"], rows)
+    ms = medians_ms(jobs, a.repeat)
+    floor = ms[jobs[1][0]]
+    rows = [[name, f"{ms[name]:.0f}", f"{ms[name] / floor:.2f}"] for name, _ in jobs]
+    print_table(f"whole processes, median of {a.repeat} rounds, run round-robin (ms)",
+                ["process", "ms", "vs floor"], rows)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class Lease:
         self.catalog = catalog
         self.fd: int | None = None
         self.inode: tuple[int, int] | None = None
-        self.id: str | None = None
+        self._id: str | None = None
         path = catalog / BUILD_JSON
         if fcntl is None:
             return
@@ -80,9 +80,16 @@ class Lease:
                 continue
             if (st.st_dev, st.st_ino) == (now.st_dev, now.st_ino):
                 self.fd, self.inode = fd, (st.st_dev, st.st_ino)
-                self.id = generation_id(_read_all(fd))
                 return
             os.close(fd)
+
+    @property
+    def id(self) -> str | None:
+        """The held generation's id, read from the open file when first asked (after a
+        swap, usually): hashing a large build.json costs a query's start milliseconds."""
+        if self._id is None and self.fd is not None:
+            self._id = generation_id(_read_all(self.fd))
+        return self._id
 
     def swapped(self) -> bool:
         """True when the catalog's build.json is no longer the one this lease holds."""
