@@ -2,9 +2,9 @@
 
 Both the typer command (:mod:`egoexo_sql.cli.query`) and the fast entry point
 (:mod:`egoexo_sql.entry`) call :func:`run_query`, so a query started from a shell
-does not pay for importing typer (and the pydantic it loads): only duckdb and
-sqlglot. Nothing heavier is imported here (pyarrow only for ``--format parquet`` or
-TIMESTAMPTZ results).
+does not pay for importing typer (and the pydantic it loads), nor sqlglot (see
+egoexo_sql.sandbox.guard): only duckdb. Nothing heavier is imported here (pyarrow only
+for ``--format parquet`` or TIMESTAMPTZ results).
 """
 
 from __future__ import annotations
