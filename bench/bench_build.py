@@ -19,6 +19,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -62,6 +63,7 @@ ORDER BY t.take_uid
 ORJSON_PARSE = """
 import json, sys, orjson
 from pathlib import Path
+from typing import Callable
 root = Path(sys.argv[1]); inputs = json.loads(Path(sys.argv[2]).read_text())
 n = 0
 for rel in inputs:
@@ -69,6 +71,12 @@ for rel in inputs:
         orjson.loads((root / rel).read_bytes()); n += 1
 print(n)
 """
+
+
+def median_of_3(run: Callable[[], tuple[float, float, str]]) -> tuple[float, float]:
+    """Median seconds and largest peak RSS of three runs of a measured child process."""
+    runs = [run() for _ in range(3)]
+    return sorted(r[0] for r in runs)[1], max(r[1] for r in runs)
 
 
 def main() -> None:
@@ -90,24 +98,19 @@ def main() -> None:
     catalog = work / "catalog"
 
     # (a) build cost ---------------------------------------------------------------------
-    builds = []
-    for _ in range(3):
+    def fresh_build() -> tuple[float, float, str]:
         shutil.rmtree(catalog, ignore_errors=True)
-        builds.append(run_measured([exe, "build", str(release), "--catalog", str(catalog), "--force"]))
-    build_s = sorted(b[0] for b in builds)[1]
-    build_rss = max(b[1] for b in builds)
-    # a no-op rebuild takes about a second and a half: one run is mostly noise, so the median of 3
-    noops = [run_measured([exe, "build", str(release), "--catalog", str(catalog)]) for _ in range(3)]
-    noop_s = sorted(n[0] for n in noops)[1]
-    noop_rss = max(n[1] for n in noops)
+        return run_measured([exe, "build", str(release), "--catalog", str(catalog), "--force"])
+
+    build_s, build_rss = median_of_3(fresh_build)
+    # a no-op rebuild takes about a second and a half: one run is mostly noise
+    noop_s, noop_rss = median_of_3(lambda: run_measured([exe, "build", str(release), "--catalog", str(catalog)]))
     info = json.loads((catalog / "build.json").read_text())
     inputs = [i["path"] for i in info["inputs"]]
     input_mb = sum(i["bytes"] for i in info["inputs"]) / 1e6
     inputs_file = work / "inputs.json"
     inputs_file.write_text(json.dumps(inputs))
-    parses = [run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)]) for _ in range(3)]
-    parse_s = sorted(p[0] for p in parses)[1]
-    parse_rss = max(p[1] for p in parses)
+    parse_s, parse_rss = median_of_3(lambda: run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)]))
     naive_s, naive_rss, _ = run_measured([PYTHON, str(HERE / "naive_flatten.py"), str(release), str(work / "naive")])
     rows = [
         ("egoexo-sql build --force", f"{build_s:.2f}", f"{build_rss:.0f}", "1.00", f"{input_mb / build_s:.0f}"),

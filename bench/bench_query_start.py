@@ -3,8 +3,8 @@ process that only imports duckdb, opens the same catalog read-only and runs SELE
 
     python bench/bench_query_start.py CATALOG [--repeat 15] [--before EXE --before-catalog DIR]
 
-Prints the median wall time of each process (all run round-robin, one of each per round) (the console script, as users run it) and
-its ratio to the floor: `query "SELECT 1"`, `query` of a small view, `--help`, `tables`,
+Prints the median wall time of each process (the console script, as users run it; all
+processes run round-robin, one of each per round) and its ratio to the floor: `query "SELECT 1"`, `query` of a small view, `--help`, `tables`,
 and `python -c pass` for scale; with --before, the same for another installation's
 console script (an older checkout) on its own catalog. Goal: the query process at most
 1.3x the floor.
@@ -57,9 +57,10 @@ def main() -> None:
     exe = shutil.which("egoexo-sql") or str(Path(PYTHON).parent / "egoexo-sql")
     floor_code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1] + '/catalog.duckdb', read_only=True)\n"
                   "print(con.sql('SELECT 1').fetchall())\n")
+    floor_name = "floor: import duckdb, connect read-only, SELECT 1"
     jobs = [
         ("python -c pass", [PYTHON, "-c", "pass"]),
-        ("floor: import duckdb, connect read-only, SELECT 1", [PYTHON, "-c", floor_code, cat]),
+        (floor_name, [PYTHON, "-c", floor_code, cat]),
         ('egoexo-sql query "SELECT 1"', [exe, "query", "--catalog", cat, "SELECT 1"]),
         ("egoexo-sql query (a small view)", [exe, "query", "--catalog", cat, "SELECT count(*) FROM tasks"]),
         ("egoexo-sql --help", [exe, "--help"]),
@@ -75,7 +76,7 @@ def main() -> None:
             ("before: egoexo-sql tables", [a.before, "tables", "--catalog", bcat]),
         ]
     ms = medians_ms(jobs, a.repeat)
-    floor = ms[jobs[1][0]]
+    floor = ms[floor_name]
     rows = [[name, f"{ms[name]:.0f}", f"{ms[name] / floor:.2f}"] for name, _ in jobs]
     print_table(f"whole processes, median of {a.repeat} rounds, run round-robin (ms)",
                 ["process", "ms", "vs floor"], rows)
