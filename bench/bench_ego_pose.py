@@ -39,7 +39,7 @@ PY = sys.executable
 BUILD = """
 import json, resource, sys
 from pathlib import Path
-from egoexo_sql.build import build_catalog
+from egoexo_sql.builder import build_catalog
 rep = build_catalog(sys.argv[1], sys.argv[2], only=["ego_pose"])
 ru = resource.getrusage(resource.RUSAGE_SELF)
 src = json.loads((Path(sys.argv[2]) / "build.json").read_text())["sources"]

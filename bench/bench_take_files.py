@@ -58,7 +58,7 @@ def main() -> None:
 
     from egoexo_sql import download as dl
     from egoexo_sql import select as sel
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
     from egoexo_sql.catalog import Catalog
     from egoexo_sql.demo import generate
 

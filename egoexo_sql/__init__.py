@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# The subpackages egoexo_sql.build (the build's steps) and egoexo_sql.demo (the
-# generator) have the names of the functions below. Python binds a subpackage as an
-# attribute of this package when it is first imported, which would replace the
-# function; so both are imported here, before the functions take their names (they
-# are light: nothing else is imported until one of their names is used), and
-# `from egoexo_sql.build import build_catalog` or `import egoexo_sql.demo` still find
-# them (in sys.modules).
-from . import build as _build_package  # noqa: F401
+# The subpackage egoexo_sql.demo (the generator) has the name of the function below.
+# Python binds a subpackage as an attribute of this package when it is first
+# imported, which would replace the function; so it is imported here, before the
+# function takes its name (it is light: nothing else is imported until one of its
+# names is used), and `import egoexo_sql.demo` still finds it (in sys.modules). The
+# build's steps are the package egoexo_sql.builder, a name no tool excludes.
 from . import demo as _demo_package  # noqa: F401
 from .version import __version__
 
 __all__ = ["open", "build", "demo", "Catalog", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .build.report import BuildReport
+    from .builder.report import BuildReport
     from .catalog import Catalog
     from .demo.generator import DemoReport
 
@@ -39,8 +37,8 @@ def open(path: str | None = None) -> "Catalog":  # noqa: A001 - the contract's n
 
 def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any) -> "BuildReport":
     """Compile a release folder into a catalog; returns a report (tables, rows, seconds).
-    Options: see :func:`egoexo_sql.build.pipeline.build_catalog`."""
-    from .build.pipeline import build_catalog
+    Options: see :func:`egoexo_sql.builder.pipeline.build_catalog`."""
+    from .builder.pipeline import build_catalog
 
     return build_catalog(release_dir, catalog_dir, **options)
 

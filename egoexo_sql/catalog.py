@@ -414,7 +414,7 @@ def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> "pl.LazyF
     ``name=value`` folder of its own."""
     from urllib.parse import unquote
 
-    from .build.parquet import HIVE_NULL
+    from .builder.parquet import HIVE_NULL
 
     by_leaf: dict[tuple[tuple[str, str | None], ...], list[str]] = {}
     for f in sorted(data.rglob("*.parquet")):

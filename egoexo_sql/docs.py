@@ -410,7 +410,7 @@ def cli_reference(texts: Mapping[str, str] | None = None) -> str:
 
 def demo_catalog(workdir: Path) -> Path:
     """Write the demo release (DEMO_SCALE, DEMO_SEED) and build it; returns the catalog folder."""
-    from .build.pipeline import build_catalog
+    from .builder.pipeline import build_catalog
     from .demo.generator import generate
 
     release = workdir / "demo_release"

@@ -311,7 +311,7 @@ def spark_views(
     Tables whose folder is missing from the catalog (built by an older version)
     are skipped, and so are the derived views that read them.
     """
-    from .build.views import view_statements
+    from .builder.views import view_statements
 
     if schemas is None:
         from .schema import load_schemas

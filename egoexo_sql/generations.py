@@ -1,6 +1,6 @@
 """Readers keep the catalog they opened while a rebuild swaps in a new one.
 
-A build replaces the catalog folder in one rename (:mod:`egoexo_sql.build.swap`),
+A build replaces the catalog folder in one rename (:mod:`egoexo_sql.builder.swap`),
 and the views resolve their relative ``data/...`` paths in the catalog folder on every
 query. Left alone, a reader opened before the swap would read the new Parquet through
 the old view definitions: a different snapshot mid-session, errors when a view's
@@ -141,7 +141,7 @@ def carry_over(catalog: Path, staging: Path) -> list[int]:
     """
     if fcntl is None or not (catalog / BUILD_JSON).is_file():
         return []
-    from .build.links import link_tree
+    from .builder.links import link_tree
 
     candidates = [catalog]
     gens = catalog / GENERATIONS

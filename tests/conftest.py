@@ -23,7 +23,7 @@ def demo_release(tmp_path_factory) -> tuple[Path, object]:
 @pytest.fixture(scope="session")
 def demo_catalog(demo_release, tmp_path_factory) -> Path:
     """A catalog compiled from ``demo_release`` (the build step of issue 3)."""
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
 
     release, _ = demo_release
     cat = tmp_path_factory.mktemp("catalog") / "egoexo_catalog"

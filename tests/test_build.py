@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from egoexo_sql.build import build_catalog, write_table
-from egoexo_sql.build import parquet as build_mod
-from egoexo_sql.build import scan as scan_mod
-from egoexo_sql.build import swap as swap_mod
+from egoexo_sql.builder import build_catalog, write_table
+from egoexo_sql.builder import parquet as build_mod
+from egoexo_sql.builder import scan as scan_mod
+from egoexo_sql.builder import swap as swap_mod
 from egoexo_sql.errors import InputError, UsageError
 from egoexo_sql.schema import load_schemas
 from egoexo_sql.tables import Source
@@ -670,7 +670,7 @@ import sys, time, json
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 import test_build as tb
-from egoexo_sql.build import build_catalog
+from egoexo_sql.builder import build_catalog
 from egoexo_sql.schema import load_schemas
 from egoexo_sql.tables import Source
 

@@ -13,8 +13,8 @@ import duckdb
 import orjson
 import pytest
 
-from egoexo_sql.build import compiling as streaming
-from egoexo_sql.build import build_catalog
+from egoexo_sql.builder import compiling as streaming
+from egoexo_sql.builder import build_catalog
 from egoexo_sql.errors import InputError
 from egoexo_sql.release import Release
 from egoexo_sql.tables._json_stream import StreamError, iter_members
@@ -275,7 +275,7 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(pose_release,
     """A fresh (or --force) build hashes ego pose and relations files from the bytes the
     compile step reads, not in a pass of its own; build.json records the same sha256,
     and the next build trusts it (nothing to do) or hashes a changed file up front."""
-    from egoexo_sql.build import scan as b
+    from egoexo_sql.builder import scan as b
 
     release, _ = pose_release
     monkeypatch.setattr(streaming, "WORKERS", workers)
@@ -456,7 +456,7 @@ def test_unit_writer_writes_full_row_groups_and_spans(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from egoexo_sql.build import parquet as build
+    from egoexo_sql.builder import parquet as build
     from egoexo_sql.schema import get
 
     monkeypatch.setattr(build, "ROW_GROUP_ROWS", 1000)

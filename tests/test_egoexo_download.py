@@ -167,7 +167,7 @@ def _placeholder(rel: str) -> bytes:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """A small synthetic release whose media sizes are those of placeholder objects, and its catalog."""
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
     from egoexo_sql.demo import generate
 
     root = tmp_path_factory.mktemp("egoexo_dl")

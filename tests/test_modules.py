@@ -180,9 +180,9 @@ def test_the_checker_sees_imports_and_cycles():
     """The graph holds known edges (deferred imports included, TYPE_CHECKING ones not),
     and the cycle finder finds a cycle when there is one."""
     g = import_graph()
-    assert "egoexo_sql.build.pipeline" in g["egoexo_sql"]  # deferred, inside build()
-    assert "egoexo_sql.build.scan" in g["egoexo_sql.build.pipeline"]
-    assert "egoexo_sql.build.report" not in g["egoexo_sql.build.views"]  # TYPE_CHECKING only
+    assert "egoexo_sql.builder.pipeline" in g["egoexo_sql"]  # deferred, inside build()
+    assert "egoexo_sql.builder.scan" in g["egoexo_sql.builder.pipeline"]
+    assert "egoexo_sql.builder.report" not in g["egoexo_sql.builder.views"]  # TYPE_CHECKING only
     assert "egoexo_sql._posecols" in g["egoexo_sql.tables.ego_pose"]  # the native extension
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
@@ -214,10 +214,21 @@ def test_build_and_demo_are_functions_and_every_module_is_a_plain_module():
         importlib.import_module(info.name)
     assert isinstance(egoexo_sql.build, types.FunctionType)
     assert isinstance(egoexo_sql.demo, types.FunctionType)
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
     from egoexo_sql.demo import generate
 
     assert callable(build_catalog) and callable(generate)
     odd = [name for name, mod in sys.modules.items()
            if name.split(".")[0] == "egoexo_sql" and mod is not None and type(mod) is not types.ModuleType]
     assert not odd, f"modules whose class is not ModuleType: {odd}"
+
+
+def test_no_package_folder_has_a_name_linters_exclude():
+    """ruff, black, the standard Python .gitignore and code-structure tools skip folders
+    named build, dist, venv, ... by default: the package must hold none, or the code in
+    it silently goes unchecked."""
+    excluded = {"build", "dist", "_build", "venv", ".venv", "node_modules", "site-packages",
+                "buck-out", "__pypackages__", ".eggs", ".tox", ".nox"}
+    found = [str(d.relative_to(PACKAGE.parent)) for d in PACKAGE.rglob("*")
+             if d.is_dir() and d.name in excluded]
+    assert not found, f"package folders that linters exclude by default: {found}"

@@ -24,7 +24,7 @@ GROUPS = ["metadata", "splits", "keystep", "proficiency", "atomic", "commentary"
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, Path]:
     """(release, catalog): a small release without the streaming groups, built once."""
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
     from egoexo_sql.demo import generate
 
     base = tmp_path_factory.mktemp("small")
@@ -301,7 +301,7 @@ cat.close()
 
 
 def test_readers_keep_the_build_they_opened(release, catalog):
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
 
     n = counts(catalog)["takes"]
     in_process = Catalog.open(catalog)

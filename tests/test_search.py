@@ -378,7 +378,7 @@ def test_takes_text_selects_takes_with_every_term(cat, demo_catalog, planted):
 def test_index_follows_its_inputs_in_incremental_builds(tmp_path):
     """A changed transcript rebuilds narrations and the index only; --only atomic,search
     rebuilds both; --only atomic keeps the index as it was (it belongs to the group search)."""
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
     from egoexo_sql.demo import generate
 
     release, cat = tmp_path / "release", tmp_path / "cat"

@@ -72,7 +72,7 @@ def test_views_sql_of_a_built_catalog_gives_the_same_counts(demo_catalog):
 @needs_shell
 def test_the_1_5_shell_reads_the_values_the_build_encoded(demo_catalog):
     """Doubles are written BYTE_STREAM_SPLIT and strings dictionary-encoded
-    (egoexo_sql.build.parquet.parquet_options): the 1.5 shell must read the same values as DuckDB 2.x."""
+    (egoexo_sql.builder.parquet.parquet_options): the 1.5 shell must read the same values as DuckDB 2.x."""
     sql = ("SELECT count(*), count(DISTINCT joint), round(sum(x), 6), round(sum(y), 6), "
            "round(sum(z), 6), sum(num_views_for_3d) FROM ego_pose_3d")
     with Catalog.open(demo_catalog) as cat:

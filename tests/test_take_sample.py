@@ -93,7 +93,7 @@ def test_another_seed_draws_another_sample_of_the_same_sizes(cat, facts):
 
 
 def test_the_sample_does_not_depend_on_the_row_order(demo_release, demo_catalog, tmp_path, capsys):
-    from egoexo_sql.build import build_catalog
+    from egoexo_sql.builder import build_catalog
 
     release, _ = demo_release
     copy = tmp_path / "release"

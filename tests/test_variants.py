@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from egoexo_sql import schema, variants
-from egoexo_sql.build import build_catalog
+from egoexo_sql.builder import build_catalog
 from egoexo_sql.demo import generate
 from egoexo_sql.demo.variant_forms import FORMS, slots
 from egoexo_sql.errors import InputError

@@ -48,7 +48,7 @@ def build(
     ] = False,
 ) -> None:
     """Compile the release's JSON into typed Parquet and the DuckDB catalog (incremental)."""
-    from ..build.pipeline import build_catalog
+    from ..builder.pipeline import build_catalog
 
     groups = None
     if only:

@@ -1,7 +1,7 @@
 """annotations/ego_pose/** -> ego_pose_3d, ego_pose_2d, ego_pose_takes, camera_poses.
 
 One JSON file per take (egoexo-format.md section 13), compiled one file at a time by
-the build's streaming units (:mod:`egoexo_sql.build.units`):
+the build's streaming units (:mod:`egoexo_sql.builder.units`):
 
 * ``<split>/<body|hand>/<annotation|automatic>/<take_uid>.json``:
   ``{"<frame>": [{"annotation3D": {joint: {x, y, z, num_views_for_3d}},

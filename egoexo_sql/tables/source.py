@@ -64,7 +64,7 @@ class StreamingSource(Source):
       bounded group of inputs (e.g. ``train-body-automatic-07``: a hash bucket of one
       folder); each unit is written as its own Parquet file per table and partition,
       ``data/<table>/<hive partition>/part-<unit>.parquet``, and is what an incremental
-      build reuses or rewrites (:mod:`egoexo_sql.build.units`).
+      build reuses or rewrites (:mod:`egoexo_sql.builder.units`).
 
     ``compile`` still works (it concatenates every file's chunks in memory), so
     :func:`egoexo_sql.tables.registry.compile_release` covers streaming sources too.
@@ -112,7 +112,7 @@ class CompileAll:
     def __call__(self, release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
         import pyarrow as pa
 
-        from ..build.parquet import with_partition_columns
+        from ..builder.parquet import with_partition_columns
         from ..schema import get
 
         chunks: dict[str, list[pa.Table]] = {t: [] for t in self.tables}

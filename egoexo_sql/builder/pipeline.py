@@ -5,16 +5,16 @@ Each step is timed (the report and ``build.json`` carry the seconds per step):
 ======== ==================================== =======================================
 step     what                                 module
 ======== ==================================== =======================================
-scan     find and stat every input            :mod:`~egoexo_sql.build.scan`
-hash     sha256 of the inputs that need it    :mod:`~egoexo_sql.build.scan`
-plan     compile, reuse or empty, and why     :mod:`~egoexo_sql.build.plan`
-compile  compile sources and streaming units  :mod:`~egoexo_sql.build.compiling`,
-         (Parquet writing inside, as "write") :mod:`~egoexo_sql.build.units`,
-                                              :mod:`~egoexo_sql.build.parquet`
-reuse    hard-link the unchanged tables       :mod:`~egoexo_sql.build.links`
-views    catalog.duckdb and views.sql         :mod:`~egoexo_sql.build.views`
-swap     build.json, then the atomic swap     :mod:`~egoexo_sql.build.report`,
-                                              :mod:`~egoexo_sql.build.swap`
+scan     find and stat every input            :mod:`~egoexo_sql.builder.scan`
+hash     sha256 of the inputs that need it    :mod:`~egoexo_sql.builder.scan`
+plan     compile, reuse or empty, and why     :mod:`~egoexo_sql.builder.plan`
+compile  compile sources and streaming units  :mod:`~egoexo_sql.builder.compiling`,
+         (Parquet writing inside, as "write") :mod:`~egoexo_sql.builder.units`,
+                                              :mod:`~egoexo_sql.builder.parquet`
+reuse    hard-link the unchanged tables       :mod:`~egoexo_sql.builder.links`
+views    catalog.duckdb and views.sql         :mod:`~egoexo_sql.builder.views`
+swap     build.json, then the atomic swap     :mod:`~egoexo_sql.builder.report`,
+                                              :mod:`~egoexo_sql.builder.swap`
 ======== ==================================== =======================================
 
 Everything is written in a staging folder next to the catalog; nothing is written

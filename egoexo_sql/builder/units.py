@@ -4,7 +4,7 @@ A :class:`~egoexo_sql.tables.StreamingSource` is compiled unit by unit (a unit i
 stable group of its input files, ``unit_of(rel)``). :func:`plan_units` turns a source
 into the units to run (:class:`UnitTask`, run by the compile step's workers with
 :func:`run_unit`), hard-linking unchanged units from the previous catalog; each unit
-streams its inputs through one :class:`~egoexo_sql.build.parquet.TableWriter` per table
+streams its inputs through one :class:`~egoexo_sql.builder.parquet.TableWriter` per table
 into ``data/<table>/<hive partition>/part-<unit>.parquet``, so memory is one decoded
 file plus one row group per table and worker, whatever the number of takes.
 

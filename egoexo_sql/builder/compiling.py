@@ -3,9 +3,9 @@
 Two kinds of work go through the same scheduler (:func:`compile_sources`):
 
 * a whole source (``Source.compile(release, files)`` -> Arrow tables, written by
-  :func:`~egoexo_sql.build.parquet.write_table`): one task;
+  :func:`~egoexo_sql.builder.parquet.write_table`): one task;
 * a streaming source: one task per unit that has to be written
-  (:mod:`egoexo_sql.build.units`; unchanged units are hard-linked before anything runs).
+  (:mod:`egoexo_sql.builder.units`; unchanged units are hard-linked before anything runs).
 
 Tasks run in worker processes (:mod:`egoexo_sql.processes`: forkserver, one pool for
 both kinds) when there is enough work, else in the building process. Workers write
@@ -133,7 +133,7 @@ def compile_sources(
     in this process as each source ends. ``release`` is this process's release object;
     ``workers`` the processes for whole sources (:func:`source_workers`);
     ``stream_jobs`` the streaming sources' jobs; ``used`` where the tables a source
-    ``uses`` are (:meth:`~egoexo_sql.build.plan.Planner.used_tables`)."""
+    ``uses`` are (:meth:`~egoexo_sql.builder.plan.Planner.used_tables`)."""
     t0 = time.perf_counter()
     made_by = {t: s.name for s in sources for t in s.tables}
     finished: set[str] = set()

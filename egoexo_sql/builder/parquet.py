@@ -14,7 +14,7 @@ casts each against ``schemas/<table>.toml`` and writes
 * optionally, between :meth:`~TableWriter.begin_input` and
   :meth:`~TableWriter.end_input`, the row span each input produced in each file,
   which is what lets an incremental build copy one input's rows from the previous
-  catalog (:mod:`egoexo_sql.build.units`).
+  catalog (:mod:`egoexo_sql.builder.units`).
 
 :func:`write_table` is the whole-table use: rows, files and bytes written; an empty
 table is one file holding every column.

@@ -8,7 +8,7 @@
    :data:`RACY_NS` before that build hashed it, keeps its recorded sha256 (the "racy
    git" rule); every other file is read and hashed, on threads, in batches of about
    :data:`HASH_BATCH_BYTES`. Files that only streaming sources compiling from scratch
-   read are left to the workers that parse them (:mod:`egoexo_sql.build.plan` says
+   read are left to the workers that parse them (:mod:`egoexo_sql.builder.plan` says
    which; :func:`hash_file` is what those workers call for a file they did not read
    whole).
 """

@@ -3,7 +3,7 @@
 A source is recompiled when ``--force``, when it was not built before, when its
 ``version`` or the tool version changed, when its tables changed, when the schema file
 of one of its tables changed, when an input appeared, vanished or changed its sha256
-(against the sha256 it was compiled from, see :func:`egoexo_sql.build.report.compiled_from`),
+(against the sha256 it was compiled from, see :func:`egoexo_sql.builder.report.compiled_from`),
 when records ``--lenient`` set aside would now be errors, or when its previous Parquet
 is missing or damaged. Otherwise its tables are reused. A source that ``uses`` other
 sources' tables is recompiled whenever one of them is.
@@ -127,7 +127,7 @@ class Planner:
 
     def hashed_while_compiling(self, inputs_by_source: Mapping[str, list["Input"]]) -> set[str]:
         """Inputs read only by streaming sources that compile from scratch: the workers
-        that parse them hash them, from the bytes they parse (see :mod:`egoexo_sql.build.scan`)."""
+        that parse them hash them, from the bytes they parse (see :mod:`egoexo_sql.builder.scan`)."""
         ok: dict[str, bool] = {}
         for s in self.sources:
             if s.name not in inputs_by_source:
