@@ -47,15 +47,28 @@ class NativeDecoderHook(BuildHookInterface):
             return
         # the module remembers which source it was built from (ego_pose checks it)
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
-        cmd = [*cc, "-O2", "-fPIC", "-shared", "-fno-strict-aliasing", f'-DPOSECOLS_SOURCE_SHA256="{digest}"',
-               "-I", sysconfig.get_paths()["include"], str(src), "-o", str(out)]
+        cmd = [
+            *cc,
+            "-O2",
+            "-fPIC",
+            "-shared",
+            "-fno-strict-aliasing",
+            f'-DPOSECOLS_SOURCE_SHA256="{digest}"',
+            "-I",
+            sysconfig.get_paths()["include"],
+            str(src),
+            "-o",
+            str(out),
+        ]
         if sys.platform == "darwin":
             cmd[1:1] = ["-undefined", "dynamic_lookup"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             out.unlink(missing_ok=True)
-            self.app.display_warning("egoexo-sql: compiling the native ego pose decoder failed; "
-                                     "decoding stays pure Python:\n" + res.stderr[-2000:])
+            self.app.display_warning(
+                "egoexo-sql: compiling the native ego pose decoder failed; "
+                "decoding stays pure Python:\n" + res.stderr[-2000:]
+            )
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

@@ -18,8 +18,8 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -92,7 +92,10 @@ def main() -> None:
     work = Path(args.work)
     release = work / f"release-{args.scale:g}"
     if not (release / "takes.json").exists():
-        print(f"generating a synthetic release at scale {args.scale:g} (no ego pose) in {release} ...", flush=True)
+        print(
+            f"generating a synthetic release at scale {args.scale:g} (no ego pose) in {release} ...",
+            flush=True,
+        )
         generate(release, scale=args.scale, seed=args.seed, only=[g for g in GROUPS if g != "ego_pose"])
     exe = str(Path(PYTHON).with_name("egoexo-sql"))
     catalog = work / "catalog"
@@ -104,30 +107,62 @@ def main() -> None:
 
     build_s, build_rss = median_of_3(fresh_build)
     # a no-op rebuild takes about a second and a half: one run is mostly noise
-    noop_s, noop_rss = median_of_3(lambda: run_measured([exe, "build", str(release), "--catalog", str(catalog)]))
+    noop_s, noop_rss = median_of_3(
+        lambda: run_measured([exe, "build", str(release), "--catalog", str(catalog)])
+    )
     info = json.loads((catalog / "build.json").read_text())
     inputs = [i["path"] for i in info["inputs"]]
     input_mb = sum(i["bytes"] for i in info["inputs"]) / 1e6
     inputs_file = work / "inputs.json"
     inputs_file.write_text(json.dumps(inputs))
-    parse_s, parse_rss = median_of_3(lambda: run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)]))
-    naive_s, naive_rss, _ = run_measured([PYTHON, str(HERE / "naive_flatten.py"), str(release), str(work / "naive")])
+    parse_s, parse_rss = median_of_3(
+        lambda: run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)])
+    )
+    naive_s, naive_rss, _ = run_measured(
+        [PYTHON, str(HERE / "naive_flatten.py"), str(release), str(work / "naive")]
+    )
     rows = [
-        ("egoexo-sql build --force", f"{build_s:.2f}", f"{build_rss:.0f}", "1.00", f"{input_mb / build_s:.0f}"),
-        ("orjson parse of the same files", f"{parse_s:.2f}", f"{parse_rss:.0f}", f"{parse_s / build_s:.2f}", f"{input_mb / parse_s:.0f}"),
-        ("naive json.load + pandas flatten", f"{naive_s:.2f}", f"{naive_rss:.0f}", f"{naive_s / build_s:.2f}", f"{input_mb / naive_s:.0f}"),
-        ("egoexo-sql build (unchanged, incremental)", f"{noop_s:.2f}", f"{noop_rss:.0f}", f"{noop_s / build_s:.2f}", "-"),
+        (
+            "egoexo-sql build --force",
+            f"{build_s:.2f}",
+            f"{build_rss:.0f}",
+            "1.00",
+            f"{input_mb / build_s:.0f}",
+        ),
+        (
+            "orjson parse of the same files",
+            f"{parse_s:.2f}",
+            f"{parse_rss:.0f}",
+            f"{parse_s / build_s:.2f}",
+            f"{input_mb / parse_s:.0f}",
+        ),
+        (
+            "naive json.load + pandas flatten",
+            f"{naive_s:.2f}",
+            f"{naive_rss:.0f}",
+            f"{naive_s / build_s:.2f}",
+            f"{input_mb / naive_s:.0f}",
+        ),
+        (
+            "egoexo-sql build (unchanged, incremental)",
+            f"{noop_s:.2f}",
+            f"{noop_rss:.0f}",
+            f"{noop_s / build_s:.2f}",
+            "-",
+        ),
     ]
     print_table(
         f"(a) build at scale {args.scale:g} without ego pose: {len(inputs):,} input files, {input_mb:,.0f} MB "
         f"(wall: median of 3 runs; ratio = time / build time)",
-        ("job", "seconds", "peak RSS MB", "x build", "MB/s"), rows)
+        ("job", "seconds", "peak RSS MB", "x build", "MB/s"),
+        rows,
+    )
 
     # (b) the selection ------------------------------------------------------------------
     import duckdb
+    from plain_selection import select as plain_select
 
     import egoexo_sql
-    from plain_selection import select as plain_select
 
     cat = egoexo_sql.open(str(catalog))
     api_rows = [tuple(r) for r in cat.sql(SELECTION_SQL).iter_rows()]
@@ -139,24 +174,35 @@ def main() -> None:
     cli_rows = [tuple(line.split(",")) for line in cli_out.strip().splitlines()[1:]]
     script_out = run_measured([PYTHON, str(HERE / "plain_selection.py"), str(release)])[2]
     script_rows = [tuple(line.split(",")) for line in script_out.strip().splitlines()]
-    assert api_rows == plain_rows == [tuple(r) for r in rj_rows] == cli_rows == script_rows, "the approaches disagree"
+    assert api_rows == plain_rows == [tuple(r) for r in rj_rows] == cli_rows == script_rows, (
+        "the approaches disagree"
+    )
 
     api_s = median_time(lambda: cat.sql(SELECTION_SQL), repeat=max(20, args.repeat))
     plain_s = median_time(lambda: plain_select(release), repeat=args.repeat)
     rj_s = median_time(lambda: con.sql(rj_sql).fetchall(), repeat=args.repeat)
-    cli_s = median_process([exe, "query", "--catalog", str(catalog), "--format", "csv", SELECTION_SQL], repeat=args.repeat)
+    cli_s = median_process(
+        [exe, "query", "--catalog", str(catalog), "--format", "csv", SELECTION_SQL], repeat=args.repeat
+    )
     script_s = median_process([PYTHON, str(HERE / "plain_selection.py"), str(release)], repeat=args.repeat)
     rows = [
         ("in process: egoexo_sql.open(...).sql(...)", f"{api_s * 1000:.1f}", "1", "-"),
-        ("in process: plain Python over the raw JSON", f"{plain_s * 1000:.1f}", f"{plain_s / api_s:.0f}", "50"),
+        (
+            "in process: plain Python over the raw JSON",
+            f"{plain_s * 1000:.1f}",
+            f"{plain_s / api_s:.0f}",
+            "50",
+        ),
         ("in process: DuckDB read_json over the raw JSON", f"{rj_s * 1000:.1f}", f"{rj_s / api_s:.0f}", "30"),
         ("process: egoexo-sql query --format csv", f"{cli_s * 1000:.0f}", "1", "-"),
         ("process: python plain_selection.py", f"{script_s * 1000:.0f}", f"{script_s / cli_s:.1f}", "3"),
     ]
     print_table(
-        f"(b) \"Cooking takes in train with keystep annotations and a Late Expert rating\": {len(api_rows)} takes "
+        f'(b) "Cooking takes in train with keystep annotations and a Late Expert rating": {len(api_rows)} takes '
         f"(medians; 'x slower' = time / the egoexo-sql time of the same kind)",
-        ("approach", "ms", "x slower", "goal"), rows)
+        ("approach", "ms", "x slower", "goal"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PYTHON, print_table, run_measured  # noqa: E402
 
 SMALL = "SELECT count(*) FROM take_summary WHERE has_keystep"
-LARGE = "SELECT count(*) FROM (SELECT take_uid, count(DISTINCT frame_number) FROM ego_pose_3d GROUP BY take_uid)"
+LARGE = (
+    "SELECT count(*) FROM (SELECT take_uid, count(DISTINCT frame_number) FROM ego_pose_3d GROUP BY take_uid)"
+)
 
 
 def size(p: Path) -> int:
@@ -36,14 +38,18 @@ def size(p: Path) -> int:
 
 
 def client_ms(db: Path, sql: str, cwd: Path, search_path: Path | None, repeat: int) -> tuple[float, str]:
-    pre = "con.execute(\"SET file_search_path = '\" + sys.argv[3] + \"'\")\n" if search_path else ""
-    code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1], read_only=True)\n" + pre
-            + "print(con.sql(sys.argv[2]).fetchall()[0][0])\n")
+    pre = 'con.execute("SET file_search_path = \'" + sys.argv[3] + "\'")\n' if search_path else ""
+    code = (
+        "import duckdb, sys\ncon = duckdb.connect(sys.argv[1], read_only=True)\n"
+        + pre
+        + "print(con.sql(sys.argv[2]).fetchall()[0][0])\n"
+    )
     times, out = [], ""
     for _ in range(repeat):
         t0 = time.perf_counter()
-        p = subprocess.run([PYTHON, "-c", code, str(db), sql, str(search_path)], cwd=cwd,
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [PYTHON, "-c", code, str(db), sql, str(search_path)], cwd=cwd, capture_output=True, text=True
+        )
         times.append(time.perf_counter() - t0)
         out = p.stdout.strip() if p.returncode == 0 else "error: " + p.stderr.strip().splitlines()[-1][:60]
     return statistics.median(times) * 1000, out
@@ -69,13 +75,31 @@ def main() -> None:
         secs = []
         for _ in range(a.repeat):
             # from the work folder: `python -m` would import a checkout in the working directory
-            s, _, _ = run_measured([python, "-m", "egoexo_sql", "build", str(Path(a.release).resolve()),
-                                    "--catalog", str(cat), "--force"], cwd=str(work))
+            s, _, _ = run_measured(
+                [
+                    python,
+                    "-m",
+                    "egoexo_sql",
+                    "build",
+                    str(Path(a.release).resolve()),
+                    "--catalog",
+                    str(cat),
+                    "--force",
+                ],
+                cwd=str(work),
+            )
             secs.append(s)
         t = statistics.median(secs)
         base = base or t
-        rows.append([label, f"{t:.2f}", f"{t / base:.3f}", f"{size(cat / 'catalog.duckdb') / 1e6:.1f}",
-                     f"{size(cat / 'data') / 1e6:.1f}"])
+        rows.append(
+            [
+                label,
+                f"{t:.2f}",
+                f"{t / base:.3f}",
+                f"{size(cat / 'catalog.duckdb') / 1e6:.1f}",
+                f"{size(cat / 'data') / 1e6:.1f}",
+            ]
+        )
         for qname, sql in (("small: take_summary", SMALL), ("large: ego_pose_3d", LARGE)):
             ms, out = client_ms(cat / "catalog.duckdb", sql, work / "elsewhere", None, a.repeat)
             line = [label, qname, "plain client, no setting", f"{ms:.0f}", out]
@@ -83,10 +107,16 @@ def main() -> None:
             if relative:
                 ms, out = client_ms(cat / "catalog.duckdb", sql, work / "elsewhere", cat, a.repeat)
                 qrows.append([label, qname, "with SET file_search_path", f"{ms:.0f}", out])
-    print_table(f"build --force of {a.release}, medians of {a.repeat}",
-                ["catalog.duckdb", "build s", "vs first", "catalog.duckdb MB", "data/ MB"], rows)
-    print_table("a plain DuckDB client process started in another folder (median ms, whole process)",
-                ["catalog.duckdb", "query", "how", "ms", "answer"], qrows)
+    print_table(
+        f"build --force of {a.release}, medians of {a.repeat}",
+        ["catalog.duckdb", "build s", "vs first", "catalog.duckdb MB", "data/ MB"],
+        rows,
+    )
+    print_table(
+        "a plain DuckDB client process started in another folder (median ms, whole process)",
+        ["catalog.duckdb", "query", "how", "ms", "answer"],
+        qrows,
+    )
 
 
 if __name__ == "__main__":

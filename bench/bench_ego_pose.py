@@ -202,12 +202,14 @@ def run_queries(release: Path, catalog: Path) -> list[tuple[str, float, float, i
     con = duckdb.connect(str(catalog / "catalog.duckdb"), read_only=True)
     con.execute(f"SET file_search_path = '{catalog}'")
     out = []
-    for name, sql, py in (("frames per take", Q_FRAMES, py_frames),
-                          ("joints in < 3 views", Q_FEW_VIEWS, py_few_views),
-                          ("takes with body and hand", Q_BOTH, py_both)):
+    for name, sql, py in (
+        ("frames per take", Q_FRAMES, py_frames),
+        ("joints in < 3 views", Q_FEW_VIEWS, py_few_views),
+        ("takes with body and hand", Q_BOTH, py_both),
+    ):
         best = None
         for _ in range(3):
-            t, res = timed(lambda: con.execute(sql).fetchall())
+            t, res = timed(lambda: con.execute(sql).fetchall())  # noqa: B023
             best = t if best is None else min(best, t)
         tp, pres = timed(py, release)
         if set(map(tuple, res)) != pres:
@@ -235,7 +237,10 @@ def main() -> None:
         for label, scale in (("N", a.scale), ("2N", 2 * a.scale)):
             rel, cat = out / f"release_{label}", out / f"catalog_{label}"
             gen_s, json_bytes = generate(rel, scale, a.pose_frames)
-            print(f"[{label}] generated {json_bytes / 1e9:.2f} GB of pose JSON in {gen_s:.0f} s", file=sys.stderr)
+            print(
+                f"[{label}] generated {json_bytes / 1e9:.2f} GB of pose JSON in {gen_s:.0f} s",
+                file=sys.stderr,
+            )
             files = pose_files(rel)
             os.sync()
             warm(files)
@@ -244,13 +249,31 @@ def main() -> None:
             ref = None
             if not a.no_reference:
                 ref = build(rel, cat, native=False)
-                print(f"[{label}] built with the {ref['decoder']} decoder in {ref['wall']:.1f} s", file=sys.stderr)
+                print(
+                    f"[{label}] built with the {ref['decoder']} decoder in {ref['wall']:.1f} s",
+                    file=sys.stderr,
+                )
             b = build(rel, cat)
             print(f"[{label}] built with the {b['decoder']} decoder in {b['wall']:.1f} s", file=sys.stderr)
-            pq_bytes = sum(dir_bytes(cat / "data" / t) for t in ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes", "camera_poses"))
+            pq_bytes = sum(
+                dir_bytes(cat / "data" / t)
+                for t in ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes", "camera_poses")
+            )
             queries = run_queries(rel, cat) if label == "N" else None
-            results.append(dict(label=label, scale=scale, files=len(files), json=json_bytes, parse_1=parse_1,
-                                parse_2=parse_2, build=b, ref=ref, parquet=pq_bytes, queries=queries))
+            results.append(
+                {
+                    "label": label,
+                    "scale": scale,
+                    "files": len(files),
+                    "json": json_bytes,
+                    "parse_1": parse_1,
+                    "parse_2": parse_2,
+                    "build": b,
+                    "ref": ref,
+                    "parquet": pq_bytes,
+                    "queries": queries,
+                }
+            )
             if not a.keep:
                 shutil.rmtree(rel, ignore_errors=True)
                 shutil.rmtree(cat, ignore_errors=True)
@@ -262,8 +285,10 @@ def main() -> None:
 
 def report(results: list[dict], a, cpus: int) -> None:
     mb = 1e6
-    print(f"\nego pose benchmark: synthetic release, --pose-frames {a.pose_frames}, {cpus} cores "
-          f"(build uses {cpus} worker processes); load average at the end {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"\nego pose benchmark: synthetic release, --pose-frames {a.pose_frames}, {cpus} cores "
+        f"(build uses {cpus} worker processes); load average at the end {os.getloadavg()[0]:.1f}\n"
+    )
     hdr = "| | " + " | ".join(f"{r['label']}: scale {r['scale']:g}" for r in results) + " |"
     print(hdr)
     print("|---" * (len(results) + 1) + "|")
@@ -272,33 +297,84 @@ def report(results: list[dict], a, cpus: int) -> None:
         print(f"| {name} | " + " | ".join(fn(r) for r in results) + " |")
 
     row("pose JSON (files)", lambda r: f"{r['json'] / 1e9:.2f} GB ({r['files']:,} files)")
-    row("rows 3D / 2D / camera", lambda r: f"{r['build']['tables']['ego_pose_3d'] / 1e6:.1f}M / "
-        f"{r['build']['tables']['ego_pose_2d'] / 1e6:.1f}M / {r['build']['tables']['camera_poses'] / 1e6:.2f}M")
-    row("orjson parse only, 1 process: wall", lambda r: f"{r['json'] / mb / r['parse_1'][0]:.0f} MB/s ({r['parse_1'][0]:.1f} s)")
-    row("orjson parse only, 2 processes: wall", lambda r: f"{r['json'] / mb / r['parse_2'][0]:.0f} MB/s ({r['parse_2'][0]:.1f} s)")
-    row("build --only ego_pose: wall", lambda r: f"{r['json'] / mb / r['build']['wall']:.0f} MB/s "
-        f"({r['build']['wall']:.1f} s, {r['build']['decoder']} decoder)")
-    row("build / orjson parse (1 process), wall", lambda r: f"{r['parse_1'][0] / r['build']['wall']:.2f}x (goal >= 1)")
-    row("  of which the compile step", lambda r: f"{r['json'] / mb / r['build']['steps']['compile']:.0f} MB/s "
-        f"({r['build']['steps']['compile']:.1f} s)")
-    row("orjson parse only: MB per CPU-second", lambda r: f"{r['json'] / mb / r['parse_1'][1]:.0f} (1 proc), "
-        f"{r['json'] / mb / r['parse_2'][1]:.0f} (2 procs)")
-    row("build: MB per CPU-second (all processes)", lambda r: f"{r['json'] / mb / r['build']['cpu']:.0f} "
-        f"({r['build']['cpu']:.1f} CPU-s)")
+    row(
+        "rows 3D / 2D / camera",
+        lambda r: (
+            f"{r['build']['tables']['ego_pose_3d'] / 1e6:.1f}M / "
+            f"{r['build']['tables']['ego_pose_2d'] / 1e6:.1f}M / {r['build']['tables']['camera_poses'] / 1e6:.2f}M"
+        ),
+    )
+    row(
+        "orjson parse only, 1 process: wall",
+        lambda r: f"{r['json'] / mb / r['parse_1'][0]:.0f} MB/s ({r['parse_1'][0]:.1f} s)",
+    )
+    row(
+        "orjson parse only, 2 processes: wall",
+        lambda r: f"{r['json'] / mb / r['parse_2'][0]:.0f} MB/s ({r['parse_2'][0]:.1f} s)",
+    )
+    row(
+        "build --only ego_pose: wall",
+        lambda r: (
+            f"{r['json'] / mb / r['build']['wall']:.0f} MB/s "
+            f"({r['build']['wall']:.1f} s, {r['build']['decoder']} decoder)"
+        ),
+    )
+    row(
+        "build / orjson parse (1 process), wall",
+        lambda r: f"{r['parse_1'][0] / r['build']['wall']:.2f}x (goal >= 1)",
+    )
+    row(
+        "  of which the compile step",
+        lambda r: (
+            f"{r['json'] / mb / r['build']['steps']['compile']:.0f} MB/s "
+            f"({r['build']['steps']['compile']:.1f} s)"
+        ),
+    )
+    row(
+        "orjson parse only: MB per CPU-second",
+        lambda r: (
+            f"{r['json'] / mb / r['parse_1'][1]:.0f} (1 proc), "
+            f"{r['json'] / mb / r['parse_2'][1]:.0f} (2 procs)"
+        ),
+    )
+    row(
+        "build: MB per CPU-second (all processes)",
+        lambda r: f"{r['json'] / mb / r['build']['cpu']:.0f} ({r['build']['cpu']:.1f} CPU-s)",
+    )
     if all(r["ref"] for r in results):
-        row("build with the msgspec decoder: wall", lambda r: f"{r['json'] / mb / r['ref']['wall']:.0f} MB/s "
-            f"({r['ref']['wall']:.1f} s; {r['parse_1'][0] / r['ref']['wall']:.2f}x parse)")
-        row("  MB per CPU-second; peak RSS sum", lambda r: f"{r['json'] / mb / r['ref']['cpu']:.0f}; "
-            f"{r['ref']['peak_sum'] / 2**20:.0f} MiB")
+        row(
+            "build with the msgspec decoder: wall",
+            lambda r: (
+                f"{r['json'] / mb / r['ref']['wall']:.0f} MB/s "
+                f"({r['ref']['wall']:.1f} s; {r['parse_1'][0] / r['ref']['wall']:.2f}x parse)"
+            ),
+        )
+        row(
+            "  MB per CPU-second; peak RSS sum",
+            lambda r: f"{r['json'] / mb / r['ref']['cpu']:.0f}; {r['ref']['peak_sum'] / 2**20:.0f} MiB",
+        )
     row("peak RSS, build + workers (sum)", lambda r: f"{r['build']['peak_sum'] / 2**20:.0f} MiB")
     row("peak RSS, largest process", lambda r: f"{r['build']['peak_one'] / 2**20:.0f} MiB")
-    row("peak RSS, build process / largest worker", lambda r: f"{r['build']['peak_main'] / 2**20:.0f} / "
-        f"{r['build']['peak_worker'] / 2**20:.0f} MiB")
-    row("Parquet / JSON", lambda r: f"{r['parquet'] / 1e6:.0f} MB / {r['json'] / 1e6:.0f} MB = {r['parquet'] / r['json']:.1%}")
+    row(
+        "peak RSS, build process / largest worker",
+        lambda r: f"{r['build']['peak_main'] / 2**20:.0f} / {r['build']['peak_worker'] / 2**20:.0f} MiB",
+    )
+    row(
+        "Parquet / JSON",
+        lambda r: f"{r['parquet'] / 1e6:.0f} MB / {r['json'] / 1e6:.0f} MB = {r['parquet'] / r['json']:.1%}",
+    )
     for i, (name, *_rest) in enumerate(results[0]["queries"] or []):
-        row(f"query: {name} (DuckDB vs Python+orjson)",
-            lambda r, i=i: (f"{r['queries'][i][1] * 1000:.0f} ms vs {r['queries'][i][2]:.1f} s "
-                            f"({r['queries'][i][3]:,} rows)") if r["queries"] else "-")
+        row(
+            f"query: {name} (DuckDB vs Python+orjson)",
+            lambda r, i=i: (
+                (
+                    f"{r['queries'][i][1] * 1000:.0f} ms vs {r['queries'][i][2]:.1f} s "
+                    f"({r['queries'][i][3]:,} rows)"
+                )
+                if r["queries"]
+                else "-"
+            ),
+        )
 
 
 if __name__ == "__main__":

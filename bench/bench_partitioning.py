@@ -50,29 +50,52 @@ def main() -> None:
             # attach the take's scenario so the two-level layout can be written
             cols = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
             exclude = " EXCLUDE (scenario)" if "scenario" in cols else ""
-            con.sql(f"CREATE OR REPLACE TEMP TABLE t AS SELECT x.*{exclude}, k.scenario "
-                    f"FROM {table} x JOIN takes k USING (take_uid)")
+            con.sql(
+                f"CREATE OR REPLACE TEMP TABLE t AS SELECT x.*{exclude}, k.scenario "
+                f"FROM {table} x JOIN takes k USING (take_uid)"
+            )
             layouts = {
                 "one file": (src / "single.parquet", "", f"'{src}/single.parquet'"),
-                "split": (src / "by_split", "PARTITION_BY (split), ", f"'{src}/by_split/**/*.parquet', hive_partitioning = true"),
-                "split, scenario": (src / "by_split_scenario", "PARTITION_BY (split, scenario), ", f"'{src}/by_split_scenario/**/*.parquet', hive_partitioning = true"),
+                "split": (
+                    src / "by_split",
+                    "PARTITION_BY (split), ",
+                    f"'{src}/by_split/**/*.parquet', hive_partitioning = true",
+                ),
+                "split, scenario": (
+                    src / "by_split_scenario",
+                    "PARTITION_BY (split, scenario), ",
+                    f"'{src}/by_split_scenario/**/*.parquet', hive_partitioning = true",
+                ),
             }
             for name, (path, part, reader) in layouts.items():
                 con.sql(f"COPY t TO '{path}' (FORMAT parquet, {part}COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
-                files = [p for p in ([path] if path.is_file() else path.rglob("*.parquet"))]
+                files = list([path] if path.is_file() else path.rglob("*.parquet"))
                 size = sum(p.stat().st_size for p in files) / 1e6
                 q_count = f"SELECT count(*) FROM read_parquet({reader}) WHERE split = 'train' AND scenario = 'Cooking'"
                 q_text = f"SELECT take_uid, {text_col} FROM read_parquet({reader}) WHERE split = 'train' AND scenario = 'Cooking'"
                 q_full = f"SELECT split, count(*), count(DISTINCT take_uid) FROM read_parquet({reader}) GROUP BY ALL"
-                t_count = median_time(lambda: con.sql(q_count).fetchall(), args.repeat)
-                t_text = median_time(lambda: con.sql(q_text).fetchall(), args.repeat)
-                t_full = median_time(lambda: con.sql(q_full).fetchall(), args.repeat)
-                rows_out.append((table, f"{n:,}", name, len(files), f"{size:.1f}",
-                                 f"{t_count * 1000:.1f}", f"{t_text * 1000:.1f}", f"{t_full * 1000:.1f}"))
+                t_count = median_time(lambda: con.sql(q_count).fetchall(), args.repeat)  # noqa: B023
+                t_text = median_time(lambda: con.sql(q_text).fetchall(), args.repeat)  # noqa: B023
+                t_full = median_time(lambda: con.sql(q_full).fetchall(), args.repeat)  # noqa: B023
+                rows_out.append(
+                    (
+                        table,
+                        f"{n:,}",
+                        name,
+                        len(files),
+                        f"{size:.1f}",
+                        f"{t_count * 1000:.1f}",
+                        f"{t_text * 1000:.1f}",
+                        f"{t_full * 1000:.1f}",
+                    )
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print_table("Hive partitioning vs one file (DuckDB, medians in ms)",
-                ("table", "rows", "layout", "files", "MB", "filtered count", "filtered text", "full aggregate"), rows_out)
+    print_table(
+        "Hive partitioning vs one file (DuckDB, medians in ms)",
+        ("table", "rows", "layout", "files", "MB", "filtered count", "filtered text", "full aggregate"),
+        rows_out,
+    )
 
 
 if __name__ == "__main__":

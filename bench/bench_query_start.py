@@ -55,8 +55,10 @@ def main() -> None:
     a = ap.parse_args()
     cat = str(Path(a.catalog).resolve())
     exe = shutil.which("egoexo-sql") or str(Path(PYTHON).parent / "egoexo-sql")
-    floor_code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1] + '/catalog.duckdb', read_only=True)\n"
-                  "print(con.sql('SELECT 1').fetchall())\n")
+    floor_code = (
+        "import duckdb, sys\ncon = duckdb.connect(sys.argv[1] + '/catalog.duckdb', read_only=True)\n"
+        "print(con.sql('SELECT 1').fetchall())\n"
+    )
     floor_name = "floor: import duckdb, connect read-only, SELECT 1"
     jobs = [
         ("python -c pass", [PYTHON, "-c", "pass"]),
@@ -70,16 +72,21 @@ def main() -> None:
         bcat = str(Path(a.before_catalog or cat).resolve())
         jobs += [
             ('before: egoexo-sql query "SELECT 1"', [a.before, "query", "--catalog", bcat, "SELECT 1"]),
-            ("before: egoexo-sql query (a small view)", [a.before, "query", "--catalog", bcat,
-                                                          "SELECT count(*) FROM tasks"]),
+            (
+                "before: egoexo-sql query (a small view)",
+                [a.before, "query", "--catalog", bcat, "SELECT count(*) FROM tasks"],
+            ),
             ("before: egoexo-sql --help", [a.before, "--help"]),
             ("before: egoexo-sql tables", [a.before, "tables", "--catalog", bcat]),
         ]
     ms = medians_ms(jobs, a.repeat)
     floor = ms[floor_name]
     rows = [[name, f"{ms[name]:.0f}", f"{ms[name] / floor:.2f}"] for name, _ in jobs]
-    print_table(f"whole processes, median of {a.repeat} rounds, run round-robin (ms)",
-                ["process", "ms", "vs floor"], rows)
+    print_table(
+        f"whole processes, median of {a.repeat} rounds, run round-robin (ms)",
+        ["process", "ms", "vs floor"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -35,11 +35,26 @@ from common import PYTHON, print_table, run_measured  # noqa: E402
 GROUPS = ["metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "transcripts"]
 
 QUERIES = [
-    "cracks an egg", "C cracks egg", "quail egg ramekin", "pincer grip on the mandoline",
-    "derailleur hanger bent", "blooming saffron threads", "grip", "tighten the bolts",
-    "swab the nostril", "dribbles the ball", "keep the elbows closer to the body", "chalk bag",
-    "tire lever", "strums the guitar", "slice the tomato", "pour oil into the pan",
-    "C wipes the thermos lid", "hips close to the wall", "smooth handling", "crack eggs into a bowl",
+    "cracks an egg",
+    "C cracks egg",
+    "quail egg ramekin",
+    "pincer grip on the mandoline",
+    "derailleur hanger bent",
+    "blooming saffron threads",
+    "grip",
+    "tighten the bolts",
+    "swab the nostril",
+    "dribbles the ball",
+    "keep the elbows closer to the body",
+    "chalk bag",
+    "tire lever",
+    "strums the guitar",
+    "slice the tomato",
+    "pour oil into the pan",
+    "C wipes the thermos lid",
+    "hips close to the wall",
+    "smooth handling",
+    "crack eggs into a bowl",
 ]
 
 # the text of each source table, as the index reads it
@@ -70,10 +85,12 @@ def polars_scan(cat, query: str):
     import polars as pl
 
     frames = []
-    for table, text in TEXTS.items():
+    for table, _text in TEXTS.items():
         lf = cat.table(table)
         if table == "keystep_segments":
-            col = pl.concat_str([pl.col("step_name"), pl.col("step_description")], separator=" ", ignore_nulls=True)
+            col = pl.concat_str(
+                [pl.col("step_name"), pl.col("step_description")], separator=" ", ignore_nulls=True
+            )
         elif table == "proficiency_demonstration":
             col = pl.col("comments").list.join(" ")
         else:
@@ -94,14 +111,22 @@ def polars_bm25(cat, query: str, limit: int = 20, k1: float = 1.2, b: float = 0.
 
     terms = query_terms(query)
     post = cat.table("search_postings").filter(pl.col("term").is_in(terms))
-    q = (post.join(cat.table("search_terms").select("term", "idf"), on="term")
-         .join(cat.table("search_stats").select("source", "avg_length"), on="source")
-         .with_columns(w=pl.col("idf") * pl.col("tf") * (k1 + 1)
-                       / (pl.col("tf") + k1 * (1 - b + b * pl.col("length") / pl.col("avg_length"))))
-         .group_by("doc_id").agg(score=pl.col("w").sum().round(9), n_terms=pl.len())
-         .sort(["score", "doc_id"], descending=[True, False]).head(limit)
-         .join(cat.table("search_docs"), on="doc_id")
-         .sort(["score", "doc_id"], descending=[True, False]))
+    q = (
+        post.join(cat.table("search_terms").select("term", "idf"), on="term")
+        .join(cat.table("search_stats").select("source", "avg_length"), on="source")
+        .with_columns(
+            w=pl.col("idf")
+            * pl.col("tf")
+            * (k1 + 1)
+            / (pl.col("tf") + k1 * (1 - b + b * pl.col("length") / pl.col("avg_length")))
+        )
+        .group_by("doc_id")
+        .agg(score=pl.col("w").sum().round(9), n_terms=pl.len())
+        .sort(["score", "doc_id"], descending=[True, False])
+        .head(limit)
+        .join(cat.table("search_docs"), on="doc_id")
+        .sort(["score", "doc_id"], descending=[True, False])
+    )
     return q.collect()
 
 
@@ -129,10 +154,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     release, catalog = work / f"release-{args.scale:g}", work / f"catalog-{args.scale:g}"
     if not (release / "takes.json").is_file():
-        run_measured([PYTHON, "-m", "egoexo_sql", "demo", str(release), "--scale", str(args.scale),
-                      "--only", *GROUPS])
-    secs, rss, _ = run_measured([PYTHON, "-m", "egoexo_sql", "build", str(release), "--catalog", str(catalog),
-                                 "--force"])
+        run_measured(
+            [PYTHON, "-m", "egoexo_sql", "demo", str(release), "--scale", str(args.scale), "--only", *GROUPS]
+        )
+    secs, rss, _ = run_measured(
+        [PYTHON, "-m", "egoexo_sql", "build", str(release), "--catalog", str(catalog), "--force"]
+    )
     doc = json.loads((catalog / "build.json").read_text())
     src = doc["sources"]["search_index"]
     tables = {t: doc["tables"][t] for t in ("search_docs", "search_postings", "search_terms", "search_stats")}
@@ -142,8 +169,14 @@ def main() -> None:
     rows.append(["search_index source (re-read + tokenise + write)", f"{src['seconds']:.1f} s", "", ""])
     for t, r in tables.items():
         rows.append([f"  {t}", "", f"{r['rows']:,} rows", f"{r['bytes'] / 1e6:.1f} MB"])
-    rows.append(["  index total (vs the five text tables' Parquet)", "", "",
-                 f"{index_bytes / 1e6:.1f} MB (vs {text_bytes / 1e6:.1f} MB)"])
+    rows.append(
+        [
+            "  index total (vs the five text tables' Parquet)",
+            "",
+            "",
+            f"{index_bytes / 1e6:.1f} MB (vs {text_bytes / 1e6:.1f} MB)",
+        ]
+    )
     print_table(f"(a) search index at --scale {args.scale:g}", ["", "time", "rows", "size"], rows)
 
     import egoexo_sql
@@ -167,7 +200,9 @@ def main() -> None:
         assert "quail" in methods[m]("quail egg ramekin")[0][7]
     assert "quail" in polars_bm25(cat, "quail egg ramekin")["text"][0]
     assert any("quail" in r[1] for r in methods["ILIKE scans, DuckDB, 5 text tables"]("quail egg ramekin"))
-    assert polars_scan(cat, "quail egg ramekin").height == len(con.execute(ilike_sql("quail egg ramekin")).fetchall())
+    assert polars_scan(cat, "quail egg ramekin").height == len(
+        con.execute(ilike_sql("quail egg ramekin")).fetchall()
+    )
 
     times = {m: per_query(fn, QUERIES, args.repeat) for m, fn in methods.items()}
     base = statistics.median(times["index, in-memory engine (cat.search)"])
@@ -176,12 +211,17 @@ def main() -> None:
     for m, ts in times.items():
         med = statistics.median(ts)
         out.append([m, f"{med * 1000:.2f}", f"{max(ts) * 1000:.1f}", f"{ilike / med:.1f}x"])
-    print_table(f"(b) {len(QUERIES)} queries, median of per-query medians ({args.repeat} runs each; "
-                f"in-memory index loaded once in {load:.2f} s)",
-                ["method", "median ms", "slowest ms", "speed-up vs ILIKE"], out)
-    print(f"\ngoal: index 10x faster than ILIKE -> {'met' if ilike / base >= 10 else 'NOT met'} "
-          f"({ilike / base:.0f}x with the in-memory engine, "
-          f"{ilike / statistics.median(times['index, bm25.sql on DuckDB over Parquet']):.1f}x with bm25.sql over Parquet)")
+    print_table(
+        f"(b) {len(QUERIES)} queries, median of per-query medians ({args.repeat} runs each; "
+        f"in-memory index loaded once in {load:.2f} s)",
+        ["method", "median ms", "slowest ms", "speed-up vs ILIKE"],
+        out,
+    )
+    print(
+        f"\ngoal: index 10x faster than ILIKE -> {'met' if ilike / base >= 10 else 'NOT met'} "
+        f"({ilike / base:.0f}x with the in-memory engine, "
+        f"{ilike / statistics.median(times['index, bm25.sql on DuckDB over Parquet']):.1f}x with bm25.sql over Parquet)"
+    )
     cat.close()
 
 

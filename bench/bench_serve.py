@@ -36,13 +36,17 @@ def main() -> None:
     from egoexo_sql.serve import create_app
 
     con = duckdb.connect(str(Path(a.catalog) / "catalog.duckdb"), read_only=True)
-    uid = con.sql("SELECT take_uid FROM take_timeline GROUP BY 1 ORDER BY count(DISTINCT source) DESC, "
-                  "count(*) DESC, 1 LIMIT 1").fetchall()[0][0]
+    uid = con.sql(
+        "SELECT take_uid FROM take_timeline GROUP BY 1 ORDER BY count(DISTINCT source) DESC, "
+        "count(*) DESC, 1 LIMIT 1"
+    ).fetchall()[0][0]
     con.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(a.catalog), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(a.catalog), host="127.0.0.1", port=port, log_level="warning")
+    )
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     while not server.started:
@@ -63,8 +67,14 @@ def main() -> None:
                 r = c.get(url)
                 times.append(time.perf_counter() - t0)
                 assert r.status_code == 200, (url, r.status_code)
-            rows.append([name, f"{statistics.median(times) * 1000:.1f}", f"{max(times) * 1000:.1f}",
-                         "yes" if statistics.median(times) < 0.1 else "NO"])
+            rows.append(
+                [
+                    name,
+                    f"{statistics.median(times) * 1000:.1f}",
+                    f"{max(times) * 1000:.1f}",
+                    "yes" if statistics.median(times) < 0.1 else "NO",
+                ]
+            )
         urls = list(pages.values()) * 12
         t0 = time.perf_counter()
         with ThreadPoolExecutor(48) as pool:
@@ -74,8 +84,11 @@ def main() -> None:
     th.join(10)
     print_table(f"server pages, median of {a.repeat} (ms)", ["page", "median ms", "max ms", "< 100 ms"], rows)
     errors = sum(s != 200 for s in statuses)
-    print_table("48 concurrent clients", ["requests", "seconds", "requests/s", "errors"],
-                [[len(urls), f"{wall:.2f}", f"{len(urls) / wall:.1f}", errors]])
+    print_table(
+        "48 concurrent clients",
+        ["requests", "seconds", "requests/s", "errors"],
+        [[len(urls), f"{wall:.2f}", f"{len(urls) / wall:.1f}", errors]],
+    )
 
 
 if __name__ == "__main__":

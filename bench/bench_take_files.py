@@ -34,8 +34,11 @@ PARTS = ("takes", "downscaled_takes/448")
 def from_json(release: Path, part: str, best_exo_only: bool) -> tuple[int, int]:
     """(files, bytes) of the Cooking takes in train, straight from the JSON."""
     splits = json.loads((release / "annotations" / "splits.json").read_text())["take_uid_to_split"]
-    takes = {t["take_uid"]: t for t in json.loads((release / "takes.json").read_text())
-             if t["parent_task_name"] == "Cooking" and splits.get(t["take_uid"]) == "train"}
+    takes = {
+        t["take_uid"]: t
+        for t in json.loads((release / "takes.json").read_text())
+        if t["parent_task_name"] == "Cooking" and splits.get(t["take_uid"]) == "train"
+    }
     # the best exo camera's files: <root_dir>/frame_aligned_videos/[downscaled/448/]<best_exo>.mp4
     seen: dict[tuple[str, str], int] = {}
     for e in json.loads((release / "manifests" / part / "manifest.json").read_text()):
@@ -86,13 +89,33 @@ def main() -> None:
                 counts[label] = (files, size, secs)
                 no_best = len(listed.no_best_exo) or no_best
             (fa, ba, sa), (fb, bb, sb) = counts["all cameras"], counts["best_exo only"]
-            rows.append((part, f"{fa:,}", f"{ba:,}", dl.human_bytes(ba), f"{fb:,}", f"{bb:,}", dl.human_bytes(bb),
-                         f"{ba / bb:.1f}x", f"{sa * 1000:.0f} / {sb * 1000:.0f}"))
+            rows.append(
+                (
+                    part,
+                    f"{fa:,}",
+                    f"{ba:,}",
+                    dl.human_bytes(ba),
+                    f"{fb:,}",
+                    f"{bb:,}",
+                    dl.human_bytes(bb),
+                    f"{ba / bb:.1f}x",
+                    f"{sa * 1000:.0f} / {sb * 1000:.0f}",
+                )
+            )
     print_table(
         f"Cooking takes in train ({len(uids):,} takes, {no_best:,} without best_exo), scale {args.scale:g}; "
         "byte counts checked against the manifest JSON",
-        ("part", "files (all)", "bytes (all cameras)", "size", "files (best_exo)", "bytes (best_exo only)",
-         "size", "all / best_exo", "list ms (all / best)"),
+        (
+            "part",
+            "files (all)",
+            "bytes (all cameras)",
+            "size",
+            "files (best_exo)",
+            "bytes (best_exo only)",
+            "size",
+            "all / best_exo",
+            "list ms (all / best)",
+        ),
         rows,
     )
 

@@ -49,14 +49,24 @@ def main() -> None:
         cat = work / f"cat_{name}"
         runs = []
         for _ in range(a.repeat):
-            secs, rss, _ = run_measured([PYTHON, "-m", "egoexo_sql", "build", str(work / name),
-                                         "--catalog", str(cat), "--force"])
+            secs, rss, _ = run_measured(
+                [PYTHON, "-m", "egoexo_sql", "build", str(work / name), "--catalog", str(cat), "--force"]
+            )
             runs.append((secs, rss))
         times[name] = statistics.median(s for s, _ in runs)
-        rows.append([f"build --force, {name} release", f"{times[name]:.2f}",
-                     f"{max(r for _, r in runs):.0f}", f"{times[name] / times['plain']:.3f}"])
-    print_table(f"scale {a.scale:g}, pose frames {a.pose_frames}, medians of {a.repeat}",
-                ["job", "seconds", "peak RSS MB", "vs plain"], rows)
+        rows.append(
+            [
+                f"build --force, {name} release",
+                f"{times[name]:.2f}",
+                f"{max(r for _, r in runs):.0f}",
+                f"{times[name] / times['plain']:.3f}",
+            ]
+        )
+    print_table(
+        f"scale {a.scale:g}, pose frames {a.pose_frames}, medians of {a.repeat}",
+        ["job", "seconds", "peak RSS MB", "vs plain"],
+        rows,
+    )
 
     info = {n: json.loads((work / f"cat_{n}" / "build.json").read_text()) for n in ("plain", "variants")}
     counts = {n: {t: r["rows"] for t, r in info[n]["tables"].items()} for n in info}
@@ -66,8 +76,11 @@ def main() -> None:
     for s in info["variants"]["sources"].values():
         for _, vid, n in s.get("normalised", []):
             norm[vid] = norm.get(vid, 0) + n
-    print_table("values normalised by the variants build (build.json)", ["variant", "values"],
-                [[k, f"{v:,}"] for k, v in sorted(norm.items())] + [["total", f"{sum(norm.values()):,}"]])
+    print_table(
+        "values normalised by the variants build (build.json)",
+        ["variant", "values"],
+        [[k, f"{v:,}"] for k, v in sorted(norm.items())] + [["total", f"{sum(norm.values()):,}"]],
+    )
 
 
 if __name__ == "__main__":

@@ -8,14 +8,16 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 
 
-def run_measured(cmd: Sequence[str], cwd: str | None = None, env: dict | None = None) -> tuple[float, float, str]:
+def run_measured(
+    cmd: Sequence[str], cwd: str | None = None, env: dict | None = None
+) -> tuple[float, float, str]:
     """Like run_child, with the child's own peak RSS from wait4()."""
     t0 = time.perf_counter()
     with open(os.devnull, "w") as devnull:

@@ -18,8 +18,16 @@ def main(release: Path, out: Path) -> None:
         df.to_parquet(out / f"{name}.parquet", compression="zstd")
 
     takes = json.load(open(release / "takes.json"))
-    save("takes", pd.json_normalize(takes, max_level=0).drop(columns=["frame_aligned_videos", "capture", "objects"]))
-    vids = [dict(v, take_uid=t["take_uid"], cam=cam) for t in takes for cam, streams in t["frame_aligned_videos"].items() for v in streams.values()]
+    save(
+        "takes",
+        pd.json_normalize(takes, max_level=0).drop(columns=["frame_aligned_videos", "capture", "objects"]),
+    )
+    vids = [
+        dict(v, take_uid=t["take_uid"], cam=cam)
+        for t in takes
+        for cam, streams in t["frame_aligned_videos"].items()
+        for v in streams.values()
+    ]
     save("take_videos", pd.DataFrame(vids))
     caps = json.load(open(release / "captures.json"))
     save("captures", pd.json_normalize(caps, max_level=0).drop(columns=["cameras"]))
@@ -32,7 +40,12 @@ def main(release: Path, out: Path) -> None:
     m = json.load(open(release / "metadata.json"))
     save("tasks", pd.DataFrame([{"task_id": int(k), "task_name": v} for k, v in m["tasks"].items()]))
     splits = json.load(open(release / "annotations/splits.json"))
-    save("take_benchmarks", pd.DataFrame([{"take_uid": u, "benchmark": b} for u, bs in splits["take_uid_to_benchmark"].items() for b in bs]))
+    save(
+        "take_benchmarks",
+        pd.DataFrame(
+            [{"take_uid": u, "benchmark": b} for u, bs in splits["take_uid_to_benchmark"].items() for b in bs]
+        ),
+    )
     segs, atomic, com, dem, demo_pts = [], [], [], [], []
     for s in ("train", "val"):
         ks = json.load(open(release / f"annotations/keystep_{s}.json"))
@@ -43,7 +56,14 @@ def main(release: Path, out: Path) -> None:
         for uid, anns in at["annotations"].items():
             for a in anns:
                 for i, d in enumerate(a["descriptions"]):
-                    row = dict(d, take_uid=uid, split=s, annotation_uid=a["annotation_uid"], rejected=a["rejected"], description_idx=i)
+                    row = dict(
+                        d,
+                        take_uid=uid,
+                        split=s,
+                        annotation_uid=a["annotation_uid"],
+                        rejected=a["rejected"],
+                        description_idx=i,
+                    )
                     be = row.pop("best_exo") or {}
                     row["best_exo_cam_id"] = be.get("cam_id")
                     atomic.append(row)
@@ -52,7 +72,12 @@ def main(release: Path, out: Path) -> None:
             for c in coms:
                 for d in c["commentary_data"]:
                     com.append(dict(d, take_uid=uid, split=s, commentary_id=c["commentary"]))
-        dem += [dict(r, split=s) for r in json.load(open(release / f"annotations/proficiency_demonstrator_{s}.json"))["annotations"]]
+        dem += [
+            dict(r, split=s)
+            for r in json.load(open(release / f"annotations/proficiency_demonstrator_{s}.json"))[
+                "annotations"
+            ]
+        ]
         for r in json.load(open(release / f"annotations/proficiency_demonstration_{s}.json"))["annotations"]:
             for kind in ("good_executions", "tips_for_improvement"):
                 for item in r[kind]:

@@ -17,13 +17,17 @@ def select(release: Path) -> list[tuple[str, str]]:
     for s in ("train", "val"):
         ks = json.loads((release / f"annotations/keystep_{s}.json").read_text())["annotations"]
         keystep |= {uid for uid, rec in ks.items() if rec["segments"]}
-        prof = json.loads((release / f"annotations/proficiency_demonstrator_{s}.json").read_text())["annotations"]
+        prof = json.loads((release / f"annotations/proficiency_demonstrator_{s}.json").read_text())[
+            "annotations"
+        ]
         late |= {r["take_uid"] for r in prof if r["proficiency_score"] == "Late Expert"}
     return sorted(
         (t["take_uid"], t["take_name"])
         for t in takes
-        if t["parent_task_name"] == "Cooking" and split.get(t["take_uid"]) == "train"
-        and t["take_uid"] in keystep and t["take_uid"] in late
+        if t["parent_task_name"] == "Cooking"
+        and split.get(t["take_uid"]) == "train"
+        and t["take_uid"] in keystep
+        and t["take_uid"] in late
     )
 
 

@@ -1,10 +1,10 @@
 """egoexo-sql: the Ego-Exo4D metadata and annotations as a typed Parquet catalog with DuckDB views.
 
-    import egoexo_sql
-    cat = egoexo_sql.open("egoexo_catalog")          # read-only
-    cat.sql("SELECT scenario, count(*) FROM takes GROUP BY ALL")   # -> polars.DataFrame
-    egoexo_sql.build("path/to/release", "egoexo_catalog")          # -> BuildReport
-    egoexo_sql.demo("demo_release", scale=0.1)                     # synthetic release
+import egoexo_sql
+cat = egoexo_sql.open("egoexo_catalog")          # read-only
+cat.sql("SELECT scenario, count(*) FROM takes GROUP BY ALL")   # -> polars.DataFrame
+egoexo_sql.build("path/to/release", "egoexo_catalog")          # -> BuildReport
+egoexo_sql.demo("demo_release", scale=0.1)                     # synthetic release
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .demo.generator import DemoReport
 
 
-def open(path: str | None = None) -> "Catalog":  # noqa: A001 - the contract's name
+def open(path: str | None = None) -> Catalog:  # noqa: A001 - the contract's name
     """Open a catalog read-only (default: $EGOEXO_SQL_CATALOG or ./egoexo_catalog)."""
     from .catalog import Catalog
 
     return Catalog.open(path)
 
 
-def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any) -> "BuildReport":
+def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any) -> BuildReport:
     """Compile a release folder into a catalog; returns a report (tables, rows, seconds).
     Options: see :func:`egoexo_sql.builder.pipeline.build_catalog`."""
     from .builder.pipeline import build_catalog
@@ -43,7 +43,7 @@ def build(release_dir: str, catalog_dir: str = "egoexo_catalog", **options: Any)
     return build_catalog(release_dir, catalog_dir, **options)
 
 
-def demo(out_dir: str, **options: Any) -> "DemoReport":
+def demo(out_dir: str, **options: Any) -> DemoReport:
     """Write a synthetic release; returns a report with the ground-truth counts.
     Options: see :func:`egoexo_sql.demo.generator.generate`."""
     from .demo.generator import generate

@@ -92,7 +92,7 @@ class Catalog:
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> "Catalog":
+    def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> Catalog:
         """Open the catalog at ``path`` (default ``$EGOEXO_SQL_CATALOG`` or ``./egoexo_catalog``).
 
         ``sandbox=True`` refuses anything but one read-only query and locks the
@@ -161,7 +161,7 @@ class Catalog:
             self._con = None
         self._lease.close()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -216,7 +216,7 @@ class Catalog:
         except duckdb.Error as e:
             raise QueryError(str(e)) from None
 
-    def sql(self, query: str) -> "pl.DataFrame":
+    def sql(self, query: str) -> pl.DataFrame:
         """Run ``query`` and return a polars DataFrame."""
         import polars as pl
 
@@ -269,7 +269,7 @@ class Catalog:
             out.append((name, kind, n, sch.description if sch else ""))
         return out
 
-    def tables(self) -> "pl.DataFrame":
+    def tables(self) -> pl.DataFrame:
         """The catalog's views with row counts and descriptions (polars)."""
         import polars as pl
 
@@ -305,18 +305,17 @@ class Catalog:
         sch = self._schema(table)
         return sch.description if sch else ""
 
-    def describe(self, table: str) -> "pl.DataFrame":
+    def describe(self, table: str) -> pl.DataFrame:
         """Columns of ``table``: name, type, nullability, description (polars)."""
         import polars as pl
 
         return pl.DataFrame(
             self.describe_rows(table),
-            schema={"column": pl.String, "type": pl.String, "nullable": pl.Boolean,
-                    "description": pl.String},
+            schema={"column": pl.String, "type": pl.String, "nullable": pl.Boolean, "description": pl.String},
             orient="row",
         )
 
-    def table(self, name: str) -> "pl.LazyFrame":
+    def table(self, name: str) -> pl.LazyFrame:
         """A polars LazyFrame scanning the table's Parquet directly (hive partitions included).
 
         Column order and partition column types follow ``schemas/``. Derived views
@@ -331,8 +330,8 @@ class Catalog:
             self._require(name)
             return self.sql(f"SELECT * FROM {_ident(name)}").lazy()
         sch = self._schema(name)
-        partitioned = bool(sch.partition_by) if sch else any(
-            "=" in p.name for p in data.iterdir() if p.is_dir()
+        partitioned = (
+            bool(sch.partition_by) if sch else any("=" in p.name for p in data.iterdir() if p.is_dir())
         )
         if partitioned:
             hive_schema = None
@@ -342,8 +341,9 @@ class Catalog:
                     hive_schema = types
             lf = _scan_partitions(pl, data, hive_schema)
         else:
-            lf = pl.scan_parquet(sorted(str(p) for p in data.glob("*.parquet")), hive_partitioning=False,
-                                 glob=False)
+            lf = pl.scan_parquet(
+                sorted(str(p) for p in data.glob("*.parquet")), hive_partitioning=False, glob=False
+            )
         if sch:
             names = lf.collect_schema().names()
             order = [c for c in sch.column_names if c in names]
@@ -356,7 +356,7 @@ class Catalog:
             lf = lf.select(cols + [pl.col(c) for c in names if c not in order])
         return lf
 
-    def takes(self, **filters: Any) -> "pl.DataFrame":
+    def takes(self, **filters: Any) -> pl.DataFrame:
         """Select takes like ``egoexo-sql takes``: ``cat.takes(scenario="Cooking", has=["keystep"])``.
 
         Same filters and semantics as the CLI (see :func:`egoexo_sql.select.takes`);
@@ -366,7 +366,7 @@ class Catalog:
 
         return takes(self, **filters)
 
-    def search(self, query: str, **options: Any) -> "pl.DataFrame":
+    def search(self, query: str, **options: Any) -> pl.DataFrame:
         """Ranked (BM25) text search, like ``egoexo-sql search``: ``cat.search("cracks an egg", limit=20)``.
 
         Options: ``sources``, ``scenarios``, ``take_uids``, ``limit`` (20), ``all_terms``,
@@ -402,12 +402,18 @@ def _polars_type(duck_type: str):
     import polars as pl
 
     return {
-        "VARCHAR": pl.String, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "SMALLINT": pl.Int16,
-        "DOUBLE": pl.Float64, "FLOAT": pl.Float32, "BOOLEAN": pl.Boolean, "DATE": pl.Date,
+        "VARCHAR": pl.String,
+        "BIGINT": pl.Int64,
+        "INTEGER": pl.Int32,
+        "SMALLINT": pl.Int16,
+        "DOUBLE": pl.Float64,
+        "FLOAT": pl.Float32,
+        "BOOLEAN": pl.Boolean,
+        "DATE": pl.Date,
     }.get(duck_type.strip().upper())
 
 
-def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> "pl.LazyFrame":
+def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> pl.LazyFrame:
     """The hive-partitioned Parquet of ``data`` as one LazyFrame, the partition columns read
     from the folder names below ``data`` only. Files are listed, never globbed, and polars
     parses no path: the catalog folder's own path may hold glob characters or a

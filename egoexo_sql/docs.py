@@ -27,11 +27,12 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .schema import TableSchema
@@ -95,14 +96,16 @@ def format_value(v: Any) -> str:
     return s if len(s) <= MAX_CELL else s[: MAX_CELL - 1] + "…"
 
 
-_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
-                      r"FLOAT|DOUBLE|DECIMAL.*)$")
+_NUMERIC = re.compile(
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
+    r"FLOAT|DOUBLE|DECIMAL.*)$"
+)
 
 
 # --------------------------------------------------------------------------- data dictionary
 
 
-def data_dictionary(schemas: "Mapping[str, TableSchema] | None" = None) -> str:
+def data_dictionary(schemas: Mapping[str, TableSchema] | None = None) -> str:
     """docs/data-dictionary.md: every view and column of ``schemas/``."""
     if schemas is None:
         from .schema import load_schemas
@@ -134,21 +137,30 @@ def data_dictionary(schemas: "Mapping[str, TableSchema] | None" = None) -> str:
     ]
     rows = []
     for s in schemas.values():
-        rows.append([f"[`{s.table}`](#{s.table})", "derived view" if s.kind != "table" else "table",
-                     _cell(s.grain), _cell(s.description)])
+        rows.append(
+            [
+                f"[`{s.table}`](#{s.table})",
+                "derived view" if s.kind != "table" else "table",
+                _cell(s.grain),
+                _cell(s.description),
+            ]
+        )
     out += [_table(["view", "kind", "one row per", "description"], rows), ""]
     for s in schemas.values():
         out += _dictionary_entry(s, schemas)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _dictionary_entry(s: "TableSchema", schemas: "Mapping[str, TableSchema]") -> list[str]:
+def _dictionary_entry(s: TableSchema, schemas: Mapping[str, TableSchema]) -> list[str]:
     out = [f"## {s.table}", "", _cell(s.description), ""]
     facts = []
     if s.kind == "table":
-        facts.append(f"**Stored as:** Parquet in `data/{s.table}/`, compiled by `egoexo-sql build` "
-                     f"(group `{s.group}`: `--only {s.group}`)" if s.group else
-                     f"**Stored as:** Parquet in `data/{s.table}/`")
+        facts.append(
+            f"**Stored as:** Parquet in `data/{s.table}/`, compiled by `egoexo-sql build` "
+            f"(group `{s.group}`: `--only {s.group}`)"
+            if s.group
+            else f"**Stored as:** Parquet in `data/{s.table}/`"
+        )
     else:
         facts.append(f"**Defined by:** `queries/views/{s.table}.sql` (a view over the other views)")
     facts.append(f"**One row per:** {_cell(s.grain)}" if s.grain else "**One row per:** (not stated)")
@@ -161,7 +173,9 @@ def _dictionary_entry(s: "TableSchema", schemas: "Mapping[str, TableSchema]") ->
     else:
         facts.append("**Partitioned by:** not partitioned")
     for fk in s.foreign_keys:
-        target = f"[`{fk.references}`](#{fk.references})" if fk.references in schemas else f"`{fk.references}`"
+        target = (
+            f"[`{fk.references}`](#{fk.references})" if fk.references in schemas else f"`{fk.references}`"
+        )
         cols = ", ".join(_code(c) for c in fk.columns)
         refs = ", ".join(_code(f"{fk.references}.{c}") for c in fk.ref_columns)
         how = "must resolve" if fk.blocking else "may dangle: unresolved values are reported, not fatal"
@@ -171,8 +185,11 @@ def _dictionary_entry(s: "TableSchema", schemas: "Mapping[str, TableSchema]") ->
     for c in s.columns:
         notes = [_cell(c.description)] if c.description else []
         if c.enum is not None:
-            notes.append("Values: " + ", ".join(_code(json.dumps(v) if not isinstance(v, str) else v)
-                                                for v in c.enum) + ".")
+            notes.append(
+                "Values: "
+                + ", ".join(_code(json.dumps(v) if not isinstance(v, str) else v) for v in c.enum)
+                + "."
+            )
         if c.min is not None or c.max is not None:
             lo = "" if c.min is None else format_value(c.min)
             hi = "" if c.max is None else format_value(c.max)
@@ -185,10 +202,15 @@ def _dictionary_entry(s: "TableSchema", schemas: "Mapping[str, TableSchema]") ->
         for fk in s.foreign_keys:
             if c.name in fk.columns:
                 keys.append(f"→ {fk.references}")
-        rows.append([
-            _code(c.name), _code(c.type), "yes" if c.nullable else "no", " ".join(keys),
-            " ".join(notes),
-        ])
+        rows.append(
+            [
+                _code(c.name),
+                _code(c.type),
+                "yes" if c.nullable else "no",
+                " ".join(keys),
+                " ".join(notes),
+            ]
+        )
     out += [_table(["column", "type", "null", "key", "description"], rows), ""]
     return out
 
@@ -220,7 +242,9 @@ def read_example(path: Path) -> Example:
         raise ValueError(f"{path}: the first line must be a comment with the example's title (-- Title)")
     question = " ".join(c for c in comment[1:] if c)
     if not question:
-        raise ValueError(f"{path}: the title line must be followed by comment lines with the question it answers")
+        raise ValueError(
+            f"{path}: the title line must be followed by comment lines with the question it answers"
+        )
     if not sql:
         raise ValueError(f"{path}: no query after the leading comment")
     return Example(path.stem, comment[0], question, sql)
@@ -452,8 +476,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out-dir", type=Path, default=Path("docs"), help="where to write (default: docs)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is stale")
-    parser.add_argument("--catalog", type=Path, default=None,
-                        help=f"use this demo catalog (scale {DEMO_SCALE}, seed {DEMO_SEED}) instead of building one")
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help=f"use this demo catalog (scale {DEMO_SCALE}, seed {DEMO_SEED}) instead of building one",
+    )
     args = parser.parse_args(argv)
     docs = generate(args.catalog)
     if args.check:

@@ -45,9 +45,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: parts whose manifest entries have uid = take_uid
 TAKE_PARTS = (
-    "takes", "take_vrs_noimagestream", "take_trajectory", "take_eye_gaze", "take_point_cloud",
-    "take_vrs", "take_audio", "take_transcription", "downscaled_takes/448",
-    "features/omnivore_video", "features/maws_clip_2b", "ego_pose_pseudo_gt",
+    "takes",
+    "take_vrs_noimagestream",
+    "take_trajectory",
+    "take_eye_gaze",
+    "take_point_cloud",
+    "take_vrs",
+    "take_audio",
+    "take_transcription",
+    "downscaled_takes/448",
+    "features/omnivore_video",
+    "features/maws_clip_2b",
+    "ego_pose_pseudo_gt",
 )
 #: parts whose manifest entries have uid = capture_uid
 CAPTURE_PARTS = ("captures", "capture_trajectory", "capture_eye_gaze", "capture_point_cloud")
@@ -58,11 +67,25 @@ WHOLE_PARTS = ("metadata", "annotations")
 
 #: the downloader's ``--parts all`` and ``--parts default`` (ego4d 1.7.3)
 ALL_PARTS = (
-    "metadata", "annotations", "takes", "take_vrs_noimagestream", "take_trajectory",
-    "take_eye_gaze", "take_point_cloud", "take_vrs", "take_transcription", "take_audio",
-    "captures", "capture_trajectory", "capture_eye_gaze", "capture_point_cloud",
-    "downscaled_takes/448", "features/omnivore_video", "features/maws_clip_2b",
-    "ego_pose_pseudo_gt", "expert_commentary",
+    "metadata",
+    "annotations",
+    "takes",
+    "take_vrs_noimagestream",
+    "take_trajectory",
+    "take_eye_gaze",
+    "take_point_cloud",
+    "take_vrs",
+    "take_transcription",
+    "take_audio",
+    "captures",
+    "capture_trajectory",
+    "capture_eye_gaze",
+    "capture_point_cloud",
+    "downscaled_takes/448",
+    "features/omnivore_video",
+    "features/maws_clip_2b",
+    "ego_pose_pseudo_gt",
+    "expert_commentary",
 )
 DEFAULT_PARTS = ("metadata", "captures", "takes", "take_trajectory", "take_vrs_noimagestream", "annotations")
 
@@ -112,15 +135,19 @@ class Run:
 
     @property
     def uid_label(self) -> str:
-        return {"take": "take_uids", "capture": "capture_uids",
-                "commentary": "expert-commentary uids (<take_uid>_<expert>)", "whole": "no --uids"}[self.kind]
+        return {
+            "take": "take_uids",
+            "capture": "capture_uids",
+            "commentary": "expert-commentary uids (<take_uid>_<expert>)",
+            "whole": "no --uids",
+        }[self.kind]
 
 
-def _uids_query(cat: "Catalog", sql: str, take_uids: Sequence[str]) -> list[str]:
+def _uids_query(cat: Catalog, sql: str, take_uids: Sequence[str]) -> list[str]:
     return sorted({r[0] for r in cat.execute(sql, {"uids": list(take_uids)}).fetchall() if r[0] is not None})
 
 
-def manifest_parts(cat: "Catalog") -> set[str]:
+def manifest_parts(cat: Catalog) -> set[str]:
     """Parts the catalog has manifests for (empty when the release had none)."""
     try:
         return {r[0] for r in cat.execute("SELECT DISTINCT part FROM manifest_files").fetchall()}
@@ -128,7 +155,7 @@ def manifest_parts(cat: "Catalog") -> set[str]:
         return set()
 
 
-def runs(cat: "Catalog", take_uids: Sequence[str], parts: Iterable[str] | None) -> list[Run]:
+def runs(cat: Catalog, take_uids: Sequence[str], parts: Iterable[str] | None) -> list[Run]:
     """The egoexo runs that fetch ``parts`` for the takes ``take_uids``."""
     wanted = normalize_parts(parts)
     out: list[Run] = []
@@ -138,18 +165,24 @@ def runs(cat: "Catalog", take_uids: Sequence[str], parts: Iterable[str] | None) 
     capture = [p for p in wanted if p in CAPTURE_PARTS]
     if capture:
         uids = _uids_query(
-            cat, "SELECT DISTINCT capture_uid FROM take_summary WHERE take_uid IN (SELECT unnest($uids))",
-            take_uids)
+            cat,
+            "SELECT DISTINCT capture_uid FROM take_summary WHERE take_uid IN (SELECT unnest($uids))",
+            take_uids,
+        )
         out.append(Run("capture", capture, uids))
     commentary = [p for p in wanted if p in COMMENTARY_PARTS]
     if commentary:
         if "expert_commentary" in manifest_parts(cat):
             # what the manifest lists is what egoexo matches; a take_uid has no '_'
-            sql = ("SELECT DISTINCT uid FROM manifest_files WHERE part = 'expert_commentary' "
-                   "AND split_part(uid, '_', 1) IN (SELECT unnest($uids))")
+            sql = (
+                "SELECT DISTINCT uid FROM manifest_files WHERE part = 'expert_commentary' "
+                "AND split_part(uid, '_', 1) IN (SELECT unnest($uids))"
+            )
         else:
-            sql = ("SELECT DISTINCT take_uid || '_' || expert_uid FROM expert_commentary "
-                   "WHERE take_uid IN (SELECT unnest($uids)) AND expert_uid IS NOT NULL")
+            sql = (
+                "SELECT DISTINCT take_uid || '_' || expert_uid FROM expert_commentary "
+                "WHERE take_uid IN (SELECT unnest($uids)) AND expert_uid IS NOT NULL"
+            )
         out.append(Run("commentary", commentary, _uids_query(cat, sql, take_uids)))
     whole = [p for p in wanted if p in WHOLE_PARTS]
     if whole:
@@ -176,7 +209,9 @@ def command_lines(run: Run, out_dir: str = DEFAULT_OUT_DIR, max_chars: int = MAX
             lines.append(current)
             current, n = head, 0
         if len(head) + len(word) > max_chars:
-            raise UsageError(f"--max-command-chars {max_chars} is too small for even one uid ({len(head + word)} characters)")
+            raise UsageError(
+                f"--max-command-chars {max_chars} is too small for even one uid ({len(head + word)} characters)"
+            )
         current += word
         n += 1
     if n:
@@ -184,11 +219,14 @@ def command_lines(run: Run, out_dir: str = DEFAULT_OUT_DIR, max_chars: int = MAX
     return lines
 
 
-def script(run_list: Sequence[Run], n_takes: int, out_dir: str = DEFAULT_OUT_DIR,
-           max_chars: int = MAX_COMMAND_CHARS) -> str:
+def script(
+    run_list: Sequence[Run], n_takes: int, out_dir: str = DEFAULT_OUT_DIR, max_chars: int = MAX_COMMAND_CHARS
+) -> str:
     """The ``--format egoexo`` text: ``#`` comments and command lines (a valid shell script)."""
-    lines = [f"# egoexo-sql takes: {n_takes} take{'' if n_takes == 1 else 's'} selected; "
-             f"download with the official downloader (pip install ego4d)"]
+    lines = [
+        f"# egoexo-sql takes: {n_takes} take{'' if n_takes == 1 else 's'} selected; "
+        f"download with the official downloader (pip install ego4d)"
+    ]
     whole = [r for r in run_list if r.kind == "whole"]
     body: list[str] = []
     for r in run_list:
@@ -236,7 +274,7 @@ class Cams:
         return " ".join(self.values)
 
 
-def known_cameras(cat: "Catalog") -> list[str]:
+def known_cameras(cat: Catalog) -> list[str]:
     """Camera ids of the catalog: the takes' frame-aligned cameras and the manifests' cameras."""
     rows = cat.execute(
         "SELECT cam_id FROM take_videos WHERE cam_id NOT IN ('collage', 'best_exo') "
@@ -245,7 +283,7 @@ def known_cameras(cat: "Catalog") -> list[str]:
     return sorted({r[0].lower() for r in rows if r[0]})
 
 
-def cams_of(cat: "Catalog", values: Iterable[str] | None) -> Cams | None:
+def cams_of(cat: Catalog, values: Iterable[str] | None) -> Cams | None:
     """``--cams`` values checked against the catalog (None when none were given).
 
     Commas split values; an unknown value is a usage error listing the known ones.
@@ -268,20 +306,24 @@ def cams_of(cat: "Catalog", values: Iterable[str] | None) -> Cams | None:
         choices = list(CAM_KINDS) + known
         close = [c for b in bad for c in difflib.get_close_matches(b, choices, n=1, cutoff=0.6)]
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-        raise UsageError(f"--cams {', '.join(repr(b) for b in bad)}: not a camera of the catalog{hint}; "
-                         f"known: {', '.join(choices)}")
+        raise UsageError(
+            f"--cams {', '.join(repr(b) for b in bad)}: not a camera of the catalog{hint}; "
+            f"known: {', '.join(choices)}"
+        )
     return Cams(tuple(out))
 
 
-def takes_without_best_exo(cat: "Catalog", run_list: Sequence[Run], cams: Cams | None) -> list[tuple[str, str]]:
+def takes_without_best_exo(cat: Catalog, run_list: Sequence[Run], cams: Cams | None) -> list[tuple[str, str]]:
     """With ``--cams best_exo``: (take_uid, take_name) of the runs' takes whose ``best_exo`` is
     NULL (none of their camera files is a best_exo file), by take_name; else nothing."""
     if cams is None or "best_exo" not in cams:
         return []
     take_uids = [u for r in run_list if r.kind == "take" for u in (r.uids or [])]
-    rows = cat.execute("SELECT take_uid, take_name FROM takes WHERE best_exo IS NULL "
-                       "AND take_uid IN (SELECT unnest($uids)) ORDER BY take_name, take_uid",
-                       {"uids": take_uids}).fetchall()
+    rows = cat.execute(
+        "SELECT take_uid, take_name FROM takes WHERE best_exo IS NULL "
+        "AND take_uid IN (SELECT unnest($uids)) ORDER BY take_name, take_uid",
+        {"uids": take_uids},
+    ).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
@@ -291,20 +333,22 @@ def best_exo_notes(no_best_exo: Sequence[tuple[str, str]]) -> list[str]:
         return []
     shown = ", ".join(name for _, name in no_best_exo[:10])
     more = f", ... ({len(no_best_exo)} in all)" if len(no_best_exo) > 10 else ""
-    return [f"{len(no_best_exo)} of the selected takes have no best_exo camera (takes.best_exo is NULL), so no "
-            f"best_exo files of theirs are listed: {shown}{more} (--where \"best_exo IS NULL\" selects them)"]
+    return [
+        f"{len(no_best_exo)} of the selected takes have no best_exo camera (takes.best_exo is NULL), so no "
+        f'best_exo files of theirs are listed: {shown}{more} (--where "best_exo IS NULL" selects them)'
+    ]
 
 
 # --------------------------------------------------------------------------- the file list
 
 
-def _require_manifests(cat: "Catalog") -> set[str]:
+def _require_manifests(cat: Catalog) -> set[str]:
     have = manifest_parts(cat)
     if not have:
         raise UsageError(
             "the catalog has no downloader manifests, so there is nothing to list or count: put "
-            "manifests/<part>/manifest.json into the release (see the README, \"Select takes and "
-            "download them\") and rebuild with `egoexo-sql build RELEASE --only manifests`"
+            'manifests/<part>/manifest.json into the release (see the README, "Select takes and '
+            'download them") and rebuild with `egoexo-sql build RELEASE --only manifests`'
         )
     return have
 
@@ -321,9 +365,18 @@ def _query(final: str, **ctes: str) -> str:
 
 
 def _params(run_list: Sequence[Run], cams: Cams | None) -> dict[str, Any]:
-    params: dict[str, Any] = {k: [] for k in (
-        "take_parts", "take_uids", "capture_parts", "capture_uids",
-        "commentary_parts", "commentary_uids", "whole_parts")}
+    params: dict[str, Any] = {
+        k: []
+        for k in (
+            "take_parts",
+            "take_uids",
+            "capture_parts",
+            "capture_uids",
+            "commentary_parts",
+            "commentary_uids",
+            "whole_parts",
+        )
+    }
     for r in run_list:
         params[f"{r.kind}_parts"] += r.parts
         if r.uids is not None:
@@ -351,7 +404,9 @@ class FileList:
     cams: Cams | None
     missing_parts: list[str]  # requested parts without a manifest in the catalog
     zero_size_files: int  # files of size 0 in the manifests: egoexo skips them, so are they here
-    no_best_exo: list[tuple[str, str]]  # (take_uid, take_name) of takes without best_exo, with --cams best_exo
+    no_best_exo: list[
+        tuple[str, str]
+    ]  # (take_uid, take_name) of takes without best_exo, with --cams best_exo
 
     @property
     def bytes(self) -> int:
@@ -362,7 +417,7 @@ class FileList:
         return sum(r.size_bytes is None for r in self.rows)
 
 
-def files(cat: "Catalog", run_list: Sequence[Run], cams: Cams | None = None) -> FileList:
+def files(cat: Catalog, run_list: Sequence[Run], cams: Cams | None = None) -> FileList:
     """The files the runs fetch, from the catalog's manifests, optionally only those of ``cams``.
 
     As the downloader counts them: a file listed by several entries once; files of size
@@ -378,9 +433,14 @@ def files(cat: "Catalog", run_list: Sequence[Run], cams: Cams | None = None) -> 
             continue
         rows.append(FileRow(part, uid, rel, None if size is None else int(size), source))
     requested = [p for r in run_list for p in r.parts]
-    return FileList(rows=rows, runs=list(run_list), cams=cams, zero_size_files=zero,
-                    no_best_exo=takes_without_best_exo(cat, run_list, cams),
-                    missing_parts=[p for p in requested if p not in have])
+    return FileList(
+        rows=rows,
+        runs=list(run_list),
+        cams=cams,
+        zero_size_files=zero,
+        no_best_exo=takes_without_best_exo(cat, run_list, cams),
+        missing_parts=[p for p in requested if p not in have],
+    )
 
 
 #: the ``--format files`` header
@@ -393,8 +453,15 @@ def files_csv(fl: FileList) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(FILES_HEADER)
     for r in fl.rows:
-        w.writerow((r.part, r.uid, r.relative_path, "" if r.size_bytes is None else r.size_bytes,
-                    r.source_path or ""))
+        w.writerow(
+            (
+                r.part,
+                r.uid,
+                r.relative_path,
+                "" if r.size_bytes is None else r.size_bytes,
+                r.source_path or "",
+            )
+        )
     return buf.getvalue()
 
 
@@ -412,7 +479,8 @@ def s3_script(fl: FileList, n_takes: int, out_dir: str = DEFAULT_OUT_DIR, profil
         "#!/bin/sh",
         f"# egoexo-sql takes: {n_takes} take{'' if n_takes == 1 else 's'} selected; {len(fl.rows):,} "
         f"file{'' if len(fl.rows) == 1 else 's'}, {fl.bytes:,} bytes ({human_bytes(fl.bytes)})"
-        + (f" and {unknown:,} of unknown size" if unknown else "") + f" from the parts {parts}"
+        + (f" and {unknown:,} of unknown size" if unknown else "")
+        + f" from the parts {parts}"
         + (f" (cameras: {fl.cams})" if fl.cams is not None else ""),
         "# Each file is copied with the AWS CLI (pip install awscli) and your own AWS credentials (the ones egoexo",
         f"# uses{'; profile ' + profile if profile else ''}) to where `egoexo -o {out_dir}` puts it, so egoexo runs "
@@ -436,10 +504,14 @@ def files_notes(fl: FileList) -> list[str]:
     """What ``--format files``/``s3`` leave out or could not find, one line each (for stderr)."""
     notes = best_exo_notes(fl.no_best_exo)
     if fl.zero_size_files:
-        notes.append(f"{fl.zero_size_files:,} files of size 0 in the manifests are left out (egoexo skips them too)")
+        notes.append(
+            f"{fl.zero_size_files:,} files of size 0 in the manifests are left out (egoexo skips them too)"
+        )
     for m in fl.missing_parts:
-        notes.append(f"part {m}: no manifest in the catalog, no files listed (fetch "
-                     f"manifests/{m}/manifest.json and rebuild with --only manifests)")
+        notes.append(
+            f"part {m}: no manifest in the catalog, no files listed (fetch "
+            f"manifests/{m}/manifest.json and rebuild with --only manifests)"
+        )
     return notes
 
 
@@ -470,16 +542,23 @@ class Plan:
         return next(r for r in self.rows if r.part is None)
 
 
-def plan(cat: "Catalog", run_list: Sequence[Run], cams: Cams | None = None) -> Plan:
+def plan(cat: Catalog, run_list: Sequence[Run], cams: Cams | None = None) -> Plan:
     """Files and bytes the runs will download, per part and view, from the catalog's manifests
     (with ``cams``: of the files of those cameras, what ``--format s3`` fetches)."""
     have = _require_manifests(cat)
     sql = _query("download_plan", picked="selected_files", files="download_files")
-    rows = [PlanRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), None if r[6] is None else int(r[6]))
-            for r in cat.execute(sql, _params(run_list, cams)).fetchall()]
+    rows = [
+        PlanRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), None if r[6] is None else int(r[6]))
+        for r in cat.execute(sql, _params(run_list, cams)).fetchall()
+    ]
     requested = [p for r in run_list for p in r.parts]
-    return Plan(rows=rows, runs=list(run_list), missing_parts=[p for p in requested if p not in have], cams=cams,
-                no_best_exo=takes_without_best_exo(cat, run_list, cams))
+    return Plan(
+        rows=rows,
+        runs=list(run_list),
+        missing_parts=[p for p in requested if p not in have],
+        cams=cams,
+        no_best_exo=takes_without_best_exo(cat, run_list, cams),
+    )
 
 
 def human_bytes(n: int) -> str:
@@ -496,12 +575,16 @@ def plan_text(p: Plan, n_takes: int) -> str:
     header = ("part", "view", "files", "bytes", "size", "uids")
     body = []
     for r in p.rows:
-        body.append((
-            r.part if r.part is not None else "total",
-            (r.view or "") if r.part is not None else "",
-            f"{r.files:,}", f"{r.bytes:,}", human_bytes(r.bytes),
-            "" if r.uids is None else f"{r.uids:,}",
-        ))
+        body.append(
+            (
+                r.part if r.part is not None else "total",
+                (r.view or "") if r.part is not None else "",
+                f"{r.files:,}",
+                f"{r.bytes:,}",
+                human_bytes(r.bytes),
+                "" if r.uids is None else f"{r.uids:,}",
+            )
+        )
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     right = (False, False, True, True, True, True)
 
@@ -509,9 +592,12 @@ def plan_text(p: Plan, n_takes: int) -> str:
         return "  ".join(c.rjust(w) if rj else c.ljust(w) for c, w, rj in zip(cells, widths, right)).rstrip()
 
     cams = "" if p.cams is None else f", only the files of the cameras {p.cams} (and files of no camera)"
-    out = [f"# download plan for {n_takes} selected take{'' if n_takes == 1 else 's'}{cams}, counted from the "
-           "catalog's manifests as egoexo counts them (files of size 0 are skipped)",
-           line(header), line(["-" * w for w in widths])]
+    out = [
+        f"# download plan for {n_takes} selected take{'' if n_takes == 1 else 's'}{cams}, counted from the "
+        "catalog's manifests as egoexo counts them (files of size 0 are skipped)",
+        line(header),
+        line(["-" * w for w in widths]),
+    ]
     for b in body:
         if b[0] == "total":
             out.append(line(["-" * w for w in widths]))
@@ -519,20 +605,28 @@ def plan_text(p: Plan, n_takes: int) -> str:
     total = p.total if any(r.part is None for r in p.rows) else None
     notes = []
     if total is not None and total.unknown_size_files:
-        notes.append(f"{total.unknown_size_files:,} of the files have no size in their manifest: egoexo asks S3 "
-                     "for it, so their bytes are not in the totals")
+        notes.append(
+            f"{total.unknown_size_files:,} of the files have no size in their manifest: egoexo asks S3 "
+            "for it, so their bytes are not in the totals"
+        )
     if total is not None and total.zero_size_files:
         notes.append(f"{total.zero_size_files:,} files of size 0 are skipped by egoexo and not counted")
     notes.append("view '-': files with no view in the manifest (collages, best_exo, non-video files)")
-    notes.append("uids: distinct manifest uids that matched in the part (take_uids, capture_uids, "
-                 "expert-commentary uids; file names for parts fetched whole)")
+    notes.append(
+        "uids: distinct manifest uids that matched in the part (take_uids, capture_uids, "
+        "expert-commentary uids; file names for parts fetched whole)"
+    )
     if p.cams is not None:
-        notes.append("--cams: the egoexo commands fetch every camera; --format s3 (or files) fetches exactly "
-                     "the files counted here")
+        notes.append(
+            "--cams: the egoexo commands fetch every camera; --format s3 (or files) fetches exactly "
+            "the files counted here"
+        )
     if any(r.kind == "whole" for r in p.runs):
         notes.append("metadata and annotations are counted whole: they are fetched in a run without --uids")
     for m in p.missing_parts:
-        notes.append(f"part {m}: no manifest in the catalog, not counted (fetch "
-                     f"manifests/{m}/manifest.json and rebuild with --only manifests)")
+        notes.append(
+            f"part {m}: no manifest in the catalog, not counted (fetch "
+            f"manifests/{m}/manifest.json and rebuild with --only manifests)"
+        )
     out += ["# " + n for n in notes]
     return "\n".join(out) + "\n"

@@ -24,13 +24,14 @@ functions, so the CLI modules that import this one stay fast to start.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
-from .errors import QueryError, UsageError
 from .dialects import DIALECTS
+from .errors import QueryError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlglot import exp
@@ -63,7 +64,7 @@ class Transpiled:
 # --------------------------------------------------------------------------- queries
 
 
-def _parse_statements(sql: str) -> list["exp.Expr"]:
+def _parse_statements(sql: str) -> list[exp.Expr]:
     """The statements of ``sql`` (DuckDB's dialect); a syntax error as a QueryError."""
     from sqlglot import exp
 
@@ -76,7 +77,7 @@ def _parse_statements(sql: str) -> list["exp.Expr"]:
     return statements
 
 
-def _generate(tree: "exp.Expr", dialect: str, *, pretty: bool = True) -> tuple[str, list[str]]:
+def _generate(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> tuple[str, list[str]]:
     import sqlglot
     from sqlglot.errors import ErrorLevel
 
@@ -111,14 +112,14 @@ def transpile(sql: str, dialect: str | Dialect, *, pretty: bool = True) -> Trans
 # --------------------------------------------------------------------------- Spark fixes
 
 
-def _spark_fixes(tree: "exp.Expr", notes: list[str]) -> "exp.Expr":
+def _spark_fixes(tree: exp.Expr, notes: list[str]) -> exp.Expr:
     """Rewrite DuckDB aggregates whose ORDER BY sqlglot would drop on the way to Spark.
 
     What cannot be rewritten faithfully is left to sqlglot and noted in ``notes``.
     """
     from sqlglot import exp
 
-    def fix(node: "exp.Expr") -> "exp.Expr":
+    def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Select) and node.args.get("qualify") and node.args.get("order"):
             return _qualify_keeping_order(node, notes)
         if isinstance(node, (exp.ArrayAgg, exp.First, exp.Last)) and isinstance(node.this, exp.Order):
@@ -127,8 +128,10 @@ def _spark_fixes(tree: "exp.Expr", notes: list[str]) -> "exp.Expr":
             else:
                 new = _first_by(node.this, last=isinstance(node, exp.Last))
             if new is None:
-                notes.append(f"the ORDER BY of {node.sql('duckdb')} has no Spark equivalent; "
-                             "the order of the result is not guaranteed")
+                notes.append(
+                    f"the ORDER BY of {node.sql('duckdb')} has no Spark equivalent; "
+                    "the order of the result is not guaranteed"
+                )
                 return node
             return new
         return node
@@ -136,7 +139,7 @@ def _spark_fixes(tree: "exp.Expr", notes: list[str]) -> "exp.Expr":
     return tree.transform(fix)
 
 
-def _qualify_keeping_order(select: "exp.Select", notes: list[str]) -> "exp.Expr":
+def _qualify_keeping_order(select: exp.Select, notes: list[str]) -> exp.Expr:
     """``... QUALIFY w ORDER BY k`` as ``SELECT .. FROM (...) WHERE w ORDER BY k``.
 
     Spark has no QUALIFY; sqlglot wraps the query in a filtered subquery but leaves
@@ -146,7 +149,7 @@ def _qualify_keeping_order(select: "exp.Select", notes: list[str]) -> "exp.Expr"
     from sqlglot import exp
     from sqlglot.transforms import eliminate_qualify
 
-    outputs: dict[str, "exp.Expr"] = {}
+    outputs: dict[str, exp.Expr] = {}
     for e in select.expressions:
         outputs[e.alias_or_name] = e.this if isinstance(e, exp.Alias) else e
     order = select.args["order"]
@@ -160,8 +163,10 @@ def _qualify_keeping_order(select: "exp.Select", notes: list[str]) -> "exp.Expr"
             else:
                 name = next((n for n, e in outputs.items() if e == col), None)
         if name is None:
-            notes.append("the ORDER BY of a query with QUALIFY stays inside Spark's subquery "
-                         "(a key is not an output column): the order of the result is not guaranteed")
+            notes.append(
+                "the ORDER BY of a query with QUALIFY stays inside Spark's subquery "
+                "(a key is not an output column): the order of the result is not guaranteed"
+            )
             return select
         outer = key.copy()
         outer.set("this", exp.column(name))
@@ -172,13 +177,13 @@ def _qualify_keeping_order(select: "exp.Select", notes: list[str]) -> "exp.Expr"
     return wrapped
 
 
-def _spark(sql: str) -> "exp.Expr":
+def _spark(sql: str) -> exp.Expr:
     import sqlglot
 
     return sqlglot.parse_one(sql, read="spark")
 
 
-def _ordered_list(order: "exp.Order") -> "exp.Expr | None":
+def _ordered_list(order: exp.Order) -> exp.Expr | None:
     """``list(x ORDER BY k1, k2 ...)`` as Spark: sort collected structs, keep the value.
 
     ``array_sort(collect_list(x))`` when the only key is ``x`` itself. Keys must all
@@ -209,15 +214,13 @@ def _ordered_list(order: "exp.Order") -> "exp.Expr | None":
         text = f"ARRAY_SORT({collect}({v}))"
     else:
         fields = ", ".join(f"'k{i}', {k.this.sql('spark')}" for i, k in enumerate(keys))
-        text = (
-            f"TRANSFORM(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT({fields}, 'v', {v}))), e -> e.v)"
-        )
+        text = f"TRANSFORM(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT({fields}, 'v', {v}))), e -> e.v)"
     if desc:
         text = f"REVERSE({text})"
     return _spark(text)
 
 
-def _first_by(order: "exp.Order", *, last: bool) -> "exp.Expr | None":
+def _first_by(order: exp.Order, *, last: bool) -> exp.Expr | None:
     """``first(x ORDER BY k)`` as ``min_by(x, k)`` (``max_by`` for DESC or ``last``)."""
     keys = order.expressions
     if len(keys) != 1:
@@ -242,7 +245,7 @@ def spark_type(duck_type: str) -> str:
     return exp.DataType.build(duck_type, dialect=SOURCE_DIALECT).sql("spark")
 
 
-def spark_table_view(schema: "TableSchema", location: str) -> str:
+def spark_table_view(schema: TableSchema, location: str) -> str:
     """The Spark view of one Parquet table: its folder, columns in schema order.
 
     ``location`` is the catalog folder as Spark sees it (a path or a URI). Hive
@@ -301,7 +304,7 @@ def spark_views(
     catalog_dir: str | Path,
     *,
     location: str | None = None,
-    schemas: "Mapping[str, TableSchema] | None" = None,
+    schemas: Mapping[str, TableSchema] | None = None,
     views_dir: str | Path | None = None,
 ) -> ViewExport:
     """The catalog's views as Spark SQL over its Parquet files.

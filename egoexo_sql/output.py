@@ -31,8 +31,22 @@ FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 TEXT_FORMATS = ("table", "csv", "json", "ndjson")
 MAX_CELL = 60
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "REAL",
+)
 
 Batches = Iterable[Sequence[tuple]]
 
@@ -84,8 +98,9 @@ def _dumps(v: Any) -> bytes:
                 return [clean(y) for y in x]
             return x
 
-        return json.dumps(clean(v), default=_json_default, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8")
+        return json.dumps(clean(v), default=_json_default, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8"
+        )
 
 
 def _csv_cell(v: Any) -> Any:
@@ -139,8 +154,9 @@ def _cell(v: Any, max_cell: int) -> str:
 # ---------------------------------------------------------------- writers
 
 
-def write_table(columns: Sequence[str], types: Sequence[str], batches: Batches, out: TextIO,
-                *, max_cell: int = MAX_CELL) -> int:
+def write_table(
+    columns: Sequence[str], types: Sequence[str], batches: Batches, out: TextIO, *, max_cell: int = MAX_CELL
+) -> int:
     rows = [[_cell(v, max_cell) for v in row] for batch in batches for row in batch]
     header = [_cell(c, max_cell) for c in columns]
     widths = [len(h) for h in header]
@@ -198,8 +214,15 @@ def write_ndjson(columns: Sequence[str], types: Sequence[str], batches: Batches,
 _WRITERS = {"table": write_table, "csv": write_csv, "json": write_json, "ndjson": write_ndjson}
 
 
-def write_text(fmt: str, columns: Sequence[str], types: Sequence[str], batches: Batches,
-               out: TextIO, *, max_cell: int = MAX_CELL) -> int:
+def write_text(
+    fmt: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    batches: Batches,
+    out: TextIO,
+    *,
+    max_cell: int = MAX_CELL,
+) -> int:
     """Write rows in a text format; returns the number of rows written.
 
     ``max_cell`` (``table`` only): cut longer cells; 0 keeps them whole.

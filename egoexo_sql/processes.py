@@ -15,9 +15,10 @@ import nothing of the caller's script.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 
 def _context():

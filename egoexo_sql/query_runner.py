@@ -13,7 +13,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from .dialects import DIALECTS
 from .errors import UsageError
@@ -35,21 +35,23 @@ class QueryOption(NamedTuple):
     is_path: bool = False
 
 
-
-
 QUERY_OPTIONS: tuple[QueryOption, ...] = (
     QueryOption("sql", (), "One read-only SQL query ('-': read stdin)."),
     QueryOption("file", ("--file", "-f"), "Read the SQL from this file ('-': stdin).", is_path=True),
     QueryOption("format", ("--format",), "Output format.", FORMATS, "table"),
     QueryOption("output", ("--output", "-o"), "Write to this file instead of stdout (parquet needs one)."),
     QueryOption("catalog", ("--catalog",), CATALOG_HELP),
-    QueryOption("dialect", ("--dialect",), "Print the query transpiled for this engine (sqlglot) instead of running it.",
-                DIALECTS),
+    QueryOption(
+        "dialect",
+        ("--dialect",),
+        "Print the query transpiled for this engine (sqlglot) instead of running it.",
+        DIALECTS,
+    ),
 )
 
 
 @contextmanager
-def sink(output: Optional[str], binary: bool = False):
+def sink(output: str | None, binary: bool = False):
     """stdout, or a temporary file beside OUTPUT renamed over it once complete."""
     if output is None or output == "-":
         yield sys.stdout.buffer if binary else sys.stdout
@@ -73,7 +75,7 @@ def sink(output: Optional[str], binary: bool = False):
             tmp.unlink()
 
 
-def read_sql(sql: Optional[str], file: Optional[Path]) -> str:
+def read_sql(sql: str | None, file: Path | None) -> str:
     if sql is not None and file is not None:
         raise UsageError("give the SQL as an argument or with --file, not both")
     if file is not None:
@@ -90,7 +92,7 @@ def read_sql(sql: Optional[str], file: Optional[Path]) -> str:
     if sql == "-" or (sql is None and not sys.stdin.isatty()):
         return sys.stdin.read()
     if sql is None:
-        raise UsageError("no SQL given: egoexo-sql query \"SELECT ...\" (or --file F, or SQL on stdin)")
+        raise UsageError('no SQL given: egoexo-sql query "SELECT ..." (or --file F, or SQL on stdin)')
     return sql
 
 
@@ -106,7 +108,7 @@ def fetch(fn):
         raise QueryError(str(e)) from None
 
 
-def print_transpiled(text: str, dialect: str, output: Optional[str]) -> None:
+def print_transpiled(text: str, dialect: str, output: str | None) -> None:
     """``--dialect``: the query in another engine's SQL (see egoexo_sql.engines); nothing runs."""
     from .engines import Dialect, transpile
 
@@ -119,12 +121,12 @@ def print_transpiled(text: str, dialect: str, output: Optional[str]) -> None:
 
 
 def run_query(
-    sql: Optional[str],
-    file: Optional[Path],
+    sql: str | None,
+    file: Path | None,
     fmt: str,
-    output: Optional[str],
+    output: str | None,
     catalog: str,
-    dialect: Optional[str] = None,
+    dialect: str | None = None,
 ) -> None:
     """Run one sandboxed query and write the result; raises EgoExoSQLError subclasses."""
     text = read_sql(sql, file)

@@ -67,7 +67,7 @@ class Reconciliation:
     extra_keys: list[tuple[str, str, int]] = field(default_factory=list)  # table, key, rows
     rejects: list[tuple[str, int]] = field(default_factory=list)  # source_file, records
     # source_file, variant, values read through a recorded real-data variant (variants.py)
-    normalised: list[tuple[str, "Variant", int]] = field(default_factory=list)
+    normalised: list[tuple[str, Variant, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be counted, and why
 
     @property
@@ -79,7 +79,7 @@ def _query(name: str) -> str:
     return (queries_dir() / "reconcile" / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def reconcile(catalog: "Catalog | str | os.PathLike") -> Reconciliation:
+def reconcile(catalog: Catalog | str | os.PathLike) -> Reconciliation:
     """Count what does not line up in the catalog (see the module docstring)."""
     from .catalog import Catalog
 
@@ -89,7 +89,7 @@ def reconcile(catalog: "Catalog | str | os.PathLike") -> Reconciliation:
         return _reconcile(cat)
 
 
-def _reconcile(cat: "Catalog") -> Reconciliation:
+def _reconcile(cat: Catalog) -> Reconciliation:
     import duckdb
 
     from . import schema
@@ -126,14 +126,15 @@ def _reconcile(cat: "Catalog") -> Reconciliation:
         if sch.kind != "table" or "extra" not in sch.column_names or name not in views:
             continue
         got = rows(
-            f'SELECT k, count(*) FROM (SELECT unnest(json_keys(CAST(extra AS JSON))) AS k '
+            f"SELECT k, count(*) FROM (SELECT unnest(json_keys(CAST(extra AS JSON))) AS k "
             f'FROM "{name}" WHERE extra IS NOT NULL) GROUP BY k ORDER BY k',
             (name,),
         )
         rec.extra_keys += [(name, k, n) for k, n in got or []]
     if "rejects" in views:
         rec.rejects = [
-            (f, n) for f, n in con.sql(
+            (f, n)
+            for f, n in con.sql(
                 "SELECT source_file, count(*) FROM rejects GROUP BY ALL ORDER BY 1"
             ).fetchall()
         ]
@@ -142,7 +143,7 @@ def _reconcile(cat: "Catalog") -> Reconciliation:
     return rec
 
 
-def _normalised(build_info: dict[str, Any]) -> list[tuple[str, "Variant", int]]:
+def _normalised(build_info: dict[str, Any]) -> list[tuple[str, Variant, int]]:
     """Per file and recorded variant, the values the compilers normalised (build.json)."""
     from .variants import Variant, by_id
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import msgspec
 
@@ -67,7 +68,7 @@ def skeleton(t: Any, records: Records, leaf: Any = msgspec.Raw) -> Any:
         return msgspec.Raw
     m = _members(t)
     if m is not None:
-        return typing.Union[tuple(skeleton(a, records, leaf) if a is not type(None) else a for a in m)]
+        return typing.Union[tuple(skeleton(a, records, leaf) if a is not type(None) else a for a in m)]  # noqa: UP007
     origin = typing.get_origin(t)
     if origin in (list, tuple):
         return list[skeleton(typing.get_args(t)[0], records, leaf)]
@@ -82,10 +83,9 @@ def skeleton(t: Any, records: Records, leaf: Any = msgspec.Raw) -> Any:
         if f.required:
             fields.append((f.name, ft))
         else:
-            fields.append((f.name, typing.Union[ft, msgspec.UnsetType], msgspec.UNSET))
+            fields.append((f.name, typing.Union[ft, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
         rename[f.name] = f.encode_name
-    return msgspec.defstruct(f"{t.__name__}Skeleton", fields, rename=rename, gc=False,
-                             omit_defaults=True)
+    return msgspec.defstruct(f"{t.__name__}Skeleton", fields, rename=rename, gc=False, omit_defaults=True)
 
 
 def walk(obj: Any, t: Any, records: Records, path: str = "$") -> Iterator[tuple[str, type, Any]]:
@@ -222,7 +222,9 @@ def filter_records(
             out.rejects.append((path, reason, bytes(raw).decode("utf-8", "replace")))
     kept = _without(obj, t, records, "$", drop.__contains__)
     out.data = msgspec.json.encode(kept)
-    for (new, _, _), (old, _, _) in zip(walk(kept, t, records), (w for w in walk(obj, t, records) if w[0] not in drop)):
+    for (new, _, _), (old, _, _) in zip(
+        walk(kept, t, records), (w for w in walk(obj, t, records) if w[0] not in drop)
+    ):
         out.original[new] = old
     return out
 

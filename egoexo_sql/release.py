@@ -32,10 +32,11 @@ import threading
 import time
 import types
 import typing
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -112,7 +113,7 @@ class Release:
         """The path relative to the root, with forward slashes (as error messages show it)."""
         s = os.fspath(path)
         if s.startswith(self._prefix):
-            s = s[len(self._prefix):]
+            s = s[len(self._prefix) :]
         elif os.path.isabs(s):
             return s
         return s if os.sep == "/" else s.replace(os.sep, "/")
@@ -125,9 +126,7 @@ class Release:
 
     def glob(self, pattern: str) -> list[Path]:
         """Files (not folders) matching a glob relative to the root, sorted by relative path."""
-        return sorted(
-            (p for p in self.root.glob(pattern) if p.is_file()), key=lambda p: self.rel(p)
-        )
+        return sorted((p for p in self.root.glob(pattern) if p.is_file()), key=lambda p: self.rel(p))
 
     # -- reading --------------------------------------------------------------
     def read_bytes(self, rel: str | os.PathLike) -> bytes:
@@ -138,8 +137,9 @@ class Release:
             with open(full, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
-            raise InputError(self.rel(full), None, "a file (it is required)",
-                             "nothing at this path") from None
+            raise InputError(
+                self.rel(full), None, "a file (it is required)", "nothing at this path"
+            ) from None
         except IsADirectoryError:
             raise InputError(self.rel(full), None, "a JSON file", "a folder") from None
         except PermissionError:
@@ -150,8 +150,12 @@ class Release:
             self.read_hashes[self.rel(full)] = (hashlib.sha256(data).hexdigest(), at)
         return data
 
-    def decode(self, rel: str | os.PathLike, type: type[T] = Any,  # noqa: A002 - msgspec's name
-               records: tuple[type, ...] = ()) -> T:
+    def decode(
+        self,
+        rel: str | os.PathLike,
+        type: type[T] = Any,  # noqa: A002 - msgspec's name
+        records: tuple[type, ...] = (),
+    ) -> T:
         """Read and decode a JSON file into ``type`` (a msgspec-compatible type).
 
         ``records`` names the Struct types whose values are records (one row or group
@@ -161,7 +165,11 @@ class Release:
         return self._decode(rel, type, records)[0]
 
     def decode_records(
-        self, rel: str | os.PathLike, type: Any, record: type, *more_records: type  # noqa: A002
+        self,
+        rel: str | os.PathLike,
+        type: Any,
+        record: type,
+        *more_records: type,  # noqa: A002
     ) -> tuple[Any, list[str | None]]:
         """``decode(rel, type, (record, *more_records))`` and, per ``record`` in document
         order, the keys its Struct does not name as a JSON object (None when none)."""
@@ -177,7 +185,9 @@ class Release:
             return s, self.rel(s)
         return self._prefix + s, s.replace(os.sep, "/")
 
-    def _decode(self, rel: str | os.PathLike, type_: Any, records: tuple[type, ...]) -> tuple[Any, str, bytes]:
+    def _decode(
+        self, rel: str | os.PathLike, type_: Any, records: tuple[type, ...]
+    ) -> tuple[Any, str, bytes]:
         """(decoded value, file name, the bytes it was decoded from)."""
         full, name = self._name(rel)
         data = self.read_bytes(full)
@@ -217,8 +227,9 @@ class Release:
             return decode_json(data, type_, name), name, data  # pragma: no cover - raises
         for path, (inner, reason), raw in f.rejects:
             excluded.add(path)
-            self.rejects.append({"source_file": name, "json_path": path + inner[1:],
-                                 "reason": reason, "raw": raw})
+            self.rejects.append(
+                {"source_file": name, "json_path": path + inner[1:], "reason": reason, "raw": raw}
+            )
         self._decoded[name] = _Decoded(type_, records, f.data, f)
         return decode_json(f.data, type_, name), name, f.data
 
@@ -246,12 +257,14 @@ class Release:
         if path in excluded:  # pragma: no cover - the compiler saw a record left out
             return False
         excluded.add(path)
-        self.rejects.append({
-            "source_file": error.file,
-            "json_path": path + error.json_path[len(prefix):],
-            "reason": _reason(error),
-            "raw": d.filter.raw[path].decode("utf-8", "replace"),
-        })
+        self.rejects.append(
+            {
+                "source_file": error.file,
+                "json_path": path + error.json_path[len(prefix) :],
+                "reason": _reason(error),
+                "raw": d.filter.raw[path].decode("utf-8", "replace"),
+            }
+        )
         return True
 
     def take_rejects(self) -> list[dict[str, str]]:
@@ -350,9 +363,7 @@ def _syntax_error(e: msgspec.DecodeError, data: bytes, file: str) -> InputError:
         return InputError(file, None, "a JSON document", "an empty file")
     if msg.startswith("Input data was truncated"):
         line, col = _line_col(data, len(data))
-        return InputError(
-            file, None, "valid JSON", f"the file ends early, at line {line}, column {col}"
-        )
+        return InputError(file, None, "valid JSON", f"the file ends early, at line {line}, column {col}")
     msg = msg.removeprefix("JSON is malformed: ")
     m = _BYTE.match(msg)
     if m:
@@ -381,12 +392,19 @@ def _validation_error(e: msgspec.ValidationError, data: bytes, type_: Any, file:
         return InputError(file, path, f"{_plain(m['exp'])}{m['more']}", _plain(m["got"]))
     m = _MISSING.match(msg)
     if m:
-        return InputError(file, path, f"an object with the required key \"{m['field']}\"", "no such key")
+        return InputError(file, path, f'an object with the required key "{m["field"]}"', "no such key")
     return InputError(file, path, msg)
 
 
-_PLAIN = {"object": "a JSON object", "array": "a JSON array", "str": "a string", "int": "an integer",
-          "float": "a number", "bool": "true or false", "null": "null"}
+_PLAIN = {
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+}
 
 
 def _plain(t: str) -> str:
@@ -440,7 +458,7 @@ def _resolve_dict_keys(path: str, data: bytes, type_: Any) -> str:
             out.append(f"[{i}]")
         if obj is None:
             # keep the rest of msgspec's path as it was
-            rest = path[1 + m.end():]
+            rest = path[1 + m.end() :]
             return "".join(out) + rest
     return "".join(out)
 

@@ -62,23 +62,74 @@ CATALOG_ALIAS = "catalog"
 # Table functions and scalar functions that read files, other databases or SQL text.
 FILE_FUNCTIONS = frozenset(
     {
-        "read_csv", "read_csv_auto", "read_tsv", "sniff_csv", "from_csv_auto",
-        "read_parquet", "parquet_scan", "from_parquet", "parquet_metadata", "parquet_schema",
-        "parquet_file_metadata", "parquet_kv_metadata", "parquet_bloom_probe",
-        "read_json", "read_json_auto", "read_json_objects", "read_json_objects_auto",
-        "read_ndjson", "read_ndjson_auto", "read_ndjson_objects",
-        "read_text", "read_blob", "glob", "read_xlsx", "read_avro", "read_duckdb",
-        "st_read", "st_read_meta", "st_readosm", "st_readshp",
-        "iceberg_scan", "iceberg_metadata", "iceberg_snapshots", "delta_scan",
-        "sqlite_scan", "sqlite_attach", "postgres_scan", "postgres_attach",
-        "postgres_query", "mysql_scan", "mysql_query",
-        "query", "query_table", "json_execute_serialized_sql", "arrow_scan", "arrow_scan_dumb",
-        "pandas_scan", "python_arrow_scan", "seq_scan", "copy_database", "import_database",
-        "load_aws_credentials", "checkpoint", "force_checkpoint", "which_secret",
+        "read_csv",
+        "read_csv_auto",
+        "read_tsv",
+        "sniff_csv",
+        "from_csv_auto",
+        "read_parquet",
+        "parquet_scan",
+        "from_parquet",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "parquet_bloom_probe",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_json_objects_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_ndjson_objects",
+        "read_text",
+        "read_blob",
+        "glob",
+        "read_xlsx",
+        "read_avro",
+        "read_duckdb",
+        "st_read",
+        "st_read_meta",
+        "st_readosm",
+        "st_readshp",
+        "iceberg_scan",
+        "iceberg_metadata",
+        "iceberg_snapshots",
+        "delta_scan",
+        "sqlite_scan",
+        "sqlite_attach",
+        "postgres_scan",
+        "postgres_attach",
+        "postgres_query",
+        "mysql_scan",
+        "mysql_query",
+        "query",
+        "query_table",
+        "json_execute_serialized_sql",
+        "arrow_scan",
+        "arrow_scan_dumb",
+        "pandas_scan",
+        "python_arrow_scan",
+        "seq_scan",
+        "copy_database",
+        "import_database",
+        "load_aws_credentials",
+        "checkpoint",
+        "force_checkpoint",
+        "which_secret",
     }
 )
-FILE_FUNCTION_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_",
-                          "mysql_", "st_read", "from_")
+FILE_FUNCTION_PREFIXES = (
+    "read_",
+    "parquet_",
+    "iceberg_",
+    "delta_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "st_read",
+    "from_",
+)
 
 # Table functions a query may use in FROM (besides the catalog's own table macros).
 SAFE_TABLE_FUNCTIONS = frozenset(
@@ -140,7 +191,7 @@ def parse_sql(sql: str):
     return tokens, trees
 
 
-def syntax_error(e: "sqlglot.errors.ParseError") -> QueryError:
+def syntax_error(e: sqlglot.errors.ParseError) -> QueryError:
     """sqlglot's parse error as one readable line with its position."""
     err = e.errors[0] if e.errors else {}
     desc = str(err.get("description") or e).split("\n")[0]
@@ -211,8 +262,11 @@ def allowed_table_function(name: str, table_macros: Iterable[str] = ()) -> bool:
     n = name.lower()
     if reads_files(n):
         return False
-    return (n in SAFE_TABLE_FUNCTIONS or n.startswith(SAFE_TABLE_FUNCTION_PREFIXES)
-            or n in {m.lower() for m in table_macros})
+    return (
+        n in SAFE_TABLE_FUNCTIONS
+        or n.startswith(SAFE_TABLE_FUNCTION_PREFIXES)
+        or n in {m.lower() for m in table_macros}
+    )
 
 
 def _reads_files(names: set[str]) -> bool:
@@ -229,7 +283,7 @@ def _refuse_file_function(node, sql: str) -> None:
         )
 
 
-def _safe_table_function(names: set[str], table_macros: "_LazyNames") -> bool:
+def _safe_table_function(names: set[str], table_macros: _LazyNames) -> bool:
     if any(n in SAFE_TABLE_FUNCTIONS or n.startswith(SAFE_TABLE_FUNCTION_PREFIXES) for n in names):
         return True
     return any(n in table_macros.get() for n in names)
@@ -271,8 +325,14 @@ def check(sql: str, *, table_macros: Iterable[str] | Callable[[], Iterable[str]]
     tree = statements[0]
     first = starts[0] if starts else 0
     allowed_roots = (
-        exp.Select, exp.SetOperation, exp.Subquery, exp.Values,
-        exp.Describe, exp.Summarize, exp.Show, exp.Pivot,
+        exp.Select,
+        exp.SetOperation,
+        exp.Subquery,
+        exp.Values,
+        exp.Describe,
+        exp.Summarize,
+        exp.Show,
+        exp.Pivot,
     )
     if not isinstance(tree, allowed_roots):
         keyword = re.match(r"\s*(\w+)", sql[first:])
@@ -280,14 +340,32 @@ def check(sql: str, *, table_macros: Iterable[str] | Callable[[], Iterable[str]]
         raise Refused(what, _QUERY_HINT, *_position(sql, first))
 
     forbidden = (
-        exp.Copy, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter,
-        exp.Attach, exp.Detach, exp.Command, exp.Set, exp.Pragma, exp.Use, exp.Install,
-        exp.Merge, exp.Transaction, exp.Commit, exp.Rollback, exp.Export, exp.TruncateTable,
+        exp.Copy,
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Create,
+        exp.Drop,
+        exp.Alter,
+        exp.Attach,
+        exp.Detach,
+        exp.Command,
+        exp.Set,
+        exp.Pragma,
+        exp.Use,
+        exp.Install,
+        exp.Merge,
+        exp.Transaction,
+        exp.Commit,
+        exp.Rollback,
+        exp.Export,
+        exp.TruncateTable,
     )
     for node in tree.walk():
         if isinstance(node, forbidden):
-            raise Refused(type(node).__name__.upper() + " inside the query", _QUERY_HINT,
-                          *_position(sql, first))
+            raise Refused(
+                type(node).__name__.upper() + " inside the query", _QUERY_HINT, *_position(sql, first)
+            )
         if isinstance(node, exp.Func):
             _refuse_file_function(node, sql)
         if isinstance(node, exp.Table):
@@ -314,7 +392,7 @@ def check(sql: str, *, table_macros: Iterable[str] | Callable[[], Iterable[str]]
 # --------------------------------------------------------------------------- engine layer
 
 
-def check_engine(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
+def check_engine(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """DuckDB's own parser must see exactly one SELECT statement."""
     import duckdb
 
@@ -333,8 +411,12 @@ def check_engine(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
 # --------------------------------------------------------------------------- the query path
 
 
-def guard(con: "duckdb.DuckDBPyConnection", sql: str, *,
-          table_macros: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+def guard(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    *,
+    table_macros: Iterable[str] | Callable[[], Iterable[str]] = (),
+) -> None:
     """Refuse ``sql`` unless it is one read-only query, with DuckDB's own parser only.
 
     What ``egoexo-sql query`` and a sandboxed :class:`~egoexo_sql.catalog.Catalog` run:
@@ -373,7 +455,7 @@ def guard(con: "duckdb.DuckDBPyConnection", sql: str, *,
 _NO_LOCATION = (1 << 64) - 1
 
 
-def _refusable(tree: object, sql: str, macros: "_LazyNames") -> Refused | None:
+def _refusable(tree: object, sql: str, macros: _LazyNames) -> Refused | None:
     """The first function or table reference of DuckDB's serialized tree to refuse."""
     stack = [tree]
     while stack:
@@ -389,19 +471,35 @@ def _refusable(tree: object, sql: str, macros: "_LazyNames") -> Refused | None:
             name = str(fn.get("function_name", ""))
             at = _position(sql, _location(node))
             if reads_files(name):
-                return Refused(f"{name}()", "it reads files or runs SQL from text; query the "
-                               "catalog's views instead", *at)
-            if not (name.lower() in SAFE_TABLE_FUNCTIONS or name.lower().startswith(SAFE_TABLE_FUNCTION_PREFIXES)
-                    or name.lower() in macros.get()):
-                return Refused(f"table function {name}()", "only range, generate_series, unnest, json_each, "
-                               "json_tree, pragma_table_info, duckdb_*() and the catalog's table macros "
-                               "may be used in FROM", *at)
+                return Refused(
+                    f"{name}()",
+                    "it reads files or runs SQL from text; query the catalog's views instead",
+                    *at,
+                )
+            if not (
+                name.lower() in SAFE_TABLE_FUNCTIONS
+                or name.lower().startswith(SAFE_TABLE_FUNCTION_PREFIXES)
+                or name.lower() in macros.get()
+            ):
+                return Refused(
+                    f"table function {name}()",
+                    "only range, generate_series, unnest, json_each, "
+                    "json_tree, pragma_table_info, duckdb_*() and the catalog's table macros "
+                    "may be used in FROM",
+                    *at,
+                )
         elif kind == "FUNCTION" and reads_files(str(node.get("function_name", ""))):
-            return Refused(f"{node.get('function_name')}()", "it reads files or runs SQL from text; query "
-                           "the catalog's views instead", *_position(sql, _location(node)))
+            return Refused(
+                f"{node.get('function_name')}()",
+                "it reads files or runs SQL from text; query the catalog's views instead",
+                *_position(sql, _location(node)),
+            )
         elif kind == "BASE_TABLE" and _PATHLIKE.search(str(node.get("table_name", ""))):
-            return Refused(f"the table name {node.get('table_name')!r}", "it looks like a file path; only "
-                           "the catalog's views can be queried", *_position(sql, _location(node)))
+            return Refused(
+                f"the table name {node.get('table_name')!r}",
+                "it looks like a file path; only the catalog's views can be queried",
+                *_position(sql, _location(node)),
+            )
         stack.extend(reversed(list(node.values())))
     return None
 
@@ -418,7 +516,7 @@ def _quote(s: str) -> str:
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 
-def view_paths(con: "duckdb.DuckDBPyConnection", database: str = CATALOG_ALIAS) -> list[str]:
+def view_paths(con: duckdb.DuckDBPyConnection, database: str = CATALOG_ALIAS) -> list[str]:
     """Relative file paths the catalog's views read (``data/...``, no ``..``).
 
     Views only: macros that read files would fail in the sandbox (listing macros
@@ -439,7 +537,7 @@ def view_paths(con: "duckdb.DuckDBPyConnection", database: str = CATALOG_ALIAS) 
     return sorted(paths)
 
 
-def table_macros(con: "duckdb.DuckDBPyConnection", database: str = CATALOG_ALIAS) -> set[str]:
+def table_macros(con: duckdb.DuckDBPyConnection, database: str = CATALOG_ALIAS) -> set[str]:
     rows = con.execute(
         "SELECT function_name FROM duckdb_functions() "
         "WHERE database_name = ? AND function_type = 'table_macro'",
@@ -448,7 +546,7 @@ def table_macros(con: "duckdb.DuckDBPyConnection", database: str = CATALOG_ALIAS
     return {r[0] for r in rows}
 
 
-def attach(catalog_dir: Path, config: dict | None = None) -> "duckdb.DuckDBPyConnection":
+def attach(catalog_dir: Path, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use.
 
     ``config``: DuckDB settings for the instance (startup-only ones included);
@@ -474,11 +572,17 @@ def attach(catalog_dir: Path, config: dict | None = None) -> "duckdb.DuckDBPyCon
     return con
 
 
-def connect(catalog_dir: Path) -> "duckdb.DuckDBPyConnection":
+def connect(catalog_dir: Path) -> duckdb.DuckDBPyConnection:
     """The locked, read-only connection user SQL runs on (see the module docstring)."""
     directory = Path(catalog_dir).resolve()
-    con = attach(directory, {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
-                             "allow_community_extensions": False})
+    con = attach(
+        directory,
+        {
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+            "allow_community_extensions": False,
+        },
+    )
     try:
         paths = view_paths(con)
         data_dir = str(directory / "data") + "/"

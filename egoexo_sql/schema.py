@@ -62,20 +62,29 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pyarrow is imported where Arrow types are built, not on import:
     import pyarrow as pa  # the CLI reads schemas (describe, --where checks) without it
 
 from .resources import schemas_dir
 
-_SCALAR_NAMES = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "JSON")
+_SCALAR_NAMES = (
+    "VARCHAR",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "DOUBLE",
+    "FLOAT",
+    "BOOLEAN",
+    "DATE",
+    "TIMESTAMP",
+    "JSON",
+)
 
 
 @cache
-def _scalars() -> dict[str, "pa.DataType"]:
+def _scalars() -> dict[str, pa.DataType]:
     import pyarrow as pa
 
     return {
@@ -91,10 +100,11 @@ def _scalars() -> dict[str, "pa.DataType"]:
         "JSON": pa.string(),
     }
 
+
 _ARRAY_SUFFIX = re.compile(r"\[(\d*)\]$")
 
 
-def arrow_type(duck_type: str) -> "pa.DataType":
+def arrow_type(duck_type: str) -> pa.DataType:
     """The Arrow type a column is written with in Parquet.
 
     ``T[]`` becomes a list; ``T[n]`` (a DuckDB ARRAY) is written as a list too,
@@ -137,7 +147,7 @@ class Column:
     statistics: bool = True  # write Parquet min/max statistics for this column
 
     @property
-    def arrow_type(self) -> "pa.DataType":
+    def arrow_type(self) -> pa.DataType:
         return arrow_type(self.type)
 
 
@@ -189,21 +199,24 @@ class TableSchema:
                 return c
         raise KeyError(f"{self.table} has no column {name!r}")
 
-    def arrow_schema(self) -> "pa.Schema":
+    def arrow_schema(self) -> pa.Schema:
         """Arrow schema of the Parquet files, in schema order, nullability included."""
         import pyarrow as pa
 
-        return pa.schema(
-            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
-        )
+        return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns])
 
-    def file_arrow_schema(self) -> "pa.Schema":
+    def file_arrow_schema(self) -> pa.Schema:
         """Arrow schema of each Parquet file: :meth:`arrow_schema` without the hive
         partition columns, which the folder names hold."""
         import pyarrow as pa
 
-        return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable)
-                          for c in self.columns if c.name not in self.partition_by])
+        return pa.schema(
+            [
+                pa.field(c.name, c.arrow_type, nullable=c.nullable)
+                for c in self.columns
+                if c.name not in self.partition_by
+            ]
+        )
 
     def data_glob(self) -> str:
         """Glob of this table's Parquet files, relative to the catalog folder."""
@@ -235,7 +248,7 @@ class TableSchema:
         select = ",\n    ".join(cols)
         return f"SELECT\n    {select}\nFROM read_parquet('{self.data_glob()}'{opts});\n"
 
-    def empty_table(self) -> "pa.Table":
+    def empty_table(self) -> pa.Table:
         return self.arrow_schema().empty_table()
 
 
@@ -304,11 +317,11 @@ def _checks(path: Path, raw: dict[str, Any]) -> list[Check]:
     cols = raw.get("columns", [raw["column"]] if "column" in raw else None)
     if cols is None:
         raise KeyError("column")
-    opts = dict(
-        blocking=raw.get("blocking", True),
-        or_equal=raw.get("or_equal", False),
-        tolerance=float(raw.get("tolerance", 0.0)),
-    )
+    opts = {
+        "blocking": raw.get("blocking", True),
+        "or_equal": raw.get("or_equal", False),
+        "tolerance": float(raw.get("tolerance", 0.0)),
+    }
     n = CHECK_KINDS[kind]
     if n == 1:
         return [Check(kind, (c,), **opts) for c in cols]
@@ -331,7 +344,7 @@ def get(table: str) -> TableSchema:
     return schemas[table]
 
 
-def conform(table: str, data: "pa.Table | dict[str, list]") -> "pa.Table":
+def conform(table: str, data: pa.Table | dict[str, list]) -> pa.Table:
     """Cast column data to the table's schema (order, types, nullability checked).
 
     Accepts a pyarrow Table or a dict of Python lists. Missing nullable columns

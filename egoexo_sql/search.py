@@ -55,9 +55,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 
@@ -88,10 +89,32 @@ B = 0.75
 SCORE_DECIMALS = 9
 
 #: the columns of a hit, in order (cat.search, the engines, the CLI's json/csv formats)
-HIT_COLUMNS = ("score", "source", "take_uid", "take_name", "scenario", "time", "end_time",
-               "text", "n_terms", "doc_id", "ref")
-HIT_TYPES = ("DOUBLE", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "DOUBLE", "DOUBLE",
-             "VARCHAR", "BIGINT", "BIGINT", "VARCHAR")
+HIT_COLUMNS = (
+    "score",
+    "source",
+    "take_uid",
+    "take_name",
+    "scenario",
+    "time",
+    "end_time",
+    "text",
+    "n_terms",
+    "doc_id",
+    "ref",
+)
+HIT_TYPES = (
+    "DOUBLE",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "DOUBLE",
+    "DOUBLE",
+    "VARCHAR",
+    "BIGINT",
+    "BIGINT",
+    "VARCHAR",
+)
 ENGINES = ("auto", "sql", "memory")
 
 
@@ -172,7 +195,7 @@ def snippet(text: str | None, terms: Iterable[str], width: int = 80) -> str:
     if lo > 0:
         cut = flat.find(" ", lo)
         lo = cut + 1 if 0 <= cut < start else lo
-    out = flat[lo:lo + width - (1 if lo else 0) - 1]
+    out = flat[lo : lo + width - (1 if lo else 0) - 1]
     return ("…" if lo else "") + out.rstrip() + "…"
 
 
@@ -185,8 +208,9 @@ def _query_sql(name: str) -> str:
     return (queries_dir() / "search" / name).read_text(encoding="utf-8")
 
 
-def _choices(name: str, values: Iterable[str] | str | None, allowed: Sequence[str] | None = None
-             ) -> list[str] | None:
+def _choices(
+    name: str, values: Iterable[str] | str | None, allowed: Sequence[str] | None = None
+) -> list[str] | None:
     if values is None:
         return None
     if isinstance(values, str):
@@ -205,13 +229,17 @@ def _choices(name: str, values: Iterable[str] | str | None, allowed: Sequence[st
     return out
 
 
-def _scenarios(cat: "Catalog", scenarios: list[str] | None, known: list[str] | None = None) -> list[str] | None:
+def _scenarios(cat: Catalog, scenarios: list[str] | None, known: list[str] | None = None) -> list[str] | None:
     """Scenario names as the catalog spells them (matched case-insensitively, like ``takes``)."""
     if scenarios is None:
         return None
     if known is None:
-        known = [r[0] for r in cat.connection.execute(
-            "SELECT DISTINCT scenario FROM takes WHERE scenario IS NOT NULL ORDER BY 1").fetchall()]
+        known = [
+            r[0]
+            for r in cat.connection.execute(
+                "SELECT DISTINCT scenario FROM takes WHERE scenario IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
     by_lower = {k.lower(): k for k in known}
     out = []
     for s in scenarios:
@@ -223,7 +251,7 @@ def _scenarios(cat: "Catalog", scenarios: list[str] | None, known: list[str] | N
 
 
 def search(
-    cat: "Catalog",
+    cat: Catalog,
     query: str,
     *,
     sources: Iterable[str] | str | None = None,
@@ -265,37 +293,53 @@ def search(
     return sql_search(cat, terms, srcs, scens, uids, limit, all_terms, k1, b)
 
 
-def sql_search(cat: "Catalog", terms: list[str], sources: list[str] | None, scenarios: list[str] | None,
-               take_uids: list[str] | None, limit: int, all_terms: bool, k1: float, b: float) -> list[tuple]:
+def sql_search(
+    cat: Catalog,
+    terms: list[str],
+    sources: list[str] | None,
+    scenarios: list[str] | None,
+    take_uids: list[str] | None,
+    limit: int,
+    all_terms: bool,
+    k1: float,
+    b: float,
+) -> list[tuple]:
     """bm25.sql on the catalog's connection."""
     con = cat.connection
     try:  # repeated searches on one connection skip re-reading the Parquet footers
         con.execute("SET parquet_metadata_cache = true")
     except Exception:  # pragma: no cover - a locked (sandboxed) configuration
         pass
-    params = {"terms": terms, "sources": sources, "scenarios": scenarios, "take_uids": take_uids,
-              "all_terms": bool(all_terms), "k1": float(k1), "b": float(b), "limit": int(limit)}
+    params = {
+        "terms": terms,
+        "sources": sources,
+        "scenarios": scenarios,
+        "take_uids": take_uids,
+        "all_terms": bool(all_terms),
+        "k1": float(k1),
+        "b": float(b),
+        "limit": int(limit),
+    }
     return cat.execute(_query_sql("bm25.sql"), params).fetchall()
 
 
 # --------------------------------------------------------------------------- takes --text
 
 
-def text_condition(cat: "Catalog | None", query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
     """``takes --text``: takes with a document that contains every term of ``query``.
 
     A condition over take_summary's ``take_uid`` and its parameters (``$text_terms``),
     from ``queries/search/takes_with_text.sql``.
     """
     terms = query_terms(query)
-    return (f"take_uid IN ({_query_sql('takes_with_text.sql').strip().rstrip(';')})",
-            {"text_terms": terms})
+    return (f"take_uid IN ({_query_sql('takes_with_text.sql').strip().rstrip(';')})", {"text_terms": terms})
 
 
 # --------------------------------------------------------------------------- memory engine
 
 
-def memory_index(cat: "Catalog") -> "MemoryIndex":
+def memory_index(cat: Catalog) -> MemoryIndex:
     """The catalog's index in memory, loaded on first use and kept on the catalog object."""
     index = getattr(cat, "_search_index", None)
     if index is None:
@@ -313,7 +357,7 @@ class MemoryIndex:
     a catalog that does not have it is an error (use ``engine="sql"``).
     """
 
-    def __init__(self, path: Path, cat: "Catalog"):
+    def __init__(self, path: Path, cat: Catalog):
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -326,30 +370,46 @@ class MemoryIndex:
 
         df = terms.column("df").to_numpy()
         offsets = np.concatenate([[0], np.cumsum(df)])
-        self.terms = {t: (int(o), int(n), float(i)) for t, o, n, i in zip(
-            terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_pylist())}
+        self.terms = {
+            t: (int(o), int(n), float(i))
+            for t, o, n, i in zip(
+                terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_pylist()
+            )
+        }
         self.doc_id = post.column("doc_id").to_numpy()
         self.tf = post.column("tf").to_numpy().astype(np.float64)
         self.length = post.column("length").to_numpy().astype(np.float64)
-        self.src = pc.index_in(post.column("source"), value_set=pa.array(SOURCES)).to_numpy(
-            zero_copy_only=False).astype(np.int8)
+        self.src = (
+            pc.index_in(post.column("source"), value_set=pa.array(SOURCES))
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int8)
+        )
         avg = dict(zip(stats.column("source").to_pylist(), stats.column("avg_length").to_pylist()))
         self.avg = np.array([avg.get(s) or 1.0 for s in SOURCES], dtype=np.float64)
         self.n_docs = docs.num_rows
         if int(offsets[-1]) != len(self.doc_id) or not np.array_equal(
-                docs.column("doc_id").to_numpy(), np.arange(1, self.n_docs + 1)):
-            raise UsageError(f"{self.path}: the search index is not laid out as expected; "
-                             "rebuild the catalog or search with engine='sql'")
+            docs.column("doc_id").to_numpy(), np.arange(1, self.n_docs + 1)
+        ):
+            raise UsageError(
+                f"{self.path}: the search index is not laid out as expected; "
+                "rebuild the catalog or search with engine='sql'"
+            )
         breaks = np.flatnonzero(np.diff(self.doc_id) <= 0) + 1
         if not np.isin(breaks, offsets[1:-1]).all():
-            raise UsageError(f"{self.path}: search_postings is not sorted by term and doc_id; "
-                             "rebuild the catalog or search with engine='sql'")
+            raise UsageError(
+                f"{self.path}: search_postings is not sorted by term and doc_id; "
+                "rebuild the catalog or search with engine='sql'"
+            )
         self.docs = docs.drop_columns(["doc_id"])
         take_codes = pc.dictionary_encode(docs.column("take_uid")).combine_chunks()
         self.doc_take = take_codes.indices.fill_null(-1).to_numpy().astype(np.int32)
         self.take_uids = take_codes.dictionary.to_pylist()
-        self.takes = {uid: (name, scen) for uid, name, scen in cat.connection.execute(
-            "SELECT take_uid, take_name, scenario FROM takes").fetchall()}
+        self.takes = {
+            uid: (name, scen)
+            for uid, name, scen in cat.connection.execute(
+                "SELECT take_uid, take_name, scenario FROM takes"
+            ).fetchall()
+        }
 
     def _read(self, table: str, columns: list[str]):
         import pyarrow as pa
@@ -364,8 +424,10 @@ class MemoryIndex:
         """Which documents belong to the chosen takes (None: all); the last few are kept."""
         if scenarios is None and take_uids is None:
             return None
-        key = (None if scenarios is None else tuple(sorted(scenarios)),
-               None if take_uids is None else tuple(sorted(take_uids)))
+        key = (
+            None if scenarios is None else tuple(sorted(scenarios)),
+            None if take_uids is None else tuple(sorted(take_uids)),
+        )
         masks = self.__dict__.setdefault("_masks", {})
         if key not in masks:
             if len(masks) >= 8:
@@ -378,10 +440,15 @@ class MemoryIndex:
 
         want_scen = None if scenarios is None else set(scenarios)
         want_uid = None if take_uids is None else set(take_uids)
-        ok = np.array([
-            (want_uid is None or uid in want_uid)
-            and (want_scen is None or self.takes.get(uid, (None, None))[1] in want_scen)
-            for uid in self.take_uids] + [False], dtype=bool)  # the last: documents without a take
+        ok = np.array(
+            [
+                (want_uid is None or uid in want_uid)
+                and (want_scen is None or self.takes.get(uid, (None, None))[1] in want_scen)
+                for uid in self.take_uids
+            ]
+            + [False],
+            dtype=bool,
+        )  # the last: documents without a take
         return ok[self.doc_take]
 
     def _postings(self, term: str, src_ok, doc_ok, k1: float, b: float):
@@ -409,8 +476,17 @@ class MemoryIndex:
         matched, inverse = np.unique(ids, return_inverse=True)
         return matched, np.bincount(inverse, weights=w, minlength=len(matched)), np.bincount(inverse)
 
-    def search(self, terms: list[str], sources: list[str] | None, scenarios: list[str] | None,
-               take_uids: list[str] | None, limit: int, all_terms: bool, k1: float, b: float) -> list[tuple]:
+    def search(
+        self,
+        terms: list[str],
+        sources: list[str] | None,
+        scenarios: list[str] | None,
+        take_uids: list[str] | None,
+        limit: int,
+        all_terms: bool,
+        k1: float,
+        b: float,
+    ) -> list[tuple]:
         import numpy as np
 
         src_ok = None if sources is None else np.array([s in sources for s in SOURCES])
@@ -436,7 +512,7 @@ class MemoryIndex:
                     matched, score, count = matched[cand], score[cand], count[cand]
                     for t in common:  # the candidates passed the filters: so do their postings
                         o, n, idf = self.terms[t]
-                        ids = self.doc_id[o:o + n]
+                        ids = self.doc_id[o : o + n]
                         pos = np.minimum(np.searchsorted(ids, matched), n - 1)
                         found = ids[pos] == matched
                         at = o + pos[found]
@@ -465,8 +541,21 @@ class MemoryIndex:
         for i, doc in enumerate(top.tolist()):
             uid = rows["take_uid"][i]
             name, scen = self.takes.get(uid, (None, None))
-            out.append((float(score[order[i]]), rows["source"][i], uid, name, scen, rows["time"][i],
-                        rows["end_time"][i], rows["text"][i], int(count[order[i]]), doc, rows["ref"][i]))
+            out.append(
+                (
+                    float(score[order[i]]),
+                    rows["source"][i],
+                    uid,
+                    name,
+                    scen,
+                    rows["time"][i],
+                    rows["end_time"][i],
+                    rows["text"][i],
+                    int(count[order[i]]),
+                    doc,
+                    rows["ref"][i],
+                )
+            )
         return out
 
 

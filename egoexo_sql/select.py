@@ -55,8 +55,17 @@ if TYPE_CHECKING:  # pragma: no cover
 VIEW = "take_summary"
 
 #: ``--has`` kinds; each is the take_summary column ``has_<kind>``
-HAS_KINDS = ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency",
-             "keystep_benchmark", "relations_boxes")
+HAS_KINDS = (
+    "keystep",
+    "atomic",
+    "commentary",
+    "relations",
+    "body_pose",
+    "hand_pose",
+    "proficiency",
+    "keystep_benchmark",
+    "relations_boxes",
+)
 
 _WHERE_HINT = "--where takes one boolean expression over take_summary's columns"
 
@@ -82,7 +91,7 @@ class Filters:
     seed: int | None = None
 
     @classmethod
-    def of(cls, **options: Any) -> "Filters":
+    def of(cls, **options: Any) -> Filters:
         """Filters from keyword arguments as users write them: a str or a list per option."""
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - names)
@@ -103,7 +112,7 @@ class Filters:
                 norm[k] = _as_tuple(k, v)
         return cls(**norm)
 
-    def with_options(self, **options: Any) -> "Filters":
+    def with_options(self, **options: Any) -> Filters:
         """These filters with some options replaced (given as :meth:`of` takes them)."""
         if not options:
             return self
@@ -199,7 +208,7 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     if not isinstance(expr, str):
         raise UsageError(f"where: expected a SQL expression string, got {type(expr).__name__}")
     if not expr.strip():
-        raise UsageError("--where is empty; give a boolean expression, e.g. \"duration_sec > 60\"")
+        raise UsageError('--where is empty; give a boolean expression, e.g. "duration_sec > 60"')
     cols = dict(view_columns() if columns is None else columns)
     dialect = sqlglot.Dialect.get_or_raise("duckdb")
     try:
@@ -210,7 +219,7 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     # statements: any ';' is refused, before parsing
     for i, tok in enumerate(tokens):
         if tok.token_type == TokenType.SEMICOLON:
-            rest = tokens[i + 1:]
+            rest = tokens[i + 1 :]
             if rest:
                 raise Refused("a second statement", _WHERE_HINT, *_position(expr, rest[0].start))
             raise Refused("';'", _WHERE_HINT + ", not a statement", *_position(expr, tok.start))
@@ -237,18 +246,21 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     finally:
         log.setLevel(level)
     if tree is None:
-        raise UsageError("--where is empty; give a boolean expression, e.g. \"duration_sec > 60\"")
+        raise UsageError('--where is empty; give a boolean expression, e.g. "duration_sec > 60"')
 
     query_starts = _query_start_offsets(tokens)
     for node in tree.walk():
         if isinstance(node, (exp.Query, exp.Subquery, exp.Exists)) and not isinstance(node, exp.Values):
             off = query_starts[0] if query_starts else _start(node)
-            raise Refused("a subquery", _WHERE_HINT + "; it cannot read other tables or files",
-                          *_position(expr, off))
+            raise Refused(
+                "a subquery", _WHERE_HINT + "; it cannot read other tables or files", *_position(expr, off)
+            )
         if isinstance(node, exp.Values):
             raise Refused("VALUES", _WHERE_HINT, *_position(expr, query_starts[0] if query_starts else None))
         if isinstance(node, exp.Table):
-            raise Refused("a table reference", _WHERE_HINT, *_position(expr, _start(node.this) or _start(node)))
+            raise Refused(
+                "a table reference", _WHERE_HINT, *_position(expr, _start(node.this) or _start(node))
+            )
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
             off = _first_token(tokens, (TokenType.PLACEHOLDER, TokenType.PARAMETER))
             raise Refused("a query parameter", _WHERE_HINT + " with literal values", *_position(expr, off))
@@ -256,14 +268,13 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
             names = _func_names(node, expr)
             if any(n in FILE_FUNCTIONS or n.startswith(FILE_FUNCTION_PREFIXES) for n in names):
                 shown = _shown_name(node, expr, names)
-                raise Refused(f"{shown}()", "it reads files or runs SQL text; " + _WHERE_HINT,
-                              *_position(expr, _start(node)))
+                raise Refused(
+                    f"{shown}()",
+                    "it reads files or runs SQL text; " + _WHERE_HINT,
+                    *_position(expr, _start(node)),
+                )
 
-    lambda_params = {
-        str(p.name).lower()
-        for lam in tree.find_all(exp.Lambda)
-        for p in lam.expressions
-    }
+    lambda_params = {str(p.name).lower() for lam in tree.find_all(exp.Lambda) for p in lam.expressions}
     known_lower = {c.lower(): c for c in cols}
     for col in tree.find_all(exp.Column):
         name = str(col.name)
@@ -272,9 +283,11 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
             raise Refused(f"the qualified name {col.sql('duckdb')!r}", _WHERE_HINT, *_position(expr, off))
         qualifier = col.table
         if qualifier and qualifier.lower() != VIEW:
-            raise Refused(f"the table qualifier {qualifier!r}",
-                          _WHERE_HINT + f" (write {name}, or {VIEW}.{name})",
-                          *_position(expr, _start(col.args["table"]) if col.args.get("table") else off))
+            raise Refused(
+                f"the table qualifier {qualifier!r}",
+                _WHERE_HINT + f" (write {name}, or {VIEW}.{name})",
+                *_position(expr, _start(col.args["table"]) if col.args.get("table") else off),
+            )
         if isinstance(col.this, exp.Star):
             continue
         if name.lower() in known_lower or (not qualifier and name.lower() in lambda_params):
@@ -315,7 +328,8 @@ def _check_boolean(tree, cols: Mapping[str, str], expr: str) -> None:
         return
     shown = typ.sql("duckdb")
     raise Refused(
-        f"an expression of type {shown}", _WHERE_HINT + " (a comparison such as duration_sec > 60, "
+        f"an expression of type {shown}",
+        _WHERE_HINT + " (a comparison such as duration_sec > 60, "
         "a boolean column such as is_narrated, or a function returning true/false)",
         *_position(expr, 0),
     )
@@ -357,8 +371,8 @@ def _func_names(node, text: str) -> set[str]:
     names: set[str] = set()
     meta = getattr(node, "meta", None) or {}
     start, end = meta.get("start"), meta.get("end")
-    if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start:end + 1]):
-        names.add(text[start:end + 1].lower())
+    if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start : end + 1]):
+        names.add(text[start : end + 1].lower())
     if isinstance(node, exp.Anonymous):
         names.add(str(node.name).lower())
     else:
@@ -373,15 +387,15 @@ def _func_names(node, text: str) -> set[str]:
 def _shown_name(node, text: str, names: set[str]) -> str:
     meta = getattr(node, "meta", None) or {}
     start, end = meta.get("start"), meta.get("end")
-    if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start:end + 1]):
-        return text[start:end + 1]
+    if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start : end + 1]):
+        return text[start : end + 1]
     return sorted(names)[0] if names else type(node).__name__.lower()
 
 
 # --------------------------------------------------------------------------- --text
 
 
-def text_condition(cat: "Catalog | None", query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
     """``--text "QUERY"``: takes with an annotation text that contains every term of the
     query (:func:`egoexo_sql.search.text_condition`; parameter ``$text_terms``)."""
     from .search import text_condition as condition
@@ -410,8 +424,9 @@ def _proficiency_key(v: str) -> str:
     return re.sub(r"[\s_-]+", " ", v.strip()).lower()
 
 
-def conditions(f: Filters, cat: "Catalog | None" = None, columns: Mapping[str, str] | None = None
-               ) -> tuple[list[str], dict[str, Any]]:
+def conditions(
+    f: Filters, cat: Catalog | None = None, columns: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, Any]]:
     """The SQL conditions (ANDed) and named parameters for ``f`` over take_summary."""
     cols = dict(view_columns() if columns is None else columns)
     p = _Params()
@@ -429,8 +444,10 @@ def conditions(f: Filters, cat: "Catalog | None" = None, columns: Mapping[str, s
         conds.append("(" + " OR ".join(alt) + ")")
     if f.university:
         vals = p.add(_lower_list(f.university))
-        conds.append(f"(lower(university) IN (SELECT unnest({vals})) "
-                     f"OR lower(university_id) IN (SELECT unnest({vals})))")
+        conds.append(
+            f"(lower(university) IN (SELECT unnest({vals})) "
+            f"OR lower(university_id) IN (SELECT unnest({vals})))"
+        )
     if f.split:
         conds.append(f"split IN (SELECT unnest({p.add(_lower_list(f.split))}))")
     if f.benchmark:
@@ -450,7 +467,10 @@ def conditions(f: Filters, cat: "Catalog | None" = None, columns: Mapping[str, s
         conds.append(column)
     if f.narrated is not None:
         conds.append("is_narrated" if f.narrated else "NOT is_narrated")
-    for bound, op, name in ((f.min_duration, ">=", "--min-duration"), (f.max_duration, "<=", "--max-duration")):
+    for bound, op, name in (
+        (f.min_duration, ">=", "--min-duration"),
+        (f.max_duration, "<=", "--max-duration"),
+    ):
         if bound is None:
             continue
         try:
@@ -460,9 +480,14 @@ def conditions(f: Filters, cat: "Catalog | None" = None, columns: Mapping[str, s
         if value != value or value < 0:
             raise UsageError(f"{name}: expected a number of seconds >= 0, got {bound!r}")
         conds.append(f"duration_sec {op} {p.add(value)}")
-    if f.min_duration is not None and f.max_duration is not None and float(f.min_duration) > float(f.max_duration):
-        raise UsageError(f"--min-duration {f.min_duration:g} is above --max-duration {f.max_duration:g}: "
-                         "nothing can match")
+    if (
+        f.min_duration is not None
+        and f.max_duration is not None
+        and float(f.min_duration) > float(f.max_duration)
+    ):
+        raise UsageError(
+            f"--min-duration {f.min_duration:g} is above --max-duration {f.max_duration:g}: nothing can match"
+        )
     if f.text is not None:
         cond, extra = text_condition(cat, f.text)
         conds.append(f"({cond})")
@@ -483,8 +508,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def sample_condition(conds: list[str], p: "_Params", n: int, per: Iterable[str], seed: int | None,
-                     cols: Mapping[str, str]) -> str:
+def sample_condition(
+    conds: list[str], p: _Params, n: int, per: Iterable[str], seed: int | None, cols: Mapping[str, str]
+) -> str:
     """``take_uid IN (...)``: ``n`` of the takes that meet ``conds`` from each group of ``per``.
 
     Within a group the takes with the smallest ``md5('<seed>:<take_uid>')`` are drawn
@@ -500,8 +526,10 @@ def sample_condition(conds: list[str], p: "_Params", n: int, per: Iterable[str],
         if name.lower() not in known:
             close = difflib.get_close_matches(name.lower(), list(known), n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(known[c] for c in close)}?)" if close else ""
-            raise UsageError(f"--per {name!r}: not a column of {VIEW}{hint}; "
-                             f"`egoexo-sql describe {VIEW}` lists its columns")
+            raise UsageError(
+                f"--per {name!r}: not a column of {VIEW}{hint}; "
+                f"`egoexo-sql describe {VIEW}` lists its columns"
+            )
         group.append(_quote(known[name.lower()]))
     where = ("\n    WHERE " + "\n      AND ".join(conds)) if conds else ""
     partition = f"PARTITION BY {', '.join(group)} " if group else ""
@@ -513,8 +541,13 @@ def sample_condition(conds: list[str], p: "_Params", n: int, per: Iterable[str],
     )
 
 
-def selection_sql(f: Filters, cat: "Catalog | None" = None, *, columns: str = "*",
-                  columns_of: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+def selection_sql(
+    f: Filters,
+    cat: Catalog | None = None,
+    *,
+    columns: str = "*",
+    columns_of: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """``SELECT <columns> FROM take_summary WHERE <filters> ORDER BY take_uid`` and its parameters."""
     conds, params = conditions(f, cat, columns_of)
     where = ("\nWHERE " + "\n  AND ".join(conds)) if conds else ""
@@ -524,20 +557,25 @@ def selection_sql(f: Filters, cat: "Catalog | None" = None, *, columns: str = "*
 # --------------------------------------------------------------------------- values the catalog knows
 
 
-def _known(cat: "Catalog", sql: str) -> list[str]:
+def _known(cat: Catalog, sql: str) -> list[str]:
     return [r[0] for r in cat.execute(sql).fetchall() if r[0] is not None]
 
 
-def check_values(cat: "Catalog", f: Filters) -> None:
+def check_values(cat: Catalog, f: Filters) -> None:
     """Refuse (UsageError, exit 2) filter values the catalog has never heard of, listing the known ones."""
+
     def refuse(option: str, bad: list[str], known: Iterable[str]) -> None:
         known = sorted(set(known), key=str.lower)
-        shown = ", ".join(known) if len(known) <= 40 else ", ".join(known[:40]) + f", ... ({len(known)} in all)"
+        shown = (
+            ", ".join(known) if len(known) <= 40 else ", ".join(known[:40]) + f", ... ({len(known)} in all)"
+        )
         close = []
         for b in bad:
             close += difflib.get_close_matches(b, known, n=1, cutoff=0.6)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-        raise UsageError(f"{option} {', '.join(repr(b) for b in bad)}: not in the catalog{hint}; known: {shown}")
+        raise UsageError(
+            f"{option} {', '.join(repr(b) for b in bad)}: not in the catalog{hint}; known: {shown}"
+        )
 
     if f.scenario:
         known = _known(cat, "SELECT DISTINCT scenario FROM takes")
@@ -580,7 +618,7 @@ def check_values(cat: "Catalog", f: Filters) -> None:
 # --------------------------------------------------------------------------- running it
 
 
-def run(cat: "Catalog", f: Filters | None = None, *, columns: str = "*", **options: Any):
+def run(cat: Catalog, f: Filters | None = None, *, columns: str = "*", **options: Any):
     """Check the selection against the catalog and run it; returns the DuckDB cursor.
 
     The selection is ``f``, with any ``options`` (the :class:`Filters` fields as
@@ -593,12 +631,12 @@ def run(cat: "Catalog", f: Filters | None = None, *, columns: str = "*", **optio
     return cat.execute(sql, params)
 
 
-def take_uids(cat: "Catalog", f: Filters | None = None, **options: Any) -> list[str]:
+def take_uids(cat: Catalog, f: Filters | None = None, **options: Any) -> list[str]:
     """take_uid of the selected takes, sorted (``f`` and ``options`` as in :func:`run`)."""
     return [r[0] for r in run(cat, f, columns="take_uid", **options).fetchall()]
 
 
-def takes(cat: "Catalog", **filters: Any) -> "pl.DataFrame":
+def takes(cat: Catalog, **filters: Any) -> pl.DataFrame:
     """The selected takes as a polars DataFrame of take_summary columns (:meth:`Catalog.takes`).
 
     Keyword arguments are the CLI options with ``_`` for ``-``: ``scenario``, ``task``,

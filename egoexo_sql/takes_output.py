@@ -10,8 +10,9 @@ CSV) and ``s3`` (``aws s3 cp`` lines); the last three read the manifests.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 
@@ -31,25 +32,39 @@ class TakesOutput:
     notes: list[str] = field(default_factory=list)  # for stderr (the CLI) or beside the page
 
 
-def check_options(fmt: str, parts: Sequence[str] | None, cams: Sequence[str] | None,
-                  profile: str | None) -> None:
+def check_options(
+    fmt: str, parts: Sequence[str] | None, cams: Sequence[str] | None, profile: str | None
+) -> None:
     """Refuse options the format does not take, before anything runs."""
     if fmt not in FORMATS:
         raise UsageError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if parts and fmt not in ("egoexo", *FILE_FORMATS):
         raise UsageError("--parts is for --format egoexo, plan, files or s3")
     if cams and fmt not in FILE_FORMATS:
-        raise UsageError("--cams is for --format files, s3 or plan"
-                         + (": the egoexo downloader cannot select cameras (its --views keeps ego or exo "
-                            "files and always the previews); --format s3 fetches exactly the cameras named"
-                            if fmt == "egoexo" else ""))
+        raise UsageError(
+            "--cams is for --format files, s3 or plan"
+            + (
+                ": the egoexo downloader cannot select cameras (its --views keeps ego or exo "
+                "files and always the previews); --format s3 fetches exactly the cameras named"
+                if fmt == "egoexo"
+                else ""
+            )
+        )
     if profile is not None and fmt != "s3":
         raise UsageError("--profile is for --format s3")
 
 
-def render(cat: "Catalog", filters: "Filters", fmt: str, *, parts: Sequence[str] | None = None,
-           cams: Sequence[str] | None = None, out_dir: str = "egoexo_download", profile: str | None = None,
-           max_command_chars: int = 100_000) -> TakesOutput:
+def render(
+    cat: Catalog,
+    filters: Filters,
+    fmt: str,
+    *,
+    parts: Sequence[str] | None = None,
+    cams: Sequence[str] | None = None,
+    out_dir: str = "egoexo_download",
+    profile: str | None = None,
+    max_command_chars: int = 100_000,
+) -> TakesOutput:
     """The selection in format ``fmt``, as the ``takes`` command prints it."""
     from . import download as dl
     from . import select as sel

@@ -35,9 +35,10 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .resources import queries_dir
 
@@ -64,7 +65,7 @@ class Expectation:
     kwargs: tuple[tuple[str, Any], ...]
 
     @classmethod
-    def of(cls, type_: str, **kwargs: Any) -> "Expectation":
+    def of(cls, type_: str, **kwargs: Any) -> Expectation:
         return cls(type_, tuple(kwargs.items()))
 
 
@@ -83,7 +84,7 @@ class PlannedCheck:
     references: tuple[str, str] | None = None  # foreign keys: (table, column)
 
 
-def plan(schemas: Mapping[str, "TableSchema"]) -> list[PlannedCheck]:
+def plan(schemas: Mapping[str, TableSchema]) -> list[PlannedCheck]:
     """Every schema check of every table (``kind = "table"``), in schema order."""
     out: list[PlannedCheck] = []
     for name, sch in schemas.items():
@@ -95,79 +96,151 @@ def plan(schemas: Mapping[str, "TableSchema"]) -> list[PlannedCheck]:
                 Expectation.of("ExpectColumnValuesToBeUnique", column=pk[0])
                 if len(pk) == 1
                 else Expectation.of(
-                    "ExpectCompoundColumnsToBeUnique", column_list=list(pk),
+                    "ExpectCompoundColumnsToBeUnique",
+                    column_list=list(pk),
                     ignore_row_if="never",
                 )
             )
-            out.append(PlannedCheck(
-                f"{name}.primary_key", name, "primary_key",
-                f"primary key ({', '.join(pk)}) is unique", True, (e,), pk,
-            ))
+            out.append(
+                PlannedCheck(
+                    f"{name}.primary_key",
+                    name,
+                    "primary_key",
+                    f"primary key ({', '.join(pk)}) is unique",
+                    True,
+                    (e,),
+                    pk,
+                )
+            )
         for c in sch.columns:
             # a key column the schema leaves nullable (camera_poses.frame_number: NULL
             # for a static camera) holds NULL as a value; the uniqueness check covers it
             if not c.nullable:
-                out.append(PlannedCheck(
-                    f"{name}.not_null.{c.name}", name, "not_null", f"{c.name} is not null", True,
-                    (Expectation.of("ExpectColumnValuesToNotBeNull", column=c.name),), (c.name,),
-                ))
+                out.append(
+                    PlannedCheck(
+                        f"{name}.not_null.{c.name}",
+                        name,
+                        "not_null",
+                        f"{c.name} is not null",
+                        True,
+                        (Expectation.of("ExpectColumnValuesToNotBeNull", column=c.name),),
+                        (c.name,),
+                    )
+                )
             if c.enum is not None:
                 shown = ", ".join(map(str, c.enum))
-                out.append(PlannedCheck(
-                    f"{name}.enum.{c.name}", name, "enum", f"{c.name} in {{{shown}}}", True,
-                    (Expectation.of("ExpectColumnValuesToBeInSet", column=c.name,
-                                    value_set=list(c.enum)),), (c.name,),
-                ))
+                out.append(
+                    PlannedCheck(
+                        f"{name}.enum.{c.name}",
+                        name,
+                        "enum",
+                        f"{c.name} in {{{shown}}}",
+                        True,
+                        (
+                            Expectation.of(
+                                "ExpectColumnValuesToBeInSet", column=c.name, value_set=list(c.enum)
+                            ),
+                        ),
+                        (c.name,),
+                    )
+                )
             if c.min is not None or c.max is not None:
                 lo = "" if c.min is None else f"{c.min:g} <= "
                 hi = "" if c.max is None else f" <= {c.max:g}"
-                out.append(PlannedCheck(
-                    f"{name}.range.{c.name}", name, "range", f"{lo}{c.name}{hi}", True,
-                    (Expectation.of("ExpectColumnValuesToBeBetween", column=c.name,
-                                    min_value=c.min, max_value=c.max),), (c.name,),
-                ))
+                out.append(
+                    PlannedCheck(
+                        f"{name}.range.{c.name}",
+                        name,
+                        "range",
+                        f"{lo}{c.name}{hi}",
+                        True,
+                        (
+                            Expectation.of(
+                                "ExpectColumnValuesToBeBetween",
+                                column=c.name,
+                                min_value=c.min,
+                                max_value=c.max,
+                            ),
+                        ),
+                        (c.name,),
+                    )
+                )
         for fk in sch.foreign_keys:
             if len(fk.columns) != 1:  # pragma: no cover - no schema has one; say so if one appears
                 raise ValueError(f"{name}: compound foreign keys are not checked yet: {fk.columns}")
             col, ref = fk.columns[0], fk.ref_columns[0]
-            out.append(PlannedCheck(
-                f"{name}.foreign_key.{col}", name, "foreign_key",
-                f"{col} -> {fk.references}.{ref}", fk.blocking,
-                # the frame pairs each distinct value with its match in the referenced
-                # table (NULL when there is none): no key set travels through GE's config
-                (Expectation.of("ExpectColumnPairValuesToBeEqual", column_A=col,
-                                column_B=FK_MATCH, ignore_row_if="both_values_are_missing"),),
-                (col,), references=(fk.references, ref),
-            ))
+            out.append(
+                PlannedCheck(
+                    f"{name}.foreign_key.{col}",
+                    name,
+                    "foreign_key",
+                    f"{col} -> {fk.references}.{ref}",
+                    fk.blocking,
+                    # the frame pairs each distinct value with its match in the referenced
+                    # table (NULL when there is none): no key set travels through GE's config
+                    (
+                        Expectation.of(
+                            "ExpectColumnPairValuesToBeEqual",
+                            column_A=col,
+                            column_B=FK_MATCH,
+                            ignore_row_if="both_values_are_missing",
+                        ),
+                    ),
+                    (col,),
+                    references=(fk.references, ref),
+                )
+            )
         for chk in sch.checks:
             if chk.kind == "before":
                 a, b = chk.columns
                 op = "<=" if chk.or_equal else "<"
-                out.append(PlannedCheck(
-                    f"{name}.before.{a}.{b}", name, "before", f"{a} {op} {b}", chk.blocking,
-                    (Expectation.of("ExpectColumnPairValuesAToBeGreaterThanB", column_A=b,
-                                    column_B=a, or_equal=chk.or_equal,
-                                    ignore_row_if="either_value_is_missing"),),
-                    (a, b),
-                ))
+                out.append(
+                    PlannedCheck(
+                        f"{name}.before.{a}.{b}",
+                        name,
+                        "before",
+                        f"{a} {op} {b}",
+                        chk.blocking,
+                        (
+                            Expectation.of(
+                                "ExpectColumnPairValuesAToBeGreaterThanB",
+                                column_A=b,
+                                column_B=a,
+                                or_equal=chk.or_equal,
+                                ignore_row_if="either_value_is_missing",
+                            ),
+                        ),
+                        (a, b),
+                    )
+                )
             elif chk.kind == "within_take":
                 (col,) = chk.columns
                 tol = chk.tolerance
                 end = f"__take_end__{col}"
                 tol_text = f" (± {tol:g} s)" if tol else ""
-                out.append(PlannedCheck(
-                    f"{name}.within_take.{col}", name, "within_take",
-                    f"0 <= {col} <= takes.duration_sec{tol_text}", chk.blocking,
-                    (
-                        Expectation.of("ExpectColumnValuesToBeBetween", column=col,
-                                       min_value=-tol, max_value=None),
-                        Expectation.of("ExpectColumnPairValuesAToBeGreaterThanB", column_A=end,
-                                       column_B=col, or_equal=True,
-                                       ignore_row_if="either_value_is_missing"),
-                    ),
-                    (col,),
-                    helpers=((end, f"d.duration_sec + {tol!r}"),),
-                ))
+                out.append(
+                    PlannedCheck(
+                        f"{name}.within_take.{col}",
+                        name,
+                        "within_take",
+                        f"0 <= {col} <= takes.duration_sec{tol_text}",
+                        chk.blocking,
+                        (
+                            Expectation.of(
+                                "ExpectColumnValuesToBeBetween", column=col, min_value=-tol, max_value=None
+                            ),
+                            Expectation.of(
+                                "ExpectColumnPairValuesAToBeGreaterThanB",
+                                column_A=end,
+                                column_B=col,
+                                or_equal=True,
+                                ignore_row_if="either_value_is_missing",
+                            ),
+                        ),
+                        (col,),
+                        helpers=((end, f"d.duration_sec + {tol!r}"),),
+                    )
+                )
             else:  # pragma: no cover - schema.py refuses unknown kinds
                 raise ValueError(f"{name}: unknown check kind {chk.kind!r}")
     return out
@@ -201,7 +274,7 @@ class CheckResult:
 class ValidationReport:
     catalog: Path
     checks: list[CheckResult] = field(default_factory=list)
-    reconciliation: "Reconciliation | None" = None
+    reconciliation: Reconciliation | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -222,12 +295,12 @@ class ValidationReport:
         }
 
 
-def _rec_json(rec: "Reconciliation | None") -> Any:
+def _rec_json(rec: Reconciliation | None) -> Any:
     return None if rec is None else json.loads(json.dumps(asdict(rec), default=str))
 
 
 # --------------------------------------------------------------------------- entry point
-def validate(catalog: "Catalog | str | os.PathLike | None" = None) -> ValidationReport:
+def validate(catalog: Catalog | str | os.PathLike | None = None) -> ValidationReport:
     """Run every check on the catalog; see the module docstring."""
     from .catalog import Catalog
 
@@ -296,7 +369,7 @@ def _q(name: str) -> str:
 
 
 def run_schema_checks(
-    cat: "Catalog", schemas: Mapping[str, "TableSchema"], seconds: dict[str, float] | None = None
+    cat: Catalog, schemas: Mapping[str, TableSchema], seconds: dict[str, float] | None = None
 ) -> list[CheckResult]:
     """The :func:`plan` of ``schemas`` run as GE suites over the catalog's tables."""
     import logging
@@ -333,14 +406,16 @@ def run_schema_checks(
             for i, e in enumerate(p.expectations):
                 suite.add_expectation(getattr(gxe, e.type)(**dict(e.kwargs), meta={"check": p.id, "i": i}))
         suite = ctx.suites.add(suite)
-        acc = {p.id: result(p, passed=True, unit="values" if p.kind == "foreign_key" else "rows")
-               for p in checks}
+        acc = {
+            p.id: result(p, passed=True, unit="values" if p.kind == "foreign_key" else "rows") for p in checks
+        }
         for df in frames:
             batch = batch_def.get_batch(batch_parameters={"dataframe": df})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = batch.validate(suite, result_format={
-                    "result_format": "SUMMARY", "partial_unexpected_count": SAMPLES})
+                res = batch.validate(
+                    suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLES}
+                )
             for r in res.results:
                 meta = r.expectation_config.meta or {}
                 c = acc[meta["check"]]
@@ -363,7 +438,6 @@ def run_schema_checks(
                 acc[p.id].note = "rows sharing their key with another row"
             results[p.id] = acc[p.id]
 
-    frame_seconds = 0.0
     for table, checks in by_table.items():
         if table not in views:
             for p in checks:
@@ -398,7 +472,7 @@ def run_schema_checks(
     return [results[p.id] for p in planned]
 
 
-def _table_frames(con: Any, sch: "TableSchema", checks: list[PlannedCheck], rows: int) -> Iterator[Any]:
+def _table_frames(con: Any, sch: TableSchema, checks: list[PlannedCheck], rows: int) -> Iterator[Any]:
     """pandas frames of the columns the checks read (hash partitions of the key when large)."""
     cols: list[str] = []
     helpers: dict[str, str] = {}
@@ -410,8 +484,10 @@ def _table_frames(con: Any, sch: "TableSchema", checks: list[PlannedCheck], rows
     select = [f"c.{_q(c)}" for c in cols] + [f"{sql} AS {_q(name)}" for name, sql in helpers.items()]
     sql = f"SELECT {', '.join(select)} FROM {_q(sch.table)} AS c"
     if helpers:  # the take's duration, once per take even if takes has duplicates
-        sql += (" LEFT JOIN (SELECT take_uid, any_value(duration_sec) AS duration_sec FROM takes "
-                "GROUP BY take_uid) AS d ON d.take_uid = c.take_uid")
+        sql += (
+            " LEFT JOIN (SELECT take_uid, any_value(duration_sec) AS duration_sec FROM takes "
+            "GROUP BY take_uid) AS d ON d.take_uid = c.take_uid"
+        )
     parts = max(1, math.ceil(rows / CHUNK_ROWS))
     if parts == 1:
         yield con.sql(sql).to_arrow_table().to_pandas()
@@ -466,7 +542,7 @@ def audits(directory: Path | None = None) -> list[Audit]:
     return out
 
 
-def run_audits(cat: "Catalog", directory: Path | None = None) -> list[CheckResult]:
+def run_audits(cat: Catalog, directory: Path | None = None) -> list[CheckResult]:
     import duckdb
 
     out = []
@@ -489,22 +565,39 @@ def run_audits(cat: "Catalog", directory: Path | None = None) -> list[CheckResul
 
 
 # --------------------------------------------------------------------------- reconciliation
-def reconciliation_checks(rec: "Reconciliation") -> list[CheckResult]:
+def reconciliation_checks(rec: Reconciliation) -> list[CheckResult]:
     """Reconciliation as (non-blocking) check lines: one per annotation file, one for stamps."""
     out = []
     for f in rec.files:
-        out.append(CheckResult(
-            f"reconcile.{f.source_file}", "reconcile", "", "orphans",
-            f"{f.source_file}: take_uids in takes.json", False, f.n_orphans == 0,
-            unexpected=f.n_orphans, total=f.n_takes, unit="take_uids",
-            note=f"{f.n_orphan_rows:,} of {f.n_rows:,} rows" if f.n_orphans else "",
-        ))
-    out.append(CheckResult(
-        "reconcile.release_stamps", "reconcile", "release_files", "release_stamps",
-        "annotation files' stamps agree with metadata.json", False, not rec.stamps,
-        unexpected=len(rec.stamps), unit="files",
-        samples=[f"{s.source_file}: {s.reason}" for s in rec.stamps[:SAMPLES]],
-    ))
+        out.append(
+            CheckResult(
+                f"reconcile.{f.source_file}",
+                "reconcile",
+                "",
+                "orphans",
+                f"{f.source_file}: take_uids in takes.json",
+                False,
+                f.n_orphans == 0,
+                unexpected=f.n_orphans,
+                total=f.n_takes,
+                unit="take_uids",
+                note=f"{f.n_orphan_rows:,} of {f.n_rows:,} rows" if f.n_orphans else "",
+            )
+        )
+    out.append(
+        CheckResult(
+            "reconcile.release_stamps",
+            "reconcile",
+            "release_files",
+            "release_stamps",
+            "annotation files' stamps agree with metadata.json",
+            False,
+            not rec.stamps,
+            unexpected=len(rec.stamps),
+            unit="files",
+            samples=[f"{s.source_file}: {s.reason}" for s in rec.stamps[:SAMPLES]],
+        )
+    )
     return out
 
 
@@ -513,8 +606,7 @@ def write_html(report: ValidationReport, directory: str | os.PathLike, lines: li
     """``index.html`` (every check, samples, reconciliation) and ``validation.json`` in ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    (d / "validation.json").write_text(json.dumps(report.to_json(), indent=2, default=str),
-                                       encoding="utf-8")
+    (d / "validation.json").write_text(json.dumps(report.to_json(), indent=2, default=str), encoding="utf-8")
     e = html.escape
     rows = []
     for c in report.checks:
@@ -544,9 +636,9 @@ pre {{ background: #f6f8fa; padding: 1em; }}
 </style></head><body>
 <h1>egoexo-sql validate</h1>
 <p>Catalog <code>{e(str(report.catalog))}</code>: <b>{e(verdict)}</b>; {len(report.checks)} checks,
-{failed} not passing; {report.seconds.get('total', 0):.1f} s.</p>
+{failed} not passing; {report.seconds.get("total", 0):.1f} s.</p>
 <h2>Reconciliation</h2>
-<pre>{e(chr(10).join(lines) or 'nothing to report')}</pre>
+<pre>{e(chr(10).join(lines) or "nothing to report")}</pre>
 <h2>Checks</h2>
 <table><tr><th>status</th><th>family</th><th>table</th><th>check</th><th></th><th>failing</th><th>samples</th></tr>
 {chr(10).join(rows)}

@@ -21,8 +21,9 @@ import ast
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import InputError
 
@@ -44,8 +45,14 @@ class Variant:
         return f"{self.path} {self.form}" if self.path else f"{self.id} ({self.form})"
 
 
-def _v(id: str, family: str, path: str, form: str, documented: str,  # noqa: A002
-       in_default: bool = False) -> Variant:
+def _v(
+    id: str,
+    family: str,
+    path: str,
+    form: str,
+    documented: str,  # noqa: A002
+    in_default: bool = False,
+) -> Variant:
     return Variant(id, family, path, form, documented, in_default)
 
 
@@ -53,42 +60,100 @@ def _v(id: str, family: str, path: str, form: str, documented: str,  # noqa: A00
 #: ``{a,b}`` step stands for either key.
 VARIANTS: tuple[Variant, ...] = (
     # -- proficiency ------------------------------------------------------------------
-    _v("proficiency_demonstrator.bare_list", "proficiency_demonstrator", "$",
-       "as a bare list of records", '{"annotations": [records]}'),
-    _v("proficiency_demonstration.bare_list", "proficiency_demonstration", "$",
-       "as a bare list of records", '{"annotations": [records]}'),
-    _v("proficiency_demonstration.list_literal", "proficiency_demonstration",
-       "$.annotations[*].{good_executions,tips_for_improvement}[*].list",
-       "as a Python list literal in a string", "a list of strings", in_default=True),
-    _v("proficiency_demonstrator.score_case", "proficiency_demonstrator",
-       "$.annotations[*].proficiency_score",
-       'with a lower-case second word ("Early expert")', 'one of Novice, Early Expert, '
-       'Intermediate Expert, Late Expert'),
+    _v(
+        "proficiency_demonstrator.bare_list",
+        "proficiency_demonstrator",
+        "$",
+        "as a bare list of records",
+        '{"annotations": [records]}',
+    ),
+    _v(
+        "proficiency_demonstration.bare_list",
+        "proficiency_demonstration",
+        "$",
+        "as a bare list of records",
+        '{"annotations": [records]}',
+    ),
+    _v(
+        "proficiency_demonstration.list_literal",
+        "proficiency_demonstration",
+        "$.annotations[*].{good_executions,tips_for_improvement}[*].list",
+        "as a Python list literal in a string",
+        "a list of strings",
+        in_default=True,
+    ),
+    _v(
+        "proficiency_demonstrator.score_case",
+        "proficiency_demonstrator",
+        "$.annotations[*].proficiency_score",
+        'with a lower-case second word ("Early expert")',
+        "one of Novice, Early Expert, Intermediate Expert, Late Expert",
+    ),
     # -- atomic descriptions ----------------------------------------------------------
-    _v("atomic_descriptions.narration_subject", "atomic_descriptions",
-       "$.annotations[*][*].descriptions[*].subject", "under the key narration_subject",
-       'the key subject ("C" or "O")', in_default=True),
-    _v("atomic_descriptions.flag_text", "atomic_descriptions",
-       "$.annotations[*][*].descriptions[*].{ego_visible,unsure}", 'as the strings "0"/"1"',
-       "true/false"),
+    _v(
+        "atomic_descriptions.narration_subject",
+        "atomic_descriptions",
+        "$.annotations[*][*].descriptions[*].subject",
+        "under the key narration_subject",
+        'the key subject ("C" or "O")',
+        in_default=True,
+    ),
+    _v(
+        "atomic_descriptions.flag_text",
+        "atomic_descriptions",
+        "$.annotations[*][*].descriptions[*].{ego_visible,unsure}",
+        'as the strings "0"/"1"',
+        "true/false",
+    ),
     # -- keystep -----------------------------------------------------------------------
-    _v("keystep.annotation_metadata", "keystep", "$.annotations[*].annotation_meta",
-       "under the key annotation_metadata", "the key annotation_meta", in_default=True),
+    _v(
+        "keystep.annotation_metadata",
+        "keystep",
+        "$.annotations[*].annotation_meta",
+        "under the key annotation_metadata",
+        "the key annotation_meta",
+        in_default=True,
+    ),
     # -- metadata ----------------------------------------------------------------------
-    _v("takes.v1_missing_keys", "takes", "$[*].{best_exo,task_start_sec,task_end_sec}",
-       "missing (v1 takes.json has no such keys)", "the key, null when unknown"),
+    _v(
+        "takes.v1_missing_keys",
+        "takes",
+        "$[*].{best_exo,task_start_sec,task_end_sec}",
+        "missing (v1 takes.json has no such keys)",
+        "the key, null when unknown",
+    ),
     _v("takes.task_id_text", "takes", "$[*].task_id", 'as a string of digits ("4001")', "an integer"),
     _v("takes.validated_int", "takes", "$[*].validated", "as the integers 0/1", "true/false"),
-    _v("takes.camera_flags_text", "takes", "$[*].capture.cameras[*].{is_ego,has_walkaround}",
-       'as the strings "True"/"False" or "TRUE"/"FALSE"', "true/false"),
-    _v("captures.camera_flags_text", "captures", "$[*].cameras[*].{is_ego,has_walkaround}",
-       'as the strings "True"/"False" or "TRUE"/"FALSE"', "true/false"),
-    _v("captures.validated_int", "captures", "$[*].{timesync_validated,validated}",
-       "as the integers 0/1", "true/false"),
+    _v(
+        "takes.camera_flags_text",
+        "takes",
+        "$[*].capture.cameras[*].{is_ego,has_walkaround}",
+        'as the strings "True"/"False" or "TRUE"/"FALSE"',
+        "true/false",
+    ),
+    _v(
+        "captures.camera_flags_text",
+        "captures",
+        "$[*].cameras[*].{is_ego,has_walkaround}",
+        'as the strings "True"/"False" or "TRUE"/"FALSE"',
+        "true/false",
+    ),
+    _v(
+        "captures.validated_int",
+        "captures",
+        "$[*].{timesync_validated,validated}",
+        "as the integers 0/1",
+        "true/false",
+    ),
     # -- downloader manifests ---------------------------------------------------------
-    _v("manifests.double_slash", "manifests", "$[*].paths[*].relative_path",
-       "with a double slash (annotations/ego_pose/<split>/camera_pose//<take_uid>.json)",
-       "a path with single slashes", in_default=True),
+    _v(
+        "manifests.double_slash",
+        "manifests",
+        "$[*].paths[*].relative_path",
+        "with a double slash (annotations/ego_pose/<split>/camera_pose//<take_uid>.json)",
+        "a path with single slashes",
+        in_default=True,
+    ),
 )
 
 
@@ -139,8 +204,9 @@ def text_list(value: Any, file: str, path: Path, variant_id: str) -> list[str] |
         if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
             note(file, variant_id)
             return parsed
-    raise InputError(file, path(), "a list of strings, or one written as a list literal in a string",
-                     _show(value))
+    raise InputError(
+        file, path(), "a list of strings, or one written as a list literal in a string", _show(value)
+    )
 
 
 _INT = re.compile(r"\s*[-+]?\d+\s*")
@@ -156,15 +222,16 @@ def integer(value: Any, file: str, path: Path, variant_id: str) -> int | None:
     if isinstance(value, float) and value.is_integer():
         note(file, variant_id)
         return int(value)
-    raise InputError(file, path(), "an integer, or one written as a string or a whole number",
-                     _show(value))
+    raise InputError(file, path(), "an integer, or one written as a string or a whole number", _show(value))
 
 
 _BOOL_FORMS = {
     "01": ({0: False, 1: True}, "true/false or 0/1"),
     "01_text": ({"0": False, "1": True}, 'true/false or "0"/"1"'),
-    "python_text": ({"True": True, "False": False, "TRUE": True, "FALSE": False,
-                     "true": True, "false": False}, 'true/false or "True"/"False"'),
+    "python_text": (
+        {"True": True, "False": False, "TRUE": True, "FALSE": False, "true": True, "false": False},
+        'true/false or "True"/"False"',
+    ),
 }
 
 

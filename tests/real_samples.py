@@ -20,7 +20,11 @@ def load() -> dict:
     text = SAMPLES.read_text(encoding="utf-8")
     cut = text.index('"submission format"')
     text = text[:cut].rstrip().rstrip(",") + "\n}"
-    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("//") and ln.strip() not in ("...", "...,")]
+    lines = [
+        ln
+        for ln in text.splitlines()
+        if not ln.strip().startswith("//") and ln.strip() not in ("...", "...,")
+    ]
     text = "\n".join(lines)
     text = re.sub(r",(\s*[}\]])", r"\1", text)
     return json.loads(text)

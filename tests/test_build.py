@@ -156,16 +156,13 @@ def compile_events(release, files):
             ts.append(r["t"])
             poses.append([[r["t"]] * 3] * 3)
     # columns in another order than the schema: the writer reorders
-    return {
-        "events": pa.table(
-            {"t": ts, "person_uid": uids, "split": splits, "pose": poses}
-        )
-    }
+    return {"events": pa.table({"t": ts, "person_uid": uids, "split": splits, "pose": poses})}
 
 
 def compile_notes(release, files):
     _count("notes")
     rows = [r for f in files if Path(f).name != "people.json" for r in json.loads(Path(f).read_text())]
+
     # a generator of chunks: the streaming form
     def chunks():
         for i in range(0, len(rows), 2):
@@ -183,13 +180,32 @@ def compile_notes(release, files):
 
 def make_sources(**versions: int) -> list[Source]:
     return [
-        Source("people", "metadata", ("people.json",), ("people",), compile_people,
-               required=("people.json",), version=versions.get("people", 1)),
-        Source("events", "keystep", ("events/*.json",), ("events",), compile_events,
-               version=versions.get("events", 1)),
+        Source(
+            "people",
+            "metadata",
+            ("people.json",),
+            ("people",),
+            compile_people,
+            required=("people.json",),
+            version=versions.get("people", 1),
+        ),
+        Source(
+            "events",
+            "keystep",
+            ("events/*.json",),
+            ("events",),
+            compile_events,
+            version=versions.get("events", 1),
+        ),
         # people.json is read by two sources (as takes.json is in the real registry)
-        Source("notes", "commentary", ("notes/*.json", "people.json"), ("notes",), compile_notes,
-               version=versions.get("notes", 1)),
+        Source(
+            "notes",
+            "commentary",
+            ("notes/*.json", "people.json"),
+            ("notes",),
+            compile_notes,
+            version=versions.get("notes", 1),
+        ),
     ]
 
 
@@ -201,9 +217,7 @@ def write_release(root: Path, n_people: int = 5, splits=("train", "val", "a/b c"
     (root / "events").mkdir(exist_ok=True)
     n_events = 0
     for k, split in enumerate(splits):
-        recs = [
-            {"uid": f"p{i % n_people}", "split": split, "t": float(i)} for i in range(3 + k)
-        ]
+        recs = [{"uid": f"p{i % n_people}", "split": split, "t": float(i)} for i in range(3 + k)]
         recs.append({"uid": "p0", "split": None, "t": -1.0})  # a NULL partition value
         n_events += len(recs)
         (root / "events" / f"{k}.json").write_text(json.dumps(recs))
@@ -257,10 +271,13 @@ def view_counts(catalog: Path) -> dict[str, int]:
     con = duckdb.connect(str(catalog / "catalog.duckdb"), read_only=True)
     try:
         con.execute(f"SET file_search_path = '{catalog}'")
-        names = [r[0] for r in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal "
-            "UNION SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                "UNION SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1"
+            ).fetchall()
+        ]
         return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         con.close()
@@ -282,8 +299,9 @@ def test_build_writes_the_catalog_layout(env):
     assert sorted(rep.recompiled) == ["events", "notes", "people"]
     assert siblings(c) == []  # no staging or aside folder left behind
     # hive partitions: URL-quoted values, NULL as hive's default partition, column not in the file
-    parts = sorted(p.relative_to(c / "data" / "events").as_posix()
-                   for p in (c / "data" / "events").rglob("*.parquet"))
+    parts = sorted(
+        p.relative_to(c / "data" / "events").as_posix() for p in (c / "data" / "events").rglob("*.parquet")
+    )
     assert parts == [
         "split=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
         "split=a%2Fb%20c/part-0.parquet",
@@ -484,7 +502,12 @@ def test_only_builds_some_groups_and_keeps_the_others(env):
     assert counts["people"] == env.truth["people"] and counts["events"] == env.truth["events"]
     doc = json.loads((env.catalog / "build.json").read_text())
     assert doc["sources"]["people"]["inputs"] == ["people.json"]
-    assert {r["path"] for r in doc["inputs"]} == {"people.json", "events/0.json", "events/1.json", "events/2.json"}
+    assert {r["path"] for r in doc["inputs"]} == {
+        "people.json",
+        "events/0.json",
+        "events/1.json",
+        "events/2.json",
+    }
     with pytest.raises(UsageError, match="unknown group"):
         env.build(only=["nope"])
 
@@ -533,24 +556,29 @@ def test_a_failed_build_leaves_the_previous_catalog(env, failure):
     before = (env.catalog / "build.json").read_bytes()
     kw = {}
     if failure == "input error":
-        kw["sources"] = [dataclasses.replace(s, compile=_bad_input) if s.name == "notes" else s
-                         for s in make_sources()]
+        kw["sources"] = [
+            dataclasses.replace(s, compile=_bad_input) if s.name == "notes" else s for s in make_sources()
+        ]
         kw["force"] = True
         expected = InputError
     elif failure == "compiler bug":
-        kw["sources"] = [dataclasses.replace(s, compile=_boom) if s.name == "notes" else s
-                         for s in make_sources()]
+        kw["sources"] = [
+            dataclasses.replace(s, compile=_boom) if s.name == "notes" else s for s in make_sources()
+        ]
         kw["force"] = True
         expected = RuntimeError
     elif failure == "bad view":
         (env.views_dir / "a_overview.sql").write_text("SELECT no_such_column FROM person_summary")
         expected = duckdb.Error
     else:  # a compiler returns a column the schema does not know
+
         def extra(release, files):
             return {"people": pa.table({"person_uid": ["x"], "oops": [1]})}
 
-        kw["sources"] = [dataclasses.replace(s, compile=extra, version=9) if s.name == "people" else s
-                         for s in make_sources()]
+        kw["sources"] = [
+            dataclasses.replace(s, compile=extra, version=9) if s.name == "people" else s
+            for s in make_sources()
+        ]
         expected = ValueError
     with pytest.raises(expected):
         env.build(**kw)
@@ -658,9 +686,14 @@ def test_relocated_catalog_is_queried_from_anywhere(env, tmp_path, monkeypatch):
     assert view_counts(moved) == env.truth
     # and it can be rebuilt in its new place from the recorded hashes
     CALLS.clear()
-    rep = build_catalog(env.release, moved, sources=env.sources,
-                        schemas=load_schemas(str(env.schemas_dir)), views_dir=env.views_dir,
-                        release_factory=lambda r: r)
+    rep = build_catalog(
+        env.release,
+        moved,
+        sources=env.sources,
+        schemas=load_schemas(str(env.schemas_dir)),
+        views_dir=env.views_dir,
+        release_factory=lambda r: r,
+    )
     assert rep.up_to_date and CALLS == {}
 
 
@@ -689,8 +722,11 @@ def test_kill_9_during_a_build_leaves_the_previous_catalog(env):
     env.build()
     before = (env.catalog / "build.json").read_bytes()
     script = KILL_SCRIPT.format(
-        tests=str(Path(__file__).parent), release=str(env.release), catalog=str(env.catalog),
-        schemas=str(env.schemas_dir), views=str(env.views_dir),
+        tests=str(Path(__file__).parent),
+        release=str(env.release),
+        catalog=str(env.catalog),
+        schemas=str(env.schemas_dir),
+        views=str(env.views_dir),
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
@@ -711,7 +747,8 @@ def test_writer_row_groups_streaming_and_nulls(tmp_path):
     from egoexo_sql.schema import _parse
 
     p = tmp_path / "big.toml"
-    p.write_text(textwrap.dedent("""
+    p.write_text(
+        textwrap.dedent("""
         table = "big"
         partition_by = ["k"]
         [[columns]]
@@ -721,12 +758,19 @@ def test_writer_row_groups_streaming_and_nulls(tmp_path):
         [[columns]]
         name = "k"
         type = "INTEGER"
-        """))
+        """)
+    )
     sch = _parse(p)
     n = 300_000
-    chunks = (pa.table({"i": pa.array(range(s, min(s + 7_000, n)), pa.int64()),
-                        "k": pa.array([x % 2 for x in range(s, min(s + 7_000, n))], pa.int32())})
-              for s in range(0, n, 7_000))
+    chunks = (
+        pa.table(
+            {
+                "i": pa.array(range(s, min(s + 7_000, n)), pa.int64()),
+                "k": pa.array([x % 2 for x in range(s, min(s + 7_000, n))], pa.int32()),
+            }
+        )
+        for s in range(0, n, 7_000)
+    )
     rows, files, nbytes = write_table(sch, chunks, tmp_path / "data" / "big")
     assert (rows, files) == (n, 2) and nbytes > 0
     f = pq.ParquetFile(tmp_path / "data" / "big" / "k=0" / "part-0.parquet")
@@ -737,7 +781,10 @@ def test_writer_row_groups_streaming_and_nulls(tmp_path):
     con.execute(f"SET file_search_path = '{tmp_path}'")
     con.execute(sch.view_sql())
     assert con.execute("SELECT count(*), sum(i), count(DISTINCT k) FROM big").fetchone() == (
-        n, n * (n - 1) // 2, 2)
+        n,
+        n * (n - 1) // 2,
+        2,
+    )
     with pytest.raises(ValueError, match="not nullable"):
         write_table(sch, pa.table({"i": pa.array([None], pa.int64()), "k": [1]}), tmp_path / "x")
     with pytest.raises(ValueError, match="missing"):
@@ -754,7 +801,8 @@ def test_writer_encodings_come_from_the_column_types(tmp_path):
     from egoexo_sql.schema import _parse
 
     p = tmp_path / "pts.toml"
-    p.write_text(textwrap.dedent("""
+    p.write_text(
+        textwrap.dedent("""
         table = "pts"
         [[columns]]
         name = "label"
@@ -765,11 +813,13 @@ def test_writer_encodings_come_from_the_column_types(tmp_path):
         [[columns]]
         name = "n"
         type = "INTEGER"
-        """))
+        """)
+    )
     sch = _parse(p)
     xs = [i / 7 for i in range(50_000)] + [None]
-    t = pa.table({"label": [f"j{i % 17}" for i in range(len(xs))], "x": xs,
-                  "n": pa.array(range(len(xs)), pa.int32())})
+    t = pa.table(
+        {"label": [f"j{i % 17}" for i in range(len(xs))], "x": xs, "n": pa.array(range(len(xs)), pa.int32())}
+    )
     write_table(sch, t, tmp_path / "pts")
     meta = pq.ParquetFile(tmp_path / "pts" / "part-0.parquet").metadata.row_group(0)
     enc = {meta.column(i).path_in_schema: set(meta.column(i).encodings) for i in range(meta.num_columns)}
@@ -781,9 +831,18 @@ def test_writer_encodings_come_from_the_column_types(tmp_path):
 # --------------------------------------------------------------------------- the CLI
 def test_cli_errors_are_one_line_and_exit_2(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "egoexo_sql", "build", str(tmp_path / "missing"),
-         "--catalog", str(tmp_path / "cat")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "egoexo_sql",
+            "build",
+            str(tmp_path / "missing"),
+            "--catalog",
+            str(tmp_path / "cat"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().count("\n") == 0 and "missing" in r.stderr and "Traceback" not in r.stderr
@@ -793,8 +852,12 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path):
 def test_public_build_stays_callable(env):
     import egoexo_sql
 
-    kw = dict(sources=env.sources, schemas=load_schemas(str(env.schemas_dir)),
-              views_dir=env.views_dir, release_factory=lambda r: r)
+    kw = {
+        "sources": env.sources,
+        "schemas": load_schemas(str(env.schemas_dir)),
+        "views_dir": env.views_dir,
+        "release_factory": lambda r: r,
+    }
     # importing egoexo_sql.build (the module) must not break egoexo_sql.build(...)
     first = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
     second = egoexo_sql.build(str(env.release), str(env.catalog), **kw)
@@ -847,11 +910,13 @@ def test_parallel_build_from_a_script_without_a_main_guard(demo_release, demo_ca
     release, _ = demo_release
     cat = tmp_path / "cat"
     script = tmp_path / "my_build.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import egoexo_sql
         print("script ran")
         egoexo_sql.build({str(release)!r}, {str(cat)!r})
-    """))
+    """)
+    )
     env = dict(os.environ, EGOEXO_SQL_WORKERS="2")
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -890,8 +955,7 @@ def test_real_incremental_rebuilds(release_copy, tmp_path):
         """The sources whose input globs match ``path``."""
         from egoexo_sql.tables import all_sources as registry
 
-        return sorted(s.name for s in registry()
-                      if any(path in set(release.glob(pat)) for pat in s.inputs))
+        return sorted(s.name for s in registry() if any(path in set(release.glob(pat)) for pat in s.inputs))
 
     keystep = sorted(release.glob("annotations/keystep_*.json"))[0]
     assert "keystep" in readers(keystep) and "takes" not in readers(keystep)
@@ -924,8 +988,10 @@ def test_search_index_follows_the_tables_it_is_made_from(release_copy, tmp_path)
     docs = _rows(cat, "SELECT source, count(*), sum(length) FROM search_docs GROUP BY ALL ORDER BY 1")
 
     # the atomic compiler changed (version bump), its files did not
-    bumped = [dataclasses.replace(s, version=s.version + 1) if s.name == "atomic_descriptions" else s
-              for s in all_sources()]
+    bumped = [
+        dataclasses.replace(s, version=s.version + 1) if s.name == "atomic_descriptions" else s
+        for s in all_sources()
+    ]
     rep = build_catalog(release, cat, sources=bumped)
     assert set(rep.recompiled) == {"atomic_descriptions", "search_index"}
     assert rep.reasons["search_index"].startswith("uses rebuilt table atomic_descriptions")
@@ -954,8 +1020,12 @@ def test_real_only_builds_groups_and_keeps_every_view(release_copy, tmp_path):
     assert counts["keystep_segments"] == 0 and counts["atomic_descriptions"] == 0
     assert "keystep" in rep.not_built
     rep = build_catalog(release, cat, only=["keystep", "atomic"])
-    assert sorted(rep.recompiled) == ["atomic_descriptions", "keystep", "keystep_benchmark",
-                                      "procedure_understanding"]
+    assert sorted(rep.recompiled) == [
+        "atomic_descriptions",
+        "keystep",
+        "keystep_benchmark",
+        "procedure_understanding",
+    ]
     counts = view_counts(cat)
     assert counts["takes"] == demo.truth["takes"]
     assert counts["keystep_segments"] == demo.truth["keystep_segments"]
@@ -987,8 +1057,9 @@ def test_cli_build_prints_a_summary_and_rebuilds_nothing_twice(release_copy, tmp
 
     assert re.findall(r"(?:^|\s)takes\s+([\d,]+)\s", r.output, re.M) == [f"{demo.truth['takes']:,}"]
     assert (tmp_path / "envcat" / "catalog.duckdb").is_file()
-    r = runner.invoke(app, ["build", str(release), "--catalog", str(tmp_path / "envcat"),
-                            "--only", "metadata,keystep"])
+    r = runner.invoke(
+        app, ["build", str(release), "--catalog", str(tmp_path / "envcat"), "--only", "metadata,keystep"]
+    )
     assert r.exit_code == 0, r.output
     assert "nothing to recompile" in r.output
     r = runner.invoke(app, ["build", str(release), "--only", "nope"])
@@ -1012,9 +1083,20 @@ def test_cli_only_takes_several_groups_after_one_flag(release_copy, tmp_path):
     release, demo = release_copy
     cat = tmp_path / "cat"
     r = subprocess.run(
-        [sys.executable, "-m", "egoexo_sql", "build", str(release), "--catalog", str(cat),
-         "--only", "metadata", "keystep"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "egoexo_sql",
+            "build",
+            str(release),
+            "--catalog",
+            str(cat),
+            "--only",
+            "metadata",
+            "keystep",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 0, r.stderr
     doc = json.loads((cat / "build.json").read_text())

@@ -28,10 +28,24 @@ from egoexo_sql.tables import GROUPS, all_sources
 from egoexo_sql.tables.registry import compile_release, input_files
 
 ISSUE3_TABLES = (
-    "takes", "take_videos", "captures", "capture_cameras", "participants", "physical_settings",
-    "visual_objects", "tasks", "take_benchmarks", "keystep_segments", "keystep_taxonomy",
-    "keystep_vocabulary", "proficiency_demonstrator", "proficiency_demonstration",
-    "atomic_descriptions", "expert_commentary", "expert_ratings", "manifest_files",
+    "takes",
+    "take_videos",
+    "captures",
+    "capture_cameras",
+    "participants",
+    "physical_settings",
+    "visual_objects",
+    "tasks",
+    "take_benchmarks",
+    "keystep_segments",
+    "keystep_taxonomy",
+    "keystep_vocabulary",
+    "proficiency_demonstrator",
+    "proficiency_demonstration",
+    "atomic_descriptions",
+    "expert_commentary",
+    "expert_ratings",
+    "manifest_files",
 )
 DERIVED = ("take_references", "take_summary", "orphans")
 
@@ -95,8 +109,14 @@ def test_registry_covers_every_issue3_table_once():
 
 def test_metadata_files_are_required_and_annotations_are_not():
     required = {r for s in all_sources() for r in s.required}
-    assert required == {"takes.json", "captures.json", "participants.json",
-                        "physical_setting.json", "visual_objects.json", "metadata.json"}
+    assert required == {
+        "takes.json",
+        "captures.json",
+        "participants.json",
+        "physical_setting.json",
+        "visual_objects.json",
+        "metadata.json",
+    }
     for s in all_sources():
         if s.group != "metadata":
             assert s.required == ()
@@ -220,16 +240,20 @@ def test_take_videos_and_capture_cameras(compiled, demo):
             for stream, v in streams.items():
                 composite = cam in ("collage", "best_exo")
                 expected[(t["take_uid"], cam, stream)] = (
-                    None if composite else ego.get((t["capture_uid"], cam)), v["relative_path"])
-    got = {(r["take_uid"], r["cam_id"], r["stream"]): (r["is_ego"], r["relative_path"])
-           for r in compiled["take_videos"].to_pylist()}
+                    None if composite else ego.get((t["capture_uid"], cam)),
+                    v["relative_path"],
+                )
+    got = {
+        (r["take_uid"], r["cam_id"], r["stream"]): (r["is_ego"], r["relative_path"])
+        for r in compiled["take_videos"].to_pylist()
+    }
     assert got == expected
     assert {k[1] for k in got} >= {"collage", "best_exo"}
     cams = compiled["capture_cameras"].to_pylist()
     assert {(r["capture_uid"], r["cam_id"]) for r in cams} == set(ego)
     recorded = {r["capture_uid"]: r["recorded_at"] for r in compiled["captures"].to_pylist()}
     for cu, c in caps.items():
-        want = dt.datetime.fromtimestamp(c["ds_recorded"], dt.timezone.utc).replace(tzinfo=None)
+        want = dt.datetime.fromtimestamp(c["ds_recorded"], dt.UTC).replace(tzinfo=None)
         assert recorded[cu] == want
 
 
@@ -268,8 +292,10 @@ def test_keystep_accepts_both_metadata_spellings(compiled, demo):
             spelled[key] += 1
             want[uid] = (rec[key]["annotation_uid"], str(rec[key]["annotator_id"]), split)
     assert spelled["annotation_meta"] and spelled["annotation_metadata"], spelled
-    got = {r["take_uid"]: (r["annotation_uid"], r["annotator_id"], r["split"])
-           for r in compiled["keystep_segments"].to_pylist()}
+    got = {
+        r["take_uid"]: (r["annotation_uid"], r["annotator_id"], r["split"])
+        for r in compiled["keystep_segments"].to_pylist()
+    }
     assert got == want
 
 
@@ -285,11 +311,25 @@ def test_atomic_descriptions_accept_both_subject_spellings(compiled, demo):
                     spelled[key] += 1
                     best = d.get("best_exo") or {}
                     want[(a["annotation_uid"], i)] = (
-                        uid, split, d[key], d["timestamp"], a["rejected"], best.get("cam_id"))
+                        uid,
+                        split,
+                        d[key],
+                        d["timestamp"],
+                        a["rejected"],
+                        best.get("cam_id"),
+                    )
     assert spelled["subject"] and spelled["narration_subject"], spelled
-    got = {(r["annotation_uid"], r["description_idx"]):
-           (r["take_uid"], r["split"], r["subject"], r["timestamp"], r["rejected"], r["best_exo_cam_id"])
-           for r in compiled["atomic_descriptions"].to_pylist()}
+    got = {
+        (r["annotation_uid"], r["description_idx"]): (
+            r["take_uid"],
+            r["split"],
+            r["subject"],
+            r["timestamp"],
+            r["rejected"],
+            r["best_exo_cam_id"],
+        )
+        for r in compiled["atomic_descriptions"].to_pylist()
+    }
     assert got == want
 
 
@@ -300,11 +340,23 @@ def test_expert_commentary_and_ratings(compiled, demo):
         for uid, comms in _raw(root, f"annotations/expert_commentary_{split}.json")["annotations"].items():
             for c in comms:
                 for i, r in enumerate(c["commentary_data"]):
-                    want[(c["commentary"], i)] = (uid, split, r["text"], r["error"],
-                                                  r.get("_error_desc", r.get("error_desc")))
-    got = {(r["commentary_id"], r["recording_idx"]):
-           (r["take_uid"], r["split"], r["text"], r["error"], r["error_desc"])
-           for r in compiled["expert_commentary"].to_pylist()}
+                    want[(c["commentary"], i)] = (
+                        uid,
+                        split,
+                        r["text"],
+                        r["error"],
+                        r.get("_error_desc", r.get("error_desc")),
+                    )
+    got = {
+        (r["commentary_id"], r["recording_idx"]): (
+            r["take_uid"],
+            r["split"],
+            r["text"],
+            r["error"],
+            r["error_desc"],
+        )
+        for r in compiled["expert_commentary"].to_pylist()
+    }
     assert got == want
     assert any(v[4] for v in got.values())  # _error_desc arrived
     uid_of = {t["take_name"]: t["take_uid"] for t in _raw(root, "takes.json")}
@@ -323,8 +375,10 @@ def test_proficiency(compiled, demo):
     for split in ("train", "val"):
         for rec in _raw(root, f"annotations/proficiency_demonstrator_{split}.json")["annotations"]:
             want[rec["take_uid"]] = (split, rec["proficiency_score"], rank[rec["proficiency_score"]])
-    got = {r["take_uid"]: (r["split"], r["proficiency_score"], r["proficiency_rank"])
-           for r in compiled["proficiency_demonstrator"].to_pylist()}
+    got = {
+        r["take_uid"]: (r["split"], r["proficiency_score"], r["proficiency_rank"])
+        for r in compiled["proficiency_demonstrator"].to_pylist()
+    }
     assert got == want
     kinds = Counter(r["kind"] for r in compiled["proficiency_demonstration"].to_pylist())
     assert set(kinds) == {"good_execution", "tip_for_improvement"}
@@ -354,13 +408,16 @@ def test_take_summary_repeats_the_takes_schema():
     takes, summary = schema.get("takes"), schema.get("take_summary")
     head = summary.columns[: len(takes.columns)]
     assert [(c.name, c.type, c.nullable) for c in head] == [
-        (c.name, c.type, c.nullable) for c in takes.columns]
+        (c.name, c.type, c.nullable) for c in takes.columns
+    ]
 
 
 def test_take_summary_counts(con, demo):
     root, _ = demo
-    assert con.execute("SELECT count(*) FROM take_summary").fetchone()[0] == \
-        con.execute("SELECT count(*) FROM takes").fetchone()[0]
+    assert (
+        con.execute("SELECT count(*) FROM take_summary").fetchone()[0]
+        == con.execute("SELECT count(*) FROM takes").fetchone()[0]
+    )
     takes = {t["take_uid"] for t in _raw(root, "takes.json")}
     atomic = Counter()
     for split in ("train", "val"):
@@ -389,8 +446,7 @@ def test_take_summary_counts(con, demo):
         assert n_ks == keystep[uid] and has_ks == (keystep[uid] > 0)
         assert n_exo >= 1
     # rejected annotations exist and are left out of n_atomic_descriptions
-    n_rejected = con.execute(
-        "SELECT count(*) FROM atomic_descriptions WHERE rejected").fetchone()[0]
+    n_rejected = con.execute("SELECT count(*) FROM atomic_descriptions WHERE rejected").fetchone()[0]
     assert n_rejected > 0
 
 
@@ -447,85 +503,198 @@ def test_annotation_groups_without_their_files_give_empty_tables(tmp_path):
 # Trimmed records of the real v2 release, from shared/real-samples/json_format_summary.jsonc
 # (KanokphanL/EgoExo4D_Pose_Proficiency, Apache-2.0): key names and value types unchanged.
 _CAMERAS = [
-    {"cam_id": "aria01", "is_ego": True, "has_walkaround": True, "includes_audio": True,
-     "device_type": "aria", "relative_path": "videos/aria01.vrs",
-     "video_artifact_uid": "355f22a8-1796-491b-b531-118a026dd1c5"},
-    {"cam_id": "cam01", "is_ego": False, "has_walkaround": False, "includes_audio": True,
-     "device_type": "hero10", "relative_path": "videos/cam01.mp4",
-     "video_artifact_uid": "8c2debd0-95e1-4186-bcca-8945bd530011"},
-    {"cam_id": "moblie", "is_ego": False, "has_walkaround": False, "includes_audio": True,
-     "device_type": "hero10", "relative_path": "videos/moblie.mp4",
-     "video_artifact_uid": "20ae64bd-10a7-44ca-9c29-3e3d19a4fe6e"},
+    {
+        "cam_id": "aria01",
+        "is_ego": True,
+        "has_walkaround": True,
+        "includes_audio": True,
+        "device_type": "aria",
+        "relative_path": "videos/aria01.vrs",
+        "video_artifact_uid": "355f22a8-1796-491b-b531-118a026dd1c5",
+    },
+    {
+        "cam_id": "cam01",
+        "is_ego": False,
+        "has_walkaround": False,
+        "includes_audio": True,
+        "device_type": "hero10",
+        "relative_path": "videos/cam01.mp4",
+        "video_artifact_uid": "8c2debd0-95e1-4186-bcca-8945bd530011",
+    },
+    {
+        "cam_id": "moblie",
+        "is_ego": False,
+        "has_walkaround": False,
+        "includes_audio": True,
+        "device_type": "hero10",
+        "relative_path": "videos/moblie.mp4",
+        "video_artifact_uid": "20ae64bd-10a7-44ca-9c29-3e3d19a4fe6e",
+    },
 ]
 _CAPTURE = {
-    "root_dir": "captures/cmu_bike01", "capture_name": "cmu_bike01",
-    "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7", "university_name": "cmu",
-    "origin_capture_id": "bike01", "physical_setting_uid": 97, "ds_recorded": 1689793200,
-    "has_trajectory": True, "has_gaze": True, "has_postsurvey": True, "cameras": _CAMERAS,
-    "timesync_uid": "f66bd964-1bc1-4da5-a55f-4d5fc770db60", "timesync_validated": True,
+    "root_dir": "captures/cmu_bike01",
+    "capture_name": "cmu_bike01",
+    "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7",
+    "university_name": "cmu",
+    "origin_capture_id": "bike01",
+    "physical_setting_uid": 97,
+    "ds_recorded": 1689793200,
+    "has_trajectory": True,
+    "has_gaze": True,
+    "has_postsurvey": True,
+    "cameras": _CAMERAS,
+    "timesync_uid": "f66bd964-1bc1-4da5-a55f-4d5fc770db60",
+    "timesync_validated": True,
     "validated": True,
 }
 REAL = {
-    "takes.json": [{
-        "root_dir": "takes/cmu_bike01_2", "take_name": "cmu_bike01_2", "participant_uid": 657,
-        "is_dropped": False, "objects": [], "task_id": 4001, "task_name": "Remove a Wheel",
-        "parent_task_id": 4000, "parent_task_name": "Bike Repair", "take_idx": 2,
-        "duration_sec": 110.93333333333334, "best_exo": "cam04", "task_start_sec": 0.28164,
-        "task_end_sec": 110.06668,
-        "task_timing_annotation_uid": "543a6b43-73ee-41d0-a45e-dbb8ce12434d",
-        "is_narrated": False, "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7",
-        "take_uid": "ed3ec638-8363-4e1d-9851-c7936cbfad8c",
-        "take_timing_uid": "7811bafb-e625-4bd4-ab50-bf61c18e57c1",
-        "timesync_uid": "f66bd964-1bc1-4da5-a55f-4d5fc770db60", "timesync_start_idx": 7170,
-        "timesync_end_idx": 10498,
-        "frame_aligned_videos": {
-            "aria01": {"rgb": {"cam_id": "aria01", "stream_id": "214-1", "readable_stream_id": "rgb",
-                               "clip_uid": "1ce4ecbc-af7c-488c-9ada-fe3b9cdb4814", "is_collage": False,
-                               "relative_path": "frame_aligned_videos/aria01_214-1.mp4"}},
-            "cam01": {"0": {"cam_id": "cam01", "stream_id": "0", "readable_stream_id": "0",
-                            "clip_uid": "e8d24e60-48f2-43b8-94c0-61e58fb675af", "is_collage": False,
-                            "relative_path": "frame_aligned_videos/cam01.mp4"}},
-            "collage": {"0": {"clip_uid": "5f157b1d-4428-43fc-b165-731cae1169ae", "is_collage": True,
-                              "stream_id": "0", "readable_stream_id": "0",
-                              "relative_path": "ego_preview.mp4"}},
-            "best_exo": {"0": {"clip_uid": None, "stream_id": "0", "readable_stream_id": "0",
-                               "is_collage": True, "relative_path": None}},
-        },
-        "vrs_all_streams_relative_path": "aria01.vrs", "vrs_relative_path": "aria01_noimagestreams.vrs",
-        "trimmed_eye_gaze_relative_path": "eye_gaze", "trimmed_trajectory_relative_path": "trajectory",
-        "has_trimmed_eye_gaze": True, "has_trimmed_trajectory": True, "has_trimmed_vrs": True,
-        "university_id": "ego4d-cmu", "university_name": "cmu", "origin_id": "2",
-        "capture": _CAPTURE, "physical_setting_uid": 97, "validated": True,
-    }],
+    "takes.json": [
+        {
+            "root_dir": "takes/cmu_bike01_2",
+            "take_name": "cmu_bike01_2",
+            "participant_uid": 657,
+            "is_dropped": False,
+            "objects": [],
+            "task_id": 4001,
+            "task_name": "Remove a Wheel",
+            "parent_task_id": 4000,
+            "parent_task_name": "Bike Repair",
+            "take_idx": 2,
+            "duration_sec": 110.93333333333334,
+            "best_exo": "cam04",
+            "task_start_sec": 0.28164,
+            "task_end_sec": 110.06668,
+            "task_timing_annotation_uid": "543a6b43-73ee-41d0-a45e-dbb8ce12434d",
+            "is_narrated": False,
+            "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7",
+            "take_uid": "ed3ec638-8363-4e1d-9851-c7936cbfad8c",
+            "take_timing_uid": "7811bafb-e625-4bd4-ab50-bf61c18e57c1",
+            "timesync_uid": "f66bd964-1bc1-4da5-a55f-4d5fc770db60",
+            "timesync_start_idx": 7170,
+            "timesync_end_idx": 10498,
+            "frame_aligned_videos": {
+                "aria01": {
+                    "rgb": {
+                        "cam_id": "aria01",
+                        "stream_id": "214-1",
+                        "readable_stream_id": "rgb",
+                        "clip_uid": "1ce4ecbc-af7c-488c-9ada-fe3b9cdb4814",
+                        "is_collage": False,
+                        "relative_path": "frame_aligned_videos/aria01_214-1.mp4",
+                    }
+                },
+                "cam01": {
+                    "0": {
+                        "cam_id": "cam01",
+                        "stream_id": "0",
+                        "readable_stream_id": "0",
+                        "clip_uid": "e8d24e60-48f2-43b8-94c0-61e58fb675af",
+                        "is_collage": False,
+                        "relative_path": "frame_aligned_videos/cam01.mp4",
+                    }
+                },
+                "collage": {
+                    "0": {
+                        "clip_uid": "5f157b1d-4428-43fc-b165-731cae1169ae",
+                        "is_collage": True,
+                        "stream_id": "0",
+                        "readable_stream_id": "0",
+                        "relative_path": "ego_preview.mp4",
+                    }
+                },
+                "best_exo": {
+                    "0": {
+                        "clip_uid": None,
+                        "stream_id": "0",
+                        "readable_stream_id": "0",
+                        "is_collage": True,
+                        "relative_path": None,
+                    }
+                },
+            },
+            "vrs_all_streams_relative_path": "aria01.vrs",
+            "vrs_relative_path": "aria01_noimagestreams.vrs",
+            "trimmed_eye_gaze_relative_path": "eye_gaze",
+            "trimmed_trajectory_relative_path": "trajectory",
+            "has_trimmed_eye_gaze": True,
+            "has_trimmed_trajectory": True,
+            "has_trimmed_vrs": True,
+            "university_id": "ego4d-cmu",
+            "university_name": "cmu",
+            "origin_id": "2",
+            "capture": _CAPTURE,
+            "physical_setting_uid": 97,
+            "validated": True,
+        }
+    ],
     # the real captures.json sample record lacks cameras, has_gaze and has_postsurvey
-    "captures.json": [{
-        "root_dir": "captures/cmu_bike01", "capture_name": "cmu_bike01",
-        "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7", "university_name": "cmu",
-        "origin_capture_id": "bike01", "physical_setting_uid": 97, "ds_recorded": 1689793200,
-        "has_trajectory": True, "timesync_uid": "d928bbf6-dbda-4b0c-a4af-6c8fe49c82eb",
-        "timesync_validated": True, "validated": True,
-    }],
-    "participants.json": [{
-        "participant_uid": 2, "origin_participant_id": "056", "university_id": "ego4d-university-sa",
-        "university_name": "uniandes", "collection_date": "2023-03-09",
-        "metadata": "{\"age_range\": 29, \"gender\": \"female\", \"race_ethnicity\": \"Mixed\", "
-                    "\"country_born\": \"colombian\", \"field\": \"Cultural manager / Art history\", "
-                    "\"native_language\": null, \"home_language\": null, "
-                    "\"education_completed\": null, \"current_student\": null}",
-    }],
-    "physical_setting.json": [{"origin_physical_setting_id": "bikebay01", "video_source_id": 4,
-                               "metadata": "{}", "univ_name": "cmu", "physical_uid": 97}],
-    "visual_objects.json": [{"object_uid": "d600fdce-6058-4195-8054-9f0e9fc1455e",
-                             "name": "allen_wrench_set", "physical_setting_uid": 47,
-                             "additional_metadata": "nan"}],
-    "metadata.json": {"version": "v2", "date": "240325",
-                      "tasks": {"0": "Unknown", "4000": "Bike Repair", "4001": "Remove a Wheel",
-                                "7000": "Rock Climbing", "7300": "Minnesota_Bouldering"}},
+    "captures.json": [
+        {
+            "root_dir": "captures/cmu_bike01",
+            "capture_name": "cmu_bike01",
+            "capture_uid": "d37b73eb-fa42-43a6-8115-56832996ebd7",
+            "university_name": "cmu",
+            "origin_capture_id": "bike01",
+            "physical_setting_uid": 97,
+            "ds_recorded": 1689793200,
+            "has_trajectory": True,
+            "timesync_uid": "d928bbf6-dbda-4b0c-a4af-6c8fe49c82eb",
+            "timesync_validated": True,
+            "validated": True,
+        }
+    ],
+    "participants.json": [
+        {
+            "participant_uid": 2,
+            "origin_participant_id": "056",
+            "university_id": "ego4d-university-sa",
+            "university_name": "uniandes",
+            "collection_date": "2023-03-09",
+            "metadata": '{"age_range": 29, "gender": "female", "race_ethnicity": "Mixed", '
+            '"country_born": "colombian", "field": "Cultural manager / Art history", '
+            '"native_language": null, "home_language": null, '
+            '"education_completed": null, "current_student": null}',
+        }
+    ],
+    "physical_setting.json": [
+        {
+            "origin_physical_setting_id": "bikebay01",
+            "video_source_id": 4,
+            "metadata": "{}",
+            "univ_name": "cmu",
+            "physical_uid": 97,
+        }
+    ],
+    "visual_objects.json": [
+        {
+            "object_uid": "d600fdce-6058-4195-8054-9f0e9fc1455e",
+            "name": "allen_wrench_set",
+            "physical_setting_uid": 47,
+            "additional_metadata": "nan",
+        }
+    ],
+    "metadata.json": {
+        "version": "v2",
+        "date": "240325",
+        "tasks": {
+            "0": "Unknown",
+            "4000": "Bike Repair",
+            "4001": "Remove a Wheel",
+            "7000": "Rock Climbing",
+            "7300": "Minnesota_Bouldering",
+        },
+    },
     "annotations/splits.json": {
         "take_uid_to_split": {"ed3ec638-8363-4e1d-9851-c7936cbfad8c": "train"},
         "split_to_take_uids": {"train": ["ed3ec638-8363-4e1d-9851-c7936cbfad8c"], "val": [], "test": []},
-        "take_uid_to_benchmark": {"ed3ec638-8363-4e1d-9851-c7936cbfad8c": [
-            "atomic_action_descriptions", "ego_pose", "egopose", "keystep"]},
+        "take_uid_to_benchmark": {
+            "ed3ec638-8363-4e1d-9851-c7936cbfad8c": [
+                "atomic_action_descriptions",
+                "ego_pose",
+                "egopose",
+                "keystep",
+            ]
+        },
         "ds": "20240404_08:13:53",
     },
 }
@@ -557,7 +726,11 @@ def test_real_records(tmp_path):
     assert {r["cam_id"] for r in out["capture_cameras"].to_pylist()} == {"aria01", "cam01", "moblie"}
     p = out["participants"].to_pylist()[0]
     assert (p["age"], p["gender"], p["field"], p["native_language"]) == (
-        29, "female", "Cultural manager / Art history", None)
+        29,
+        "female",
+        "Cultural manager / Art history",
+        None,
+    )
     assert p["collection_date"] == dt.date(2023, 3, 9)
     s = out["physical_settings"].to_pylist()[0]
     assert (s["physical_setting_uid"], s["university"], s["metadata_json"]) == (97, "cmu", "{}")
@@ -566,7 +739,11 @@ def test_real_records(tmp_path):
     assert tasks[7300]["scenario"] == "Rock Climbing" and not tasks[7300]["is_scenario"]
     assert tasks[4000]["is_scenario"]
     assert sorted(out["take_benchmarks"].column("benchmark").to_pylist()) == [
-        "atomic_action_descriptions", "ego_pose", "egopose", "keystep"]
+        "atomic_action_descriptions",
+        "ego_pose",
+        "egopose",
+        "keystep",
+    ]
 
 
 def test_variant_spellings_in_small_files(tmp_path):
@@ -574,42 +751,120 @@ def test_variant_spellings_in_small_files(tmp_path):
     files["captures.json"][0]["timesync_validated"] = 0  # the Dev notebook compares > 0
     uid = "ed3ec638-8363-4e1d-9851-c7936cbfad8c"
     files["annotations/keystep_val.json"] = {
-        "annotations": {uid: {"take_uid": uid, "take_name": "cmu_bike01_2", "scenario": "Remove a Wheel",
-                              "annotation_metadata": {"annotation_uid": "a1", "annotator_id": 7},
-                              "segments": [{"start_time": 1, "end_time": 2.5, "step_id": 3,
-                                            "step_unique_id": 843, "step_name": "x",
-                                            "step_description": "y", "is_essential": True}]}},
-        "taxonomy": {}, "vocabulary": {"843": "x"}}
-    files["annotations/atomic_descriptions_train.json"] = {"annotations": {uid: [{
-        "annotation_uid": "b1", "annotator_id": 5284063695022975, "rejected": False,
-        "reject_reason": None, "unknown_key": {"kept": "out"},
-        "descriptions": [
-            {"text": "C picks", "timestamp": 1.5, "narration_subject": "C", "ego_visible": "1",
-             "best_exo": {"raw_cam_id": 1, "cam_id": "cam01"}, "unsure": "0"},
-            {"text": "O waves", "timestamp": 2, "subject": "O", "ego_visible": False,
-             "best_exo": None, "unsure": None}]}]}}
-    files["annotations/expert_commentary_train.json"] = {"ds": "x", "annotations": {uid: [{
-        "take_name": "cmu_bike01_2", "take_uid": uid, "task_id": 4001, "task_name": "Remove a Wheel",
-        "commentary": "cmu_bike01_2/6jm95g",
-        "commentary_data": [{"recording": "0.webm", "video_time": 3.2, "text": None, "error": True,
-                             "error_desc": "empty audio", "duration_approx": 2.0}]}]}}
+        "annotations": {
+            uid: {
+                "take_uid": uid,
+                "take_name": "cmu_bike01_2",
+                "scenario": "Remove a Wheel",
+                "annotation_metadata": {"annotation_uid": "a1", "annotator_id": 7},
+                "segments": [
+                    {
+                        "start_time": 1,
+                        "end_time": 2.5,
+                        "step_id": 3,
+                        "step_unique_id": 843,
+                        "step_name": "x",
+                        "step_description": "y",
+                        "is_essential": True,
+                    }
+                ],
+            }
+        },
+        "taxonomy": {},
+        "vocabulary": {"843": "x"},
+    }
+    files["annotations/atomic_descriptions_train.json"] = {
+        "annotations": {
+            uid: [
+                {
+                    "annotation_uid": "b1",
+                    "annotator_id": 5284063695022975,
+                    "rejected": False,
+                    "reject_reason": None,
+                    "unknown_key": {"kept": "out"},
+                    "descriptions": [
+                        {
+                            "text": "C picks",
+                            "timestamp": 1.5,
+                            "narration_subject": "C",
+                            "ego_visible": "1",
+                            "best_exo": {"raw_cam_id": 1, "cam_id": "cam01"},
+                            "unsure": "0",
+                        },
+                        {
+                            "text": "O waves",
+                            "timestamp": 2,
+                            "subject": "O",
+                            "ego_visible": False,
+                            "best_exo": None,
+                            "unsure": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    }
+    files["annotations/expert_commentary_train.json"] = {
+        "ds": "x",
+        "annotations": {
+            uid: [
+                {
+                    "take_name": "cmu_bike01_2",
+                    "take_uid": uid,
+                    "task_id": 4001,
+                    "task_name": "Remove a Wheel",
+                    "commentary": "cmu_bike01_2/6jm95g",
+                    "commentary_data": [
+                        {
+                            "recording": "0.webm",
+                            "video_time": 3.2,
+                            "text": None,
+                            "error": True,
+                            "error_desc": "empty audio",
+                            "duration_approx": 2.0,
+                        }
+                    ],
+                }
+            ]
+        },
+    }
     # a rating folder the commentary files do not mention: resolved through takes.json
     files["annotations/expert_commentary/cmu_bike01_2/abc123/data.json"] = {
-        "user_id": "abc123", "video_name": "cmu_bike01_2", "annotations": [],
-        "proficiency": {"rating": 8, "why": "steady hands"}}
+        "user_id": "abc123",
+        "video_name": "cmu_bike01_2",
+        "annotations": [],
+        "proficiency": {"rating": 8, "why": "steady hands"},
+    }
     files["annotations/expert_commentary/nowhere_9/abc123/data.json"] = {
-        "user_id": "abc123", "video_name": "nowhere_9", "annotations": []}
+        "user_id": "abc123",
+        "video_name": "nowhere_9",
+        "annotations": [],
+    }
     files["annotations/proficiency_demonstrator_train.json"] = [  # the docs' bare-list form
-        {"take_uid": uid, "task_id": 4001, "scenario_name": "Bike Repair",
-         "university_id": "ego4d-cmu", "origin_participant_id": 30, "proficiency_score": "Late Expert",
-         "video_paths": {"ego": "takes/cmu_bike01_2/frame_aligned_videos/aria01_214-1.mp4"}}]
+        {
+            "take_uid": uid,
+            "task_id": 4001,
+            "scenario_name": "Bike Repair",
+            "university_id": "ego4d-cmu",
+            "origin_participant_id": 30,
+            "proficiency_score": "Late Expert",
+            "video_paths": {"ego": "takes/cmu_bike01_2/frame_aligned_videos/aria01_214-1.mp4"},
+        }
+    ]
     out = compile_release(write_release(tmp_path, files))
     assert out["captures"].column("timesync_validated").to_pylist() == [False]
     seg = out["keystep_segments"].to_pylist()[0]
-    assert (seg["annotation_uid"], seg["annotator_id"], seg["split"], seg["start_time"]) == ("a1", "7", "val", 1.0)
+    assert (seg["annotation_uid"], seg["annotator_id"], seg["split"], seg["start_time"]) == (
+        "a1",
+        "7",
+        "val",
+        1.0,
+    )
     rows = out["atomic_descriptions"].to_pylist()
     assert [(r["subject"], r["ego_visible"], r["unsure"], r["best_exo_raw_cam_id"]) for r in rows] == [
-        ("C", True, False, "1"), ("O", False, None, None)]
+        ("C", True, False, "1"),
+        ("O", False, None, None),
+    ]
     assert rows[0]["annotator_id"] == "5284063695022975"
     c = out["expert_commentary"].to_pylist()[0]
     assert (c["expert_uid"], c["error_desc"], c["text"]) == ("6jm95g", "empty audio", None)
@@ -623,8 +878,13 @@ def test_variant_spellings_in_small_files(tmp_path):
         orphans = con.execute("SELECT source_file, take_uid, reason FROM orphans").fetchall()
     finally:
         con.close()
-    assert orphans == [("annotations/expert_commentary/nowhere_9/abc123/data.json", None,
-                        "take_name is in neither the commentary files nor takes.json")]
+    assert orphans == [
+        (
+            "annotations/expert_commentary/nowhere_9/abc123/data.json",
+            None,
+            "take_name is in neither the commentary files nor takes.json",
+        )
+    ]
 
 
 def test_missing_required_file_is_an_input_error(tmp_path):

@@ -10,8 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 import real_samples
+
 from egoexo_sql.demo import generate
 from egoexo_sql.demo.world import ATOMIC_DESCRIPTIONS, SCENARIOS, SPLITS
 
@@ -49,8 +49,21 @@ def jtype(v) -> str:
 
 
 # fields the format doc marks nullable: the generator may write null where the sample has a value
-NULLABLE = {"best_exo", "task_start_sec", "task_end_sec", "participant_uid", "task_id", "task_name", "clip_uid",
-            "relative_path", "gender", "native_language", "home_language", "education_completed", "current_student"}
+NULLABLE = {
+    "best_exo",
+    "task_start_sec",
+    "task_end_sec",
+    "participant_uid",
+    "task_id",
+    "task_name",
+    "clip_uid",
+    "relative_path",
+    "gender",
+    "native_language",
+    "home_language",
+    "education_completed",
+    "current_student",
+}
 
 
 def assert_same_shape(gen, real, path: str = "$", allow_extra: frozenset = frozenset()) -> None:
@@ -66,7 +79,8 @@ def assert_same_shape(gen, real, path: str = "$", allow_extra: frozenset = froze
         real_fixed = {k for k in real if key_class(k) is None}
         gen_fixed = {k for k in gen if key_class(k) is None}
         assert gen_fixed - allow_extra == real_fixed, (
-            f"{path}: keys {sorted(gen_fixed)} differ from the real {sorted(real_fixed)}")
+            f"{path}: keys {sorted(gen_fixed)} differ from the real {sorted(real_fixed)}"
+        )
         for k in real_fixed:
             assert_same_shape(gen[k], real[k], f"{path}.{k}", allow_extra)
         by_class: dict[str, object] = {}
@@ -93,13 +107,16 @@ def read(release: Path, rel: str):
 # ----------------------------------------------------------------------------- conformance
 
 
-@pytest.mark.parametrize("sample, generated", [
-    ("tasks.json", "takes.json"),  # the dump labels the takes block "tasks.json"
-    ("captures.json", "captures.json"),
-    ("participants.json", "participants.json"),
-    ("physical_setting.json", "physical_setting.json"),
-    ("visual_objects.json", "visual_objects.json"),
-])
+@pytest.mark.parametrize(
+    "sample, generated",
+    [
+        ("tasks.json", "takes.json"),  # the dump labels the takes block "tasks.json"
+        ("captures.json", "captures.json"),
+        ("participants.json", "participants.json"),
+        ("physical_setting.json", "physical_setting.json"),
+        ("visual_objects.json", "visual_objects.json"),
+    ],
+)
 def test_metadata_records_have_the_real_keys_and_types(demo_release, sample, generated):
     release, _ = demo_release
     real = real_samples.load()[sample]
@@ -123,7 +140,9 @@ def test_metadata_and_splits_have_the_real_shape(demo_release):
     meta = read(release, "metadata.json")
     assert_same_shape(meta, samples["metadata.json"], "metadata.json")
     assert meta["tasks"] == samples["metadata.json"]["tasks"], "the task table is the real one"
-    assert_same_shape(read(release, "annotations/splits.json"), samples["annotations/splits.json"], "splits.json")
+    assert_same_shape(
+        read(release, "annotations/splits.json"), samples["annotations/splits.json"], "splits.json"
+    )
 
 
 def test_ego_pose_files_have_the_real_shape(demo_release):
@@ -135,7 +154,11 @@ def test_ego_pose_files_have_the_real_shape(demo_release):
     body_auto = sorted(pose.glob("*/body/automatic/*.json"))
     assert cam_files and body_manual and body_auto
     for f in cam_files[:20]:
-        assert_same_shape(json.loads(f.read_bytes()), samples["annotations/ego_pose/test/camera_pose/<take_uid>.json"], f.name)
+        assert_same_shape(
+            json.loads(f.read_bytes()),
+            samples["annotations/ego_pose/test/camera_pose/<take_uid>.json"],
+            f.name,
+        )
     real_body = samples["annotations/ego_pose/train/body/annotation/<take_uid>.json"]
     for f in body_manual[:20]:
         assert_same_shape(json.loads(f.read_bytes()), real_body, f.name)
@@ -152,8 +175,15 @@ def test_downscaled_video_names_match_the_real_listing(demo_release):
     for e in entries:
         names = {p["relative_path"].rsplit("/", 1)[1] for p in e["paths"]}
         t = takes[e["uid"]]
-        assert all(p["relative_path"].startswith(f"takes/{t['take_name']}/frame_aligned_videos/downscaled/448/") for p in e["paths"])
-        if "aria01" in t["frame_aligned_videos"] and set(t["frame_aligned_videos"]) >= {"cam01", "cam02", "cam03", "cam04"} and len(t["frame_aligned_videos"]) == 7:
+        assert all(
+            p["relative_path"].startswith(f"takes/{t['take_name']}/frame_aligned_videos/downscaled/448/")
+            for p in e["paths"]
+        )
+        if (
+            "aria01" in t["frame_aligned_videos"]
+            and set(t["frame_aligned_videos"]) >= {"cam01", "cam02", "cam03", "cam04"}
+            and len(t["frame_aligned_videos"]) == 7
+        ):
             assert real_names <= names | {"ego_preview.mp4"}
             ok += 1
     assert ok, "at least one take has the sampled camera set"
@@ -168,11 +198,22 @@ def test_annotation_files_have_the_documented_shapes(demo_release):
     assert {"take_uid", "take_name", "scenario", "segments"} <= set(rec)
     seg = rec["segments"][0]
     assert {k: jtype(v) for k, v in seg.items()} == {
-        "start_time": "float", "end_time": "float", "step_id": "int", "step_unique_id": "int",
-        "step_name": "str", "step_description": "str", "is_essential": "bool"}
+        "start_time": "float",
+        "end_time": "float",
+        "step_id": "int",
+        "step_unique_id": "int",
+        "step_name": "str",
+        "step_description": "str",
+        "is_essential": "bool",
+    }
     prof = read(release, "annotations/proficiency_demonstrator_train.json")
     assert list(prof) == ["annotations"] and isinstance(prof["annotations"], list)
-    assert prof["annotations"][0]["proficiency_score"] in ("Novice", "Early Expert", "Intermediate Expert", "Late Expert")
+    assert prof["annotations"][0]["proficiency_score"] in (
+        "Novice",
+        "Early Expert",
+        "Intermediate Expert",
+        "Late Expert",
+    )
     atomic = read(release, "annotations/atomic_descriptions_train.json")
     assert set(atomic) == {"annotations", "ds", "take_cam_id_map"}
     ann = next(iter(atomic["annotations"].values()))[0]
@@ -180,11 +221,15 @@ def test_annotation_files_have_the_documented_shapes(demo_release):
     ec = read(release, "annotations/expert_commentary_train.json")
     assert set(ec) == {"ds", "annotations"}
     com = next(iter(ec["annotations"].values()))[0]
-    assert com["commentary"].endswith(com["commentary"][-6:]) and len(com["commentary"].rsplit("/", 1)[1]) == 6
+    assert (
+        com["commentary"].endswith(com["commentary"][-6:]) and len(com["commentary"].rsplit("/", 1)[1]) == 6
+    )
     folder = a / "expert_commentary" / com["commentary"]
     data = json.loads((folder / "data.json").read_bytes())
     assert 1 <= data["proficiency"]["rating"] <= 10 and data["video_name"] == com["take_name"]
-    assert set(json.loads((folder / "transcriptions.json").read_bytes())) == {d["recording"] for d in com["commentary_data"]}
+    assert set(json.loads((folder / "transcriptions.json").read_bytes())) == {
+        d["recording"] for d in com["commentary_data"]
+    }
     rel = read(release, "annotations/relations_train.json")
     take_rel = next(iter(rel["annotations"].values()))
     assert set(take_rel) == {"scenario", "take_name", "object_names", "object_masks"}
@@ -192,15 +237,34 @@ def test_annotation_files_have_the_documented_shapes(demo_release):
 
 def test_manifests_have_the_downloader_format(demo_release):
     release, _ = demo_release
-    parts = sorted(str(p.parent.relative_to(release / "manifests")) for p in (release / "manifests").rglob("manifest.json"))
-    assert {"metadata", "annotations", "takes", "captures", "downscaled_takes/448", "ego_pose_pseudo_gt", "expert_commentary"} <= set(parts)
+    parts = sorted(
+        str(p.parent.relative_to(release / "manifests"))
+        for p in (release / "manifests").rglob("manifest.json")
+    )
+    assert {
+        "metadata",
+        "annotations",
+        "takes",
+        "captures",
+        "downscaled_takes/448",
+        "ego_pose_pseudo_gt",
+        "expert_commentary",
+    } <= set(parts)
     for part in parts:
         entries = read(release, f"manifests/{part}/manifest.json")
         assert isinstance(entries, list)
         for e in entries[:200]:
             assert list(e) == ["uid", "paths", "splits", "benchmarks"]
             for p in e["paths"]:
-                assert list(p) == ["source_path", "relative_path", "views", "universities", "file_type", "size", "checksum"]
+                assert list(p) == [
+                    "source_path",
+                    "relative_path",
+                    "views",
+                    "universities",
+                    "file_type",
+                    "size",
+                    "checksum",
+                ]
                 assert p["source_path"].startswith("s3://") and isinstance(p["size"], int) and p["size"] > 0
     # JSON parts list the files written here with their real sizes
     for e in read(release, "manifests/annotations/manifest.json"):
@@ -211,7 +275,13 @@ def test_manifests_have_the_downloader_format(demo_release):
     assert {e["uid"] for e in read(release, "manifests/takes/manifest.json")} == takes
     assert {e["uid"] for e in read(release, "manifests/captures/manifest.json")} == captures
     assert {e["uid"] for e in read(release, "manifests/metadata/manifest.json")} == {
-        "takes", "captures", "physical_setting", "participants", "visual_objects", "metadata"}
+        "takes",
+        "captures",
+        "physical_setting",
+        "participants",
+        "visual_objects",
+        "metadata",
+    }
 
 
 # ------------------------------------------------------------------- referential integrity
@@ -261,14 +331,20 @@ def test_annotations_agree_with_takes(demo_release):
         vocab = ks["vocabulary"]
         for uid, rec in ks["annotations"].items():
             t = takes[uid]
-            assert split_of[uid] == split and rec["take_name"] == t["take_name"] and rec["scenario"] == t["task_name"]
+            assert (
+                split_of[uid] == split
+                and rec["take_name"] == t["take_name"]
+                and rec["scenario"] == t["task_name"]
+            )
             tax = ks["taxonomy"][rec["scenario"]]
             for s in rec["segments"]:
                 node = tax[str(s["step_id"])]
                 assert node["is_leafnode"] and node["unique_id"] == s["step_unique_id"]
                 assert vocab[str(s["step_unique_id"])] == s["step_name"]
                 assert 0 <= s["start_time"] < s["end_time"] <= t["duration_sec"]
-        for uid, anns in read(release, f"annotations/atomic_descriptions_{split}.json")["annotations"].items():
+        for uid, anns in read(release, f"annotations/atomic_descriptions_{split}.json")[
+            "annotations"
+        ].items():
             t = takes[uid]
             for a in anns:
                 for d in a["descriptions"]:
@@ -355,13 +431,27 @@ def test_the_real_quirks_are_present_even_at_a_tiny_scale(tmp_path):
     assert subject_keys["subject"] and subject_keys["narration_subject"]
     assert meta_keys["annotation_meta"] and meta_keys["annotation_metadata"]
     uids = {t["take_uid"] for t in takes}
-    prof = [r for s in ("train", "val") for n in ("demonstrator", "demonstration")
-            for r in read(release, f"annotations/proficiency_{n}_{s}.json")["annotations"]]
+    prof = [
+        r
+        for s in ("train", "val")
+        for n in ("demonstrator", "demonstration")
+        for r in read(release, f"annotations/proficiency_{n}_{s}.json")["annotations"]
+    ]
     orphans = [r for r in prof if r["take_uid"] not in uids]
     assert orphans and len(orphans) < len(prof) / 4
-    rejected = [a for s in ("train", "val") for anns in read(release, f"annotations/atomic_descriptions_{s}.json")["annotations"].values() for a in anns if a["rejected"]]
+    rejected = [
+        a
+        for s in ("train", "val")
+        for anns in read(release, f"annotations/atomic_descriptions_{s}.json")["annotations"].values()
+        for a in anns
+        if a["rejected"]
+    ]
     assert rejected and all(a["reject_reason"] for a in rejected)
-    rel = [r for s in ("train", "val", "test") for r in read(release, f"annotations/relations_{s}.json")["annotations"].values()]
+    rel = [
+        r
+        for s in ("train", "val", "test")
+        for r in read(release, f"annotations/relations_{s}.json")["annotations"].values()
+    ]
     assert any(not r["object_masks"] for r in rel) and any(r["object_masks"] for r in rel)
     ks = read(release, "annotations/keystep_train.json")["annotations"]
     assert ks and all(k == v["take_uid"] for k, v in ks.items()), "keystep annotations keyed by take_uid"
@@ -382,8 +472,12 @@ def test_counts_scale_linearly(tmp_path):
     total = sum(SPLITS.values())
     for k, v in SPLITS.items():
         assert abs(split[k] - v * len(takes) / total) <= 1
-    n_desc = sum(len(a["descriptions"]) for s in ("train", "val")
-                 for anns in read(release, f"annotations/atomic_descriptions_{s}.json")["annotations"].values() for a in anns)
+    n_desc = sum(
+        len(a["descriptions"])
+        for s in ("train", "val")
+        for anns in read(release, f"annotations/atomic_descriptions_{s}.json")["annotations"].values()
+        for a in anns
+    )
     assert n_desc == report.truth["atomic_descriptions"] == round(ATOMIC_DESCRIPTIONS * scale)
     assert abs(len(read(release, "participants.json")) - 74) <= 2
     assert abs(len(read(release, "captures.json")) - 79) <= 2
@@ -392,7 +486,12 @@ def test_counts_scale_linearly(tmp_path):
 @pytest.mark.slow
 def test_scale_one_reproduces_the_published_counts(tmp_path):
     release = tmp_path / "r"
-    report = generate(release, scale=1, seed=0, only=["metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "relations"])
+    report = generate(
+        release,
+        scale=1,
+        seed=0,
+        only=["metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "relations"],
+    )
     takes = read(release, "takes.json")
     split_of = read(release, "annotations/splits.json")["take_uid_to_split"]
 
@@ -422,13 +521,26 @@ def test_scale_one_reproduces_the_published_counts(tmp_path):
     near(n_com, 11_689)
     near(len(com_takes), 3055)
     assert len(experts) == 50
-    rel = sum(len(read(release, f"annotations/relations_{s}.json")["annotations"]) for s in ("train", "val", "test"))
+    rel = sum(
+        len(read(release, f"annotations/relations_{s}.json")["annotations"]) for s in ("train", "val", "test")
+    )
     near(rel, 1653)
     uids = {t["take_uid"] for t in takes}
-    orphan_uids = {r["take_uid"] for s in ("train", "val") for n in ("demonstrator", "demonstration")
-                   for r in read(release, f"annotations/proficiency_{n}_{s}.json")["annotations"] if r["take_uid"] not in uids}
+    orphan_uids = {
+        r["take_uid"]
+        for s in ("train", "val")
+        for n in ("demonstrator", "demonstration")
+        for r in read(release, f"annotations/proficiency_{n}_{s}.json")["annotations"]
+        if r["take_uid"] not in uids
+    }
     near(len(orphan_uids), 258)
-    mb = sum((release / f"{n}.json").stat().st_size for n in ("takes", "captures", "participants", "physical_setting", "visual_objects", "metadata")) / 1e6
+    mb = (
+        sum(
+            (release / f"{n}.json").stat().st_size
+            for n in ("takes", "captures", "participants", "physical_setting", "visual_objects", "metadata")
+        )
+        / 1e6
+    )
     assert 46 * 0.7 <= mb <= 46 * 1.3, mb
 
 
@@ -436,7 +548,11 @@ def test_scale_one_reproduces_the_published_counts(tmp_path):
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):

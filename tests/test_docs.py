@@ -153,7 +153,9 @@ def test_examples_have_a_title_and_a_question():
     assert 8 <= len(items) <= 12
     for e in items:
         assert e.title and not e.title.endswith(".")
-        assert e.question.endswith("?") or e.question.endswith(".)"), f"{e.name}: the question should end with '?'"
+        assert e.question.endswith("?") or e.question.endswith(".)"), (
+            f"{e.name}: the question should end with '?'"
+        )
 
 
 def test_examples_run_in_the_sandbox_like_egoexo_sql_query(docs_catalog):
@@ -204,4 +206,6 @@ def test_format_value():
 
 def test_examples_dir_is_the_one_shipped():
     assert (queries_dir() / "examples").is_dir()
-    assert [e.name for e in docs.examples()] == sorted(p.stem for p in (queries_dir() / "examples").glob("*.sql"))
+    assert [e.name for e in docs.examples()] == sorted(
+        p.stem for p in (queries_dir() / "examples").glob("*.sql")
+    )

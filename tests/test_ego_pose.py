@@ -13,14 +13,20 @@ import duckdb
 import orjson
 import pytest
 
-from egoexo_sql.builder import compiling as streaming
 from egoexo_sql.builder import build_catalog
+from egoexo_sql.builder import compiling as streaming
 from egoexo_sql.errors import InputError
 from egoexo_sql.release import Release
 from egoexo_sql.tables._json_stream import StreamError, iter_members
 
-POSE_TABLES = ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes", "camera_poses",
-               "relations_objects", "relations_masks")
+POSE_TABLES = (
+    "ego_pose_3d",
+    "ego_pose_2d",
+    "ego_pose_takes",
+    "camera_poses",
+    "relations_objects",
+    "relations_masks",
+)
 
 
 def connect(catalog: Path) -> duckdb.DuckDBPyConnection:
@@ -59,36 +65,76 @@ def test_pose_rows_are_the_json_joints_absent_joints_absent(demo_release, demo_c
         split, kind, source = f.parts[-4], f.parts[-3], f.parts[-2]
         doc = load(f)
         # every rater's entry of a frame (0 to n of them, annotation_idx is the position)
-        want3 = {(int(fr), i, j, v["x"], v["y"], v["z"], v["num_views_for_3d"])
-                 for fr, anns in doc.items() for i, a in enumerate(anns) for j, v in a["annotation3D"].items()}
-        got3 = set(rows(con, "SELECT frame_number, annotation_idx, joint, x, y, z, num_views_for_3d FROM ego_pose_3d "
-                             "WHERE take_uid = ? AND kind = ? AND source = ? AND split = ?",
-                        f.stem, kind, source, split))
+        want3 = {
+            (int(fr), i, j, v["x"], v["y"], v["z"], v["num_views_for_3d"])
+            for fr, anns in doc.items()
+            for i, a in enumerate(anns)
+            for j, v in a["annotation3D"].items()
+        }
+        got3 = set(
+            rows(
+                con,
+                "SELECT frame_number, annotation_idx, joint, x, y, z, num_views_for_3d FROM ego_pose_3d "
+                "WHERE take_uid = ? AND kind = ? AND source = ? AND split = ?",
+                f.stem,
+                kind,
+                source,
+                split,
+            )
+        )
         assert got3 == want3
-        want2 = {(int(fr), i, cam, j, v["x"], v["y"], v["placement"])
-                 for fr, anns in doc.items() for i, a in enumerate(anns) for cam, js in a["annotation2D"].items()
-                 for j, v in js.items()}
-        got2 = set(rows(con, "SELECT frame_number, annotation_idx, cam_id, joint, x, y, placement FROM ego_pose_2d "
-                             "WHERE take_uid = ? AND kind = ? AND source = ?", f.stem, kind, source))
+        want2 = {
+            (int(fr), i, cam, j, v["x"], v["y"], v["placement"])
+            for fr, anns in doc.items()
+            for i, a in enumerate(anns)
+            for cam, js in a["annotation2D"].items()
+            for j, v in js.items()
+        }
+        got2 = set(
+            rows(
+                con,
+                "SELECT frame_number, annotation_idx, cam_id, joint, x, y, placement FROM ego_pose_2d "
+                "WHERE take_uid = ? AND kind = ? AND source = ?",
+                f.stem,
+                kind,
+                source,
+            )
+        )
         assert got2 == want2
-        (n_frames, first, last, n3, n2), = rows(
-            con, "SELECT n_frames, first_frame, last_frame, n_joints_3d, n_joints_2d FROM ego_pose_takes "
-                 "WHERE take_uid = ? AND kind = ? AND source = ?", f.stem, kind, source)
+        ((n_frames, first, last, n3, n2),) = rows(
+            con,
+            "SELECT n_frames, first_frame, last_frame, n_joints_3d, n_joints_2d FROM ego_pose_takes "
+            "WHERE take_uid = ? AND kind = ? AND source = ?",
+            f.stem,
+            kind,
+            source,
+        )
         frames = sorted(map(int, doc))
         assert (n_frames, first, last, n3, n2) == (len(frames), frames[0], frames[-1], len(want3), len(want2))
         checked += 1
     assert checked >= 8
     # absent joints are absent rows: nothing is NULL, and frames hold fewer joints than the full set
     assert rows(con, "SELECT count(*) FROM ego_pose_3d WHERE x IS NULL OR joint IS NULL")[0][0] == 0
-    assert rows(con, "SELECT count(*) FROM (SELECT take_uid, frame_number FROM ego_pose_3d WHERE kind = 'body' "
-                     "GROUP BY ALL HAVING count(*) < 17)")[0][0] > 0
+    assert (
+        rows(
+            con,
+            "SELECT count(*) FROM (SELECT take_uid, frame_number FROM ego_pose_3d WHERE kind = 'body' "
+            "GROUP BY ALL HAVING count(*) < 17)",
+        )[0][0]
+        > 0
+    )
 
 
 def test_types_frames_are_integers_and_matrices_are_arrays(demo_catalog):
     con = connect(demo_catalog)
-    types = {(t, c): ty for t, c, ty in rows(
-        con, "SELECT table_name, column_name, data_type FROM information_schema.columns "
-             "WHERE table_name IN ('ego_pose_3d', 'ego_pose_2d', 'camera_poses', 'relations_masks')")}
+    types = {
+        (t, c): ty
+        for t, c, ty in rows(
+            con,
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_name IN ('ego_pose_3d', 'ego_pose_2d', 'camera_poses', 'relations_masks')",
+        )
+    }
     assert types["ego_pose_3d", "frame_number"] == "INTEGER"
     assert types["ego_pose_2d", "frame_number"] == "INTEGER"
     assert types["relations_masks", "frame_number"] == "INTEGER"
@@ -110,8 +156,13 @@ def test_camera_poses_static_and_per_frame(demo_release, demo_catalog):
         for cam, pose in doc.items():
             if cam == "metadata":
                 continue
-            got = rows(con, "SELECT is_static, frame_number, intrinsics, extrinsics, distortion FROM camera_poses "
-                            "WHERE take_uid = ? AND cam_id = ? ORDER BY frame_number", f.stem, cam)
+            got = rows(
+                con,
+                "SELECT is_static, frame_number, intrinsics, extrinsics, distortion FROM camera_poses "
+                "WHERE take_uid = ? AND cam_id = ? ORDER BY frame_number",
+                f.stem,
+                cam,
+            )
             ext = pose["camera_extrinsics"]
             intr = tuple(tuple(r) for r in pose["camera_intrinsics"])
             if isinstance(ext, dict):  # Aria: one row per frame, ordered by frame number
@@ -126,7 +177,9 @@ def test_camera_poses_static_and_per_frame(demo_release, demo_catalog):
             total += len(got)
     assert total == demo.truth["camera_poses"]
     # extrinsics element [row][col]: DuckDB indexes from 1
-    (t_x,), = rows(con, "SELECT extrinsics[1][4] FROM camera_poses WHERE is_static ORDER BY take_uid, cam_id LIMIT 1")
+    ((t_x,),) = rows(
+        con, "SELECT extrinsics[1][4] FROM camera_poses WHERE is_static ORDER BY take_uid, cam_id LIMIT 1"
+    )
     assert isinstance(t_x, float)
 
 
@@ -138,15 +191,34 @@ def test_relations_tables_follow_the_files(demo_release, demo_catalog):
         for uid, take in load(release / f"annotations/relations_{split}.json")["annotations"].items():
             for obj, cams in take["object_masks"].items():
                 for cam_key, cm in cams.items():
-                    got = rows(con, "SELECT split, cam_id, is_ego, n_annotated_frames, n_masks FROM relations_objects "
-                                    "WHERE take_uid = ? AND object_name = ? AND cam_key = ?", uid, obj, cam_key)
-                    assert got == [(split, cam_key.split("_")[0], cam_key.startswith("aria"),
-                                    len(cm["annotated_frames"]), len(cm["annotation"]))]
+                    got = rows(
+                        con,
+                        "SELECT split, cam_id, is_ego, n_annotated_frames, n_masks FROM relations_objects "
+                        "WHERE take_uid = ? AND object_name = ? AND cam_key = ?",
+                        uid,
+                        obj,
+                        cam_key,
+                    )
+                    assert got == [
+                        (
+                            split,
+                            cam_key.split("_")[0],
+                            cam_key.startswith("aria"),
+                            len(cm["annotated_frames"]),
+                            len(cm["annotation"]),
+                        )
+                    ]
                     n_obj += 1
                     for frame, mask in list(cm["annotation"].items())[:1]:
-                        (enc,), = rows(con, "SELECT encoded_mask FROM relations_masks WHERE take_uid = ? AND "
-                                            "object_name = ? AND cam_key = ? AND frame_number = ?",
-                                       uid, obj, cam_key, int(frame))
+                        ((enc,),) = rows(
+                            con,
+                            "SELECT encoded_mask FROM relations_masks WHERE take_uid = ? AND "
+                            "object_name = ? AND cam_key = ? AND frame_number = ?",
+                            uid,
+                            obj,
+                            cam_key,
+                            int(frame),
+                        )
                         assert enc == mask["encodedMask"]  # kept encoded, byte for byte
                     n_masks += len(cm["annotation"])
     assert (n_obj, n_masks) == (demo.truth["relations_objects"], demo.truth["relations_masks"])
@@ -161,16 +233,26 @@ def test_take_summary_flags(demo_release, demo_catalog):
         doc = load(f)
         if any(a["annotation3D"] or a["annotation2D"] for anns in doc.values() for a in anns):
             want.setdefault(f.stem, set()).add((f.parts[-3], f.parts[-2]))
-    rel_takes = {uid for s in ("train", "val", "test")
-                 for uid, t in load(release / f"annotations/relations_{s}.json")["annotations"].items()
-                 if any(cm["annotation"] for cams in t["object_masks"].values() for cm in cams.values())}
-    got = rows(con, "SELECT take_uid, has_body_pose, has_body_pose_manual, has_body_pose_automatic, has_hand_pose, "
-                    "has_hand_pose_manual, has_hand_pose_automatic, has_relations FROM take_summary")
+    rel_takes = {
+        uid
+        for s in ("train", "val", "test")
+        for uid, t in load(release / f"annotations/relations_{s}.json")["annotations"].items()
+        if any(cm["annotation"] for cams in t["object_masks"].values() for cm in cams.values())
+    }
+    got = rows(
+        con,
+        "SELECT take_uid, has_body_pose, has_body_pose_manual, has_body_pose_automatic, has_hand_pose, "
+        "has_hand_pose_manual, has_hand_pose_automatic, has_relations FROM take_summary",
+    )
     assert got
     for uid, body, bm, ba, hand, hm, ha, relations in got:
         w = want.get(uid, set())
-        assert (bm, ba, hm, ha) == (("body", "annotation") in w, ("body", "automatic") in w,
-                                    ("hand", "annotation") in w, ("hand", "automatic") in w)
+        assert (bm, ba, hm, ha) == (
+            ("body", "annotation") in w,
+            ("body", "automatic") in w,
+            ("hand", "annotation") in w,
+            ("hand", "automatic") in w,
+        )
         assert body == (bm or ba) and hand == (hm or ha)
         assert relations == (uid in rel_takes)
     assert any(r[1] and r[4] for r in got), "some take has both body and hand pose"
@@ -220,8 +302,13 @@ def test_rebuild_after_changing_one_pose_file_parses_only_that_file(pose_release
     assert rep.tables["ego_pose_3d"] == first.tables["ego_pose_3d"] - lost3
     assert rep.tables["ego_pose_2d"] == first.tables["ego_pose_2d"] - lost2
     con = connect(cat)
-    assert rows(con, "SELECT count(*) FROM ego_pose_3d WHERE take_uid = ? AND frame_number = ? AND source = 'automatic' "
-                     "AND kind = 'body'", f.stem, int(frame)) == [(0,)]
+    assert rows(
+        con,
+        "SELECT count(*) FROM ego_pose_3d WHERE take_uid = ? AND frame_number = ? AND source = 'automatic' "
+        "AND kind = 'body'",
+        f.stem,
+        int(frame),
+    ) == [(0,)]
     incremental = {t: _dump(con, t) for t in ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes")}
     con.close()
 
@@ -243,8 +330,11 @@ def test_rebuild_after_changing_one_pose_file_parses_only_that_file(pose_release
     assert _source(cat, "ego_pose")["files_parsed"] == 1
     con = connect(cat)
     assert rows(con, "SELECT count(*) FROM ego_pose_takes WHERE take_uid = ?", new.stem) == [(1,)]
-    assert rows(con, "SELECT count(*) FROM ego_pose_3d WHERE take_uid = ? AND source = 'annotation' AND kind = 'body'",
-                gone.stem) == [(0,)]
+    assert rows(
+        con,
+        "SELECT count(*) FROM ego_pose_3d WHERE take_uid = ? AND source = 'annotation' AND kind = 'body'",
+        gone.stem,
+    ) == [(0,)]
     con.close()
 
     # nothing changed: the source is reused whole
@@ -271,7 +361,9 @@ def _recorded_sha_is_the_files(release: Path, catalog: Path) -> int:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(pose_release, tmp_path, monkeypatch, workers):
+def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(
+    pose_release, tmp_path, monkeypatch, workers
+):
     """A fresh (or --force) build hashes ego pose and relations files from the bytes the
     compile step reads, not in a pass of its own; build.json records the same sha256,
     and the next build trusts it (nothing to do) or hashes a changed file up front."""
@@ -286,7 +378,9 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(pose_release,
     monkeypatch.setattr(b, "_hash_file", lambda i: hashed_up_front.append(i.rel) or real(i))
     cat = tmp_path / "cat"
     rep = build_catalog(release, cat)
-    streamed = [r for r in hashed_up_front if r.startswith(("annotations/ego_pose/", "annotations/relations"))]
+    streamed = [
+        r for r in hashed_up_front if r.startswith(("annotations/ego_pose/", "annotations/relations"))
+    ]
     assert hashed_up_front and not streamed, streamed[:3]  # metadata files are still hashed up front
     assert _recorded_sha_is_the_files(release, cat) == rep.n_inputs
     assert rep.hashed_bytes == rep.input_bytes
@@ -331,7 +425,9 @@ def test_units_and_whole_sources_share_one_pool(pose_release, tmp_path, monkeypa
     monkeypatch.setenv("EGOEXO_SQL_WORKERS", "2")
     pools = []
     real = processes.process_pool
-    monkeypatch.setattr(processes, "process_pool", lambda workers, calls=(): pools.append(workers) or real(workers, calls))
+    monkeypatch.setattr(
+        processes, "process_pool", lambda workers, calls=(): pools.append(workers) or real(workers, calls)
+    )
     par = tmp_path / "par"
     rep = build_catalog(release, par)
     assert pools == [2]
@@ -376,7 +472,9 @@ def test_pose_value_errors_name_the_path(tmp_path):
         list(compile_pose_file(r, r.path(rel)))
     assert e.value.file == rel and e.value.json_path == '$["3"][0].annotation3D["nose"].x'
     rel = "annotations/ego_pose/val/camera_pose/u2.json"
-    r = _rel(tmp_path, rel, b'{"metadata": {}, "cam01": {"camera_extrinsics": [[1,2,3],[1,2,3,4],[1,2,3,4]]}}')
+    r = _rel(
+        tmp_path, rel, b'{"metadata": {}, "cam01": {"camera_extrinsics": [[1,2,3],[1,2,3,4],[1,2,3,4]]}}'
+    )
     with pytest.raises(InputError) as e:
         list(compile_camera_file(r, r.path(rel)))
     assert e.value.json_path == '$["cam01"].camera_extrinsics[0]' and "length 4" in e.value.expected
@@ -394,7 +492,11 @@ def test_malformed_relations_file_gives_the_line_and_column(tmp_path):
     with pytest.raises(InputError) as e:
         list(compile_relations_file(r, r.path(rel)))
     assert e.value.file == rel and "line 3" in str(e.value)
-    r = _rel(tmp_path, rel, b'{"annotations": {"t1": {"object_masks": {"cup_0": {"cam01": {"annotated_frames": "x"}}}}}}')
+    r = _rel(
+        tmp_path,
+        rel,
+        b'{"annotations": {"t1": {"object_masks": {"cup_0": {"cam01": {"annotated_frames": "x"}}}}}}',
+    )
     with pytest.raises(InputError) as e:
         list(compile_relations_file(r, r.path(rel)))
     assert e.value.json_path == '$.annotations["t1"].object_masks["cup_0"]["cam01"].annotated_frames'
@@ -406,15 +508,23 @@ def test_malformed_relations_file_gives_the_line_and_column(tmp_path):
 # --------------------------------------------------------------------------- streaming pieces
 @pytest.mark.parametrize("chunk", [1, 5, 64, 1 << 20])
 def test_iter_members_reads_any_chunking(tmp_path, chunk):
-    doc = {"ds": "x{\"}", "annotations": {"a": {"k": [1, 2.5e3, "}", {"z": None}]}, "b\u00e9": 12345, "c": "s,}"},
-           "after": [1, {"annotations": 3}]}
+    doc = {
+        "ds": 'x{"}',
+        "annotations": {"a": {"k": [1, 2.5e3, "}", {"z": None}]}, "b\u00e9": 12345, "c": "s,}"},
+        "after": [1, {"annotations": 3}],
+    }
     p = tmp_path / "f.json"
     p.write_bytes(b"\xef\xbb\xbf " + json.dumps(doc, indent=2).encode())
     got = [(k, json.loads(v)) for k, v in iter_members(p, "annotations", chunk=chunk)]
     assert got == list(doc["annotations"].items())
     p.write_bytes(b'{"annotations": {}}')
     assert list(iter_members(p, "annotations", chunk=chunk)) == []
-    for bad in (b'{"annotations": {"a": 1,}}', b'{"annotations": {"a": 1}', b'[1]', b'{"annotations": {"a": 1}} x'):
+    for bad in (
+        b'{"annotations": {"a": 1,}}',
+        b'{"annotations": {"a": 1}',
+        b"[1]",
+        b'{"annotations": {"a": 1}} x',
+    ):
         p.write_bytes(bad)
         with pytest.raises(StreamError):
             list(iter_members(p, "annotations", chunk=chunk))
@@ -424,8 +534,11 @@ def test_iter_members_memory_does_not_grow_with_the_file(tmp_path):
     """Structural: the buffer holds about one chunk plus one member, whatever the file size."""
     from egoexo_sql.tables import _json_stream
 
-    member = {"object_masks": {f"obj_{i}": {"cam01": {"annotation": {"0": {"encodedMask": "A" * 500}}}}
-                               for i in range(20)}}
+    member = {
+        "object_masks": {
+            f"obj_{i}": {"cam01": {"annotation": {"0": {"encodedMask": "A" * 500}}}} for i in range(20)
+        }
+    }
     peaks = []
     for n in (200, 800):
         p = tmp_path / f"r{n}.json"
@@ -465,16 +578,34 @@ def test_unit_writer_writes_full_row_groups_and_spans(tmp_path, monkeypatch):
     sizes = [700, 900, 10, 2500, 0, 33]
     for i, n in enumerate(sizes):
         w.begin_input(f"in{i}")
-        w.add(pa.table({
-            "take_uid": [f"t{i}"] * n, "split": ["train"] * n, "kind": ["body"] * n, "source": ["automatic"] * n,
-            "n_frames": [1] * n, "first_frame": [0] * n, "last_frame": [0] * n, "n_joints_3d": [0] * n,
-            "n_joints_2d": [0] * n, "cam_ids": [["cam01"]] * n,
-        }))
+        w.add(
+            pa.table(
+                {
+                    "take_uid": [f"t{i}"] * n,
+                    "split": ["train"] * n,
+                    "kind": ["body"] * n,
+                    "source": ["automatic"] * n,
+                    "n_frames": [1] * n,
+                    "first_frame": [0] * n,
+                    "last_frame": [0] * n,
+                    "n_joints_3d": [0] * n,
+                    "n_joints_2d": [0] * n,
+                    "cam_ids": [["cam01"]] * n,
+                }
+            )
+        )
         assert all(v < 1000 for v in w.buffered.values()), "never more than one row group buffered"
         w.end_input()
     spans = w.close()
-    assert spans == {"part-u.parquet": [["in0", 0, 700], ["in1", 700, 900], ["in2", 1600, 10],
-                                        ["in3", 1610, 2500], ["in5", 4110, 33]]}
+    assert spans == {
+        "part-u.parquet": [
+            ["in0", 0, 700],
+            ["in1", 700, 900],
+            ["in2", 1600, 10],
+            ["in3", 1610, 2500],
+            ["in5", 4110, 33],
+        ]
+    }
     md = pq.ParquetFile(tmp_path / "t" / "part-u.parquet").metadata
     assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == [1000, 1000, 1000, 1000, 143]
 
@@ -485,7 +616,9 @@ def test_units_are_stable_hash_buckets_of_one_folder():
 
     u = unit_of_pose("annotations/ego_pose/train/body/automatic/0e680f8a-dc8c-421b-a16c-f205b089944a.json")
     assert u.startswith("train-body-automatic-") and 0 <= int(u.rsplit("-", 1)[1]) < BUCKETS
-    assert u == unit_of_pose("annotations/ego_pose/train/body/automatic/0e680f8a-dc8c-421b-a16c-f205b089944a.json")
+    assert u == unit_of_pose(
+        "annotations/ego_pose/train/body/automatic/0e680f8a-dc8c-421b-a16c-f205b089944a.json"
+    )
     assert unit_of_camera("annotations/ego_pose/test/camera_pose/x.json").startswith("camera_pose-test-")
     assert unit_of_relations("annotations/relations_val.json") == "relations-val"
     units = {unit_of_pose(f"annotations/ego_pose/val/hand/annotation/{i}.json") for i in range(500)}

@@ -13,8 +13,8 @@ import os
 import random
 import struct
 import subprocess
-from decimal import Decimal, localcontext
 import sys
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,8 @@ from egoexo_sql.tables import ego_pose
 native = ego_pose._load_native()
 needs_native = pytest.mark.skipif(
     native is None,
-    reason="egoexo_sql._posecols is not built (no C compiler at install, or EGOEXO_SQL_NATIVE=0)")
+    reason="egoexo_sql._posecols is not built (no C compiler at install, or EGOEXO_SQL_NATIVE=0)",
+)
 
 REL = "annotations/ego_pose/train/hand/automatic/0a1b2c3d-0000-4000-8000-000000000001.json"
 
@@ -49,8 +50,14 @@ def outcome(release: Release, rel: str, decoder) -> tuple:
     try:
         chunks = []
         for table, chunk, *part in ego_pose.compile_pose_file(release, release.path(rel)):
-            chunks.append((table, str(chunk.schema), {c: _normal(chunk.column(c).to_pylist())
-                                                      for c in chunk.column_names}, part))
+            chunks.append(
+                (
+                    table,
+                    str(chunk.schema),
+                    {c: _normal(chunk.column(c).to_pylist()) for c in chunk.column_names},
+                    part,
+                )
+            )
         return ("rows", chunks)
     except InputError as e:
         return ("error", e.file, e.json_path, e.expected, e.got)
@@ -69,7 +76,11 @@ def both(tmp_path: Path, data: bytes, rel: str = REL, native_decodes: bool | Non
     r = Release(tmp_path)
     ref = outcome(r, rel, None)
     fast = outcome(r, rel, native)
-    assert fast == ref, (data[:300], fast[:3] if fast[0] != "rows" else "rows", ref[:3] if ref[0] != "rows" else "rows")
+    assert fast == ref, (
+        data[:300],
+        fast[:3] if fast[0] != "rows" else "rows",
+        ref[:3] if ref[0] != "rows" else "rows",
+    )
     if native_decodes is not None:
         assert (native.decode_pose(data) is not None) == native_decodes, data[:300]
     return ref
@@ -78,11 +89,21 @@ def both(tmp_path: Path, data: bytes, rel: str = REL, native_decodes: bool | Non
 # --------------------------------------------------------------------------- the module
 def test_native_decoder_is_used_when_built_and_can_be_turned_off():
     code = "from egoexo_sql.tables.ego_pose import pose_decoder; print(pose_decoder())"
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, EGOEXO_SQL_NATIVE="0"), check=True)
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, EGOEXO_SQL_NATIVE="0"),
+        check=True,
+    )
     assert off.stdout.strip() == "msgspec"
-    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                        env={k: v for k, v in os.environ.items() if k != "EGOEXO_SQL_NATIVE"}, check=True)
+    on = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "EGOEXO_SQL_NATIVE"},
+        check=True,
+    )
     assert on.stdout.strip() == ("native" if native is not None else "msgspec")
 
 
@@ -99,13 +120,27 @@ def test_a_decoder_built_from_another_source_is_not_used(tmp_path):
 @needs_native
 def test_floats_round_exactly_as_python_does():
     rng = random.Random(7)
-    texts = ["0", "-0", "0.0", "1e5", "1E+5", "1e-5", "0.00000000000000000000000001",
-             "12345678901234567890123", "0.12345678901234567890123", "2.2250738585072014e-308",
-             "1.7976931348623157e308", "4.9406564584124654e-324", "9007199254740993"]
+    texts = [
+        "0",
+        "-0",
+        "0.0",
+        "1e5",
+        "1E+5",
+        "1e-5",
+        "0.00000000000000000000000001",
+        "12345678901234567890123",
+        "0.12345678901234567890123",
+        "2.2250738585072014e-308",
+        "1.7976931348623157e308",
+        "4.9406564584124654e-324",
+        "9007199254740993",
+    ]
     with localcontext() as ctx:  # exact halfway points need more than 28 digits
         ctx.prec = 60
         for _ in range(20_000):
-            v = rng.choice([rng.uniform(-3, 3), rng.uniform(-5000, 5000), rng.random() * 10.0 ** rng.randrange(-30, 30)])
+            v = rng.choice(
+                [rng.uniform(-3, 3), rng.uniform(-5000, 5000), rng.random() * 10.0 ** rng.randrange(-30, 30)]
+            )
             texts += [repr(v), f"{v:.17g}", f"{v:.{rng.randrange(0, 25)}f}", f"{v:.{rng.randrange(1, 22)}e}"]
             # decimal strings at and next to the halfway point between two doubles
             mid = (Decimal(v) + Decimal(math.nextafter(v, math.inf))) / 2
@@ -140,13 +175,13 @@ QUIRKS = {
     "empty 3D and 2D": b'{"5": [{"annotation3D": {}, "annotation2D": {}}]}',
     "camera without joints": b'{"5": [{"annotation2D": {"cam01": {}, "aria01": {"wrist": {"x": 1, "y": 2}}}}]}',
     "nulls and missing fields": b'{"7": [{"annotation3D": {"nose": {"x": null, "y": 1.5}, "eye": {}},'
-                                b' "annotation2D": {"cam01": {"nose": {"x": 1, "placement": null}}}}]}',
+    b' "annotation2D": {"cam01": {"nose": {"x": 1, "placement": null}}}}]}',
     "unknown keys, nested": b'{"7": [{"metadata": {"take_uid": "u", "frame_number": 7, "l": [1, {"a": [true, false, null]}]},'
-                            b' "annotation3D": {"nose": {"x": 1, "y": 2, "z": 3, "num_views_for_3d": 4, "score": 0.5,'
-                            b' "extra": {"deep": [1.5e3, "s"]}}}}]}',
+    b' "annotation3D": {"nose": {"x": 1, "y": 2, "z": 3, "num_views_for_3d": 4, "score": 0.5,'
+    b' "extra": {"deep": [1.5e3, "s"]}}}}]}',
     "pretty-printed": b'{\n  "3": [\n    {\n      "annotation3D": {\n        "nose": {\n          "x": 0.5,\n'
-                      b'          "y": -1e-3,\n          "z": 2E2,\n          "num_views_for_3d": -0\n        }\n'
-                      b'      }\n    }\n  ]\n}\n',
+    b'          "y": -1e-3,\n          "z": 2E2,\n          "num_views_for_3d": -0\n        }\n'
+    b"      }\n    }\n  ]\n}\n",
     "several annotations per frame": b'{"3": [{"annotation3D": {"a": {"x": 1}}}, {"annotation3D": {"a": {"x": 2}}}]}',
     "unsorted frames": b'{"30": [{"annotation3D": {"a": {"x": 1}}}], "4": [{"annotation3D": {"a": {"x": 2}}}]}',
     "duplicate frame key": b'{"4": [{"annotation3D": {"a": {"x": 1}}}], "4": [{"annotation3D": {"b": {"x": 2}}}]}',
@@ -183,9 +218,20 @@ QUIRKS = {
 
 
 #: quirks the native decoder reads itself (the others it hands to msgspec)
-NATIVE_READS = {"empty file object", "empty frame list", "empty annotation", "empty 3D and 2D",
-                "camera without joints", "nulls and missing fields", "unknown keys, nested", "pretty-printed",
-                "several annotations per frame", "unsorted frames", "tiny numbers", "trailing whitespace"}
+NATIVE_READS = {
+    "empty file object",
+    "empty frame list",
+    "empty annotation",
+    "empty 3D and 2D",
+    "camera without joints",
+    "nulls and missing fields",
+    "unknown keys, nested",
+    "pretty-printed",
+    "several annotations per frame",
+    "unsorted frames",
+    "tiny numbers",
+    "trailing whitespace",
+}
 
 
 @needs_native
@@ -201,20 +247,28 @@ def test_a_bad_value_names_the_same_json_path(tmp_path):
 
 
 # --------------------------------------------------------------------------- generated files
-joint = st.fixed_dictionaries({}, optional={
-    "x": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6)),
-    "y": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
-    "z": st.floats(-5, 5),
-    "num_views_for_3d": st.one_of(st.none(), st.integers(-2**31, 2**31 - 1)),
-    "placement": st.one_of(st.none(), st.sampled_from(["manual", "auto", ""])),
-    "score": st.floats(0, 1),
-})
+joint = st.fixed_dictionaries(
+    {},
+    optional={
+        "x": st.one_of(
+            st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**6), 10**6)
+        ),
+        "y": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+        "z": st.floats(-5, 5),
+        "num_views_for_3d": st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)),
+        "placement": st.one_of(st.none(), st.sampled_from(["manual", "auto", ""])),
+        "score": st.floats(0, 1),
+    },
+)
 names = st.text(st.sampled_from("abcdefghij_-0123456789"), min_size=0, max_size=6)
-annotation = st.fixed_dictionaries({}, optional={
-    "annotation3D": st.dictionaries(names, joint, max_size=4),
-    "annotation2D": st.dictionaries(names, st.dictionaries(names, joint, max_size=3), max_size=3),
-    "metadata": st.fixed_dictionaries({"take_uid": names, "frame_number": st.integers(0, 99)}),
-})
+annotation = st.fixed_dictionaries(
+    {},
+    optional={
+        "annotation3D": st.dictionaries(names, joint, max_size=4),
+        "annotation2D": st.dictionaries(names, st.dictionaries(names, joint, max_size=3), max_size=3),
+        "metadata": st.fixed_dictionaries({"take_uid": names, "frame_number": st.integers(0, 99)}),
+    },
+)
 pose_file = st.dictionaries(st.integers(0, 10**6).map(str), st.lists(annotation, max_size=2), max_size=5)
 
 
@@ -233,7 +287,10 @@ def test_mutated_files_give_the_same_rows_or_error(tmp_path, demo_release):
     bytes makes syntax errors, wrong types, odd keys and numbers; the native decoder
     must never accept what the reference rejects, nor read it differently."""
     release, _ = demo_release
-    src = min((p for p in (release / "annotations/ego_pose").glob("*/hand/*/*.json")), key=lambda p: p.stat().st_size)
+    src = min(
+        (p for p in (release / "annotations/ego_pose").glob("*/hand/*/*.json")),
+        key=lambda p: p.stat().st_size,
+    )
     import orjson
 
     doc = orjson.loads(src.read_bytes())
@@ -248,11 +305,11 @@ def test_mutated_files_give_the_same_rows_or_error(tmp_path, demo_release):
             i = rng.randrange(len(b) + 1)
             op = rng.randrange(3)
             if op == 0:
-                del b[i:i + 1]
+                del b[i : i + 1]
             elif op == 1:
                 b.insert(i, rng.choice(alphabet))
             else:
-                b[i:i + 1] = bytes([rng.choice(alphabet)])
+                b[i : i + 1] = bytes([rng.choice(alphabet)])
         out = both(tmp_path, bytes(b))
         kinds[out[0]] = kinds.get(out[0], 0) + 1
     assert kinds["rows"] > 20 and kinds["error"] > 20, kinds  # both outcomes were exercised
@@ -286,14 +343,14 @@ def test_fuzz_mutations_within_a_time_budget(tmp_path, demo_release):
             i = rng.randrange(len(b) + 1)
             op = rng.randrange(5)
             if op == 0:
-                del b[i:i + rng.randint(1, 8)]
+                del b[i : i + rng.randint(1, 8)]
             elif op == 1:
                 b.insert(i, rng.choice(alphabet))
             elif op == 2:
-                b[i:i + 1] = bytes([rng.choice(alphabet)])
+                b[i : i + 1] = bytes([rng.choice(alphabet)])
             elif op == 3:  # duplicate a slice (repeated keys, long numbers)
                 j = rng.randrange(len(b) + 1)
-                b[i:i] = b[min(i, j):max(i, j)][:64]
+                b[i:i] = b[min(i, j) : max(i, j)][:64]
             else:  # cut the file short: every truncation point
                 del b[i:]
         both(tmp_path, bytes(b))

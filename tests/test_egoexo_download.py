@@ -42,8 +42,12 @@ import pytest
 
 from egoexo_sql.cli import main
 
-_NEEDED = {"ego4d": "ego4d==1.7.3 (the egoexo downloader)", "moto": "moto[server]",
-           "flask": "moto[server] (its server extra: flask)", "boto3": "boto3"}
+_NEEDED = {
+    "ego4d": "ego4d==1.7.3 (the egoexo downloader)",
+    "moto": "moto[server]",
+    "flask": "moto[server] (its server extra: flask)",
+    "boto3": "boto3",
+}
 MISSING = [what for mod, what in _NEEDED.items() if importlib.util.find_spec(mod) is None]
 
 pytestmark = [
@@ -51,8 +55,10 @@ pytestmark = [
     # ego4d's manifest classes (dataclasses_json on marshmallow 3) warn on every load
     pytest.mark.filterwarnings("ignore:The 'default' argument to fields is deprecated"),
     pytest.mark.filterwarnings("ignore:Passing field metadata as keyword arguments is deprecated"),
-    pytest.mark.skipif(bool(MISSING), reason="not installed: " + ", ".join(dict.fromkeys(MISSING))
-                       + " (pip install -e '.[test]')"),
+    pytest.mark.skipif(
+        bool(MISSING),
+        reason="not installed: " + ", ".join(dict.fromkeys(MISSING)) + " (pip install -e '.[test]')",
+    ),
 ]
 
 RELEASE_BUCKET = "ego4d-consortium-sharing"
@@ -93,7 +99,8 @@ def egoexo_parser():
 
 
 def test_printed_commands_parse_and_the_downloaders_filters_keep_what_the_plan_counts(
-        demo_release, demo_catalog):
+    demo_release, demo_catalog
+):
     from ego4d.internal.download.cli import _manifest_ok, _path_ok
     from ego4d.internal.download.manifest import manifest_loads
 
@@ -101,11 +108,28 @@ def test_printed_commands_parse_and_the_downloaders_filters_keep_what_the_plan_c
     filters = ["--split", "train", "--has", "commentary"]
     # (features/* and downscaled_takes/448 behave like takes; left out because ego4d's
     # marshmallow-based manifest_loads takes about a second per 100 entries)
-    parts = ["takes", "take_vrs_noimagestream", "captures", "capture_eye_gaze", "expert_commentary",
-             "metadata", "annotations"]
+    parts = [
+        "takes",
+        "take_vrs_noimagestream",
+        "captures",
+        "capture_eye_gaze",
+        "expert_commentary",
+        "metadata",
+        "annotations",
+    ]
     selected = takes_out(demo_catalog, *filters).split()
-    script = takes_out(demo_catalog, *filters, "--format", "egoexo", "--parts", *parts,
-                       "--out-dir", "out dir", "--max-command-chars", "1000")
+    script = takes_out(
+        demo_catalog,
+        *filters,
+        "--format",
+        "egoexo",
+        "--parts",
+        *parts,
+        "--out-dir",
+        "out dir",
+        "--max-command-chars",
+        "1000",
+    )
     plan_text = takes_out(demo_catalog, *filters, "--format", "plan", "--parts", *parts)
     assert 0 < len(selected)
 
@@ -214,27 +238,44 @@ def s3(small):
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "config").write_text("[default]\nregion = us-east-1\n")
     (home / ".aws" / "credentials").write_text(
-        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(root / "moto.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    env = {k: v for k, v in os.environ.items()
-           if not k.upper().startswith("AWS_") and not k.upper().endswith("_PROXY")}
-    env.update({
-        "HOME": str(home), "FVCORE_CACHE": str(home / "iopath_cache"),
-        "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-    })
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith("AWS_") and not k.upper().endswith("_PROXY")
+    }
+    env.update(
+        {
+            "HOME": str(home),
+            "FVCORE_CACHE": str(home / "iopath_cache"),
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+    )
     try:
         with pytest.MonkeyPatch.context() as mp:
             for k in [k for k in os.environ if k.upper().endswith("_PROXY")]:
                 mp.delenv(k)
             client = boto3.session.Session(
-                aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                region_name="us-east-1",
             ).client("s3", endpoint_url=url, config=Config(retries={"max_attempts": 2}))
             deadline = time.monotonic() + 30
             while True:
@@ -244,8 +285,10 @@ def s3(small):
                 except Exception:
                     if server.poll() is not None or time.monotonic() > deadline:
                         log.flush()
-                        pytest.fail("the moto server did not start:\n"
-                                    + (root / "moto.log").read_text(errors="replace")[-2000:])
+                        pytest.fail(
+                            "the moto server did not start:\n"
+                            + (root / "moto.log").read_text(errors="replace")[-2000:]
+                        )
                     time.sleep(0.1)
             buckets = sorted({k.split("/")[2] for k in small["objects"]})
             for b in buckets:
@@ -253,7 +296,7 @@ def s3(small):
 
             def put(item):
                 src, data = item
-                bucket, key = src[len("s3://"):].split("/", 1)
+                bucket, key = src[len("s3://") :].split("/", 1)
                 client.put_object(Bucket=bucket, Key=key, Body=data)
 
             with ThreadPoolExecutor(8) as pool:
@@ -289,13 +332,18 @@ def test_egoexo_downloads_exactly_the_selected_takes(small, s3):
     # entries, and every metadata and annotation file
     takes_json = _load(release / "takes.json")
     assert 0 < len(selected) < len(takes_json)
-    assert selected == sorted(t["take_uid"] for t in takes_json if t["parent_task_name"] in ("Cooking", "Music"))
+    assert selected == sorted(
+        t["take_uid"] for t in takes_json if t["parent_task_name"] in ("Cooking", "Music")
+    )
     captures = {t["capture_uid"] for t in takes_json if t["take_uid"] in selected}
     expected: dict[str, str] = {}  # relative_path -> part
     for part in parts:
         for e in _load(release / "manifests" / part / "manifest.json"):
-            keep = (part in ("metadata", "annotations") or (part == "captures" and e["uid"] in captures)
-                    or (part in ("takes", "take_trajectory") and e["uid"] in selected))
+            keep = (
+                part in ("metadata", "annotations")
+                or (part == "captures" and e["uid"] in captures)
+                or (part in ("takes", "take_trajectory") and e["uid"] in selected)
+            )
             for p in e["paths"]:
                 if keep:
                     expected[p["relative_path"]] = part
@@ -304,14 +352,15 @@ def test_egoexo_downloads_exactly_the_selected_takes(small, s3):
     printed = commands(script)
     assert [c[c.index("--parts") + 1] for c in printed] == ["takes", "captures", "metadata"]
     for argv in printed:
-        res = subprocess.run(_egoexo_argv(argv), cwd=root, env=s3["env"], capture_output=True, text=True,
-                             timeout=300)
+        res = subprocess.run(
+            _egoexo_argv(argv), cwd=root, env=s3["env"], capture_output=True, text=True, timeout=300
+        )
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         assert "WARN" not in res.stdout and "ERROR" not in res.stdout, res.stdout[-3000:]
         # egoexo's own count of the run's files equals the plan's rows for the run's parts
         m = re.search(r"\((\d+) / (\d+) files\) downloaded", res.stdout)
         assert m, res.stdout[-2000:]
-        run_parts = argv[argv.index("--parts") + 1:argv.index("--uids") if "--uids" in argv else None]
+        run_parts = argv[argv.index("--parts") + 1 : argv.index("--uids") if "--uids" in argv else None]
         assert int(m.group(2)) == sum(1 for p in expected.values() if p in run_parts)
 
     got = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
@@ -381,12 +430,16 @@ def test_s3_script_puts_the_files_where_egoexo_counts_them_as_downloaded(small, 
     parts = ["takes", "take_trajectory", "captures"]
 
     def fetch_with_script(out: Path, cams: list[str], run_parts: list[str]) -> dict[str, int]:
-        listed = _files_csv(takes_out(catalog, *select, "--format", "files", "--parts", *run_parts, "--cams", *cams))
-        script = takes_out(catalog, *select, "--format", "s3", "--parts", *run_parts, "--cams", *cams,
-                           "--out-dir", str(out))
+        listed = _files_csv(
+            takes_out(catalog, *select, "--format", "files", "--parts", *run_parts, "--cams", *cams)
+        )
+        script = takes_out(
+            catalog, *select, "--format", "s3", "--parts", *run_parts, "--cams", *cams, "--out-dir", str(out)
+        )
         (root / "get.sh").write_text(script)
-        res = subprocess.run(["sh", str(root / "get.sh")], cwd=root, env=env, capture_output=True, text=True,
-                             timeout=600)
+        res = subprocess.run(
+            ["sh", str(root / "get.sh")], cwd=root, env=env, capture_output=True, text=True, timeout=600
+        )
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         got = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
         assert got == {r["relative_path"] for r in listed}
@@ -398,8 +451,12 @@ def test_s3_script_puts_the_files_where_egoexo_counts_them_as_downloaded(small, 
     # 1. ego cameras and previews, then egoexo --views ego: nothing left to fetch
     out = root / "s3_ego"
     stamps = fetch_with_script(out, ["ego", "collage"], parts)
-    assert any("/frame_aligned_videos/aria" in p for p in stamps) and any(p.startswith("captures/") for p in stamps)
-    commands_ = commands(takes_out(catalog, *select, "--format", "egoexo", "--parts", *parts, "--out-dir", str(out)))
+    assert any("/frame_aligned_videos/aria" in p for p in stamps) and any(
+        p.startswith("captures/") for p in stamps
+    )
+    commands_ = commands(
+        takes_out(catalog, *select, "--format", "egoexo", "--parts", *parts, "--out-dir", str(out))
+    )
     assert commands_
     counted = 0
     for argv in commands_:
@@ -416,7 +473,9 @@ def test_s3_script_puts_the_files_where_egoexo_counts_them_as_downloaded(small, 
     out = root / "s3_best_exo"
     stamps = fetch_with_script(out, ["best_exo"], ["takes"])
     assert stamps and all("/frame_aligned_videos/" in p for p in stamps)
-    (argv,) = commands(takes_out(catalog, *select, "--format", "egoexo", "--parts", "takes", "--out-dir", str(out)))
+    (argv,) = commands(
+        takes_out(catalog, *select, "--format", "egoexo", "--parts", "takes", "--out-dir", str(out))
+    )
     stdout = _run_egoexo(argv, root, s3["env"])
     m = re.search(r"\((\d+) / (\d+) files\) downloaded", stdout)
     assert m and int(m.group(1)) == len(stamps) < int(m.group(2)), stdout[-2000:]

@@ -36,7 +36,9 @@ def run(*args: str, **kw) -> subprocess.CompletedProcess:
     ],
 )
 def test_transpile_each_dialect(dialect, expected):
-    out = engines.transpile("SELECT take_uid, duration_sec::INTEGER AS d FROM takes WHERE split = 'val'", dialect)
+    out = engines.transpile(
+        "SELECT take_uid, duration_sec::INTEGER AS d FROM takes WHERE split = 'val'", dialect
+    )
     assert expected in out.sql
     assert out.sql.rstrip().endswith(";")
     assert "FROM takes" in out.sql
@@ -82,8 +84,14 @@ def test_spark_type():
 
 
 def test_query_dialect_prints_without_a_catalog(tmp_path):
-    r = run("query", "--dialect", "spark", "--catalog", str(tmp_path / "none"),
-            "SELECT scenario, count(*) AS n FROM takes GROUP BY ALL ORDER BY n DESC")
+    r = run(
+        "query",
+        "--dialect",
+        "spark",
+        "--catalog",
+        str(tmp_path / "none"),
+        "SELECT scenario, count(*) AS n FROM takes GROUP BY ALL ORDER BY n DESC",
+    )
     assert r.returncode == 0, r.stderr
     assert "COUNT(*) AS n" in r.stdout and "GROUP BY ALL" in r.stdout
 
@@ -113,8 +121,10 @@ def _statements(script: str) -> list[str]:
 def test_export_views_covers_every_view(demo_catalog):
     r = run("export-views", "--dialect", "spark", "--catalog", str(demo_catalog))
     assert r.returncode == 0, r.stderr
-    names = [re.match(r"(?:/\*.*?\*/\s*)*CREATE OR REPLACE TEMPORARY VIEW `?(\w+)`?", s, re.S).group(1)
-             for s in _statements(r.stdout)]
+    names = [
+        re.match(r"(?:/\*.*?\*/\s*)*CREATE OR REPLACE TEMPORARY VIEW `?(\w+)`?", s, re.S).group(1)
+        for s in _statements(r.stdout)
+    ]
     schemas = load_schemas()
     assert sorted(names) == sorted(schemas)
     # derived views come after every table they read
@@ -137,8 +147,15 @@ def test_export_views_partitions_are_cast_and_read_from_the_table_folder(demo_ca
 
 def test_export_views_location_and_output(demo_catalog, tmp_path):
     out = tmp_path / "views.sql"
-    r = run("export-views", "--catalog", str(demo_catalog), "--location", "s3a://bucket/egoexo_catalog/",
-            "--output", str(out))
+    r = run(
+        "export-views",
+        "--catalog",
+        str(demo_catalog),
+        "--location",
+        "s3a://bucket/egoexo_catalog/",
+        "--output",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "" and "wrote" in r.stderr
     text = out.read_text()
@@ -164,9 +181,11 @@ def test_export_views_needs_a_catalog(tmp_path):
 
 
 def test_transpile_spark_qualify_keeps_the_final_order():
-    sql = ("SELECT t.scenario, k.step_name, count(*) AS n FROM k JOIN t USING (take_uid) "
-           "GROUP BY ALL QUALIFY row_number() OVER (PARTITION BY t.scenario ORDER BY count(*) DESC) <= 3 "
-           "ORDER BY t.scenario, n DESC")
+    sql = (
+        "SELECT t.scenario, k.step_name, count(*) AS n FROM k JOIN t USING (take_uid) "
+        "GROUP BY ALL QUALIFY row_number() OVER (PARTITION BY t.scenario ORDER BY count(*) DESC) <= 3 "
+        "ORDER BY t.scenario, n DESC"
+    )
     out = engines.transpile(sql, "spark", pretty=False)
     # the ORDER BY is outside the filtered subquery (inside it would not order the result)
     assert re.search(r"\) AS _t WHERE _w <= 3 ORDER BY scenario NULLS LAST, n DESC;$", out.sql), out.sql

@@ -48,7 +48,9 @@ def test_family_tables_exist_and_a_source_reads_each_family():
         readers = [s for s in sources if any(matches(f.example, p) for p in s.inputs)]
         assert readers, f"{f.pattern}: said to give {f.tables}, but no source reads {f.example}"
         made = {t for s in readers for t in s.tables}
-        assert set(f.tables) <= made, f"{f.pattern}: {set(f.tables) - made} not made by {[s.name for s in readers]}"
+        assert set(f.tables) <= made, (
+            f"{f.pattern}: {set(f.tables) - made} not made by {[s.name for s in readers]}"
+        )
 
 
 def test_every_catalog_table_comes_from_a_family():
@@ -64,10 +66,17 @@ def _expand(token: str) -> list[str]:
     m = re.search(r"\{([^{}]*)\}", token)
     if not m:
         return [token]
-    return [x for alt in m.group(1).split(",") for x in _expand(token[:m.start()] + alt.strip() + token[m.end():])]
+    return [
+        x
+        for alt in m.group(1).split(",")
+        for x in _expand(token[: m.start()] + alt.strip() + token[m.end() :])
+    ]
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="the format reference ../shared/egoexo-format.md is not beside this checkout")
+@pytest.mark.skipif(
+    not REFERENCE.is_file(),
+    reason="the format reference ../shared/egoexo-format.md is not beside this checkout",
+)
 def test_fixture_holds_the_reference_layout():
     text = REFERENCE.read_text()
     block = text.split("**Release layout.**", 1)[1].split("```", 2)[1]
@@ -79,7 +88,11 @@ def test_fixture_holds_the_reference_layout():
             token = token.replace("<out-dir>/", "").strip()
             if not token:
                 continue
-            if token.startswith("annotations/") or token.startswith("takes/") or token.startswith("captures/"):
+            if (
+                token.startswith("annotations/")
+                or token.startswith("takes/")
+                or token.startswith("captures/")
+            ):
                 prefix = ""
             elif line.startswith("  "):
                 prefix = "annotations/"
@@ -90,7 +103,14 @@ def test_fixture_holds_the_reference_layout():
     layout = _layout()
     for name in names:
         # a folder of the tree (timesync/, trajectory/) is covered by a path inside it
-        pattern = name.replace("<take_uid>", "*").replace("<take_name>", "*").replace("<expert_uid>", "*") \
-            .replace("<capture_name>", "*").replace("<n>", "*")
-        assert any(fnmatchcase(p, pattern) or p.startswith(name.replace("<capture_name>", "<capture_name>") + "/")
-                   for p in layout), f"{name} (reference release layout) is not in {LAYOUT.name}"
+        pattern = (
+            name.replace("<take_uid>", "*")
+            .replace("<take_name>", "*")
+            .replace("<expert_uid>", "*")
+            .replace("<capture_name>", "*")
+            .replace("<n>", "*")
+        )
+        assert any(
+            fnmatchcase(p, pattern) or p.startswith(name.replace("<capture_name>", "<capture_name>") + "/")
+            for p in layout
+        ), f"{name} (reference release layout) is not in {LAYOUT.name}"

@@ -44,7 +44,8 @@ MODULES = _modules()
 def _is_type_checking(node: ast.If) -> bool:
     t = node.test
     return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
-        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
 
 
 def _base(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
@@ -162,16 +163,25 @@ def private_uses() -> list[str]:
                     problems.append(f"{where}: from {base} import {name}")
             elif _private(name):
                 problems.append(f"{where}: from {base} import {name}")
-            if any(_private(p) for p in base.split(".")) and base in MODULES \
-                    and not _may_use_private_module(m, base):
+            if (
+                any(_private(p) for p in base.split("."))
+                and base in MODULES
+                and not _may_use_private_module(m, base)
+            ):
                 problems.append(f"{where}: from {base} import {name}")
         tree = ast.parse(f.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in bound and _private(node.attr)
-                    and f"{bound[node.value.id]}.{node.attr}" not in MODULES):
-                problems.append(f"{f.relative_to(PACKAGE.parent)}:{node.lineno}: "
-                                f"{node.value.id}.{node.attr} ({bound[node.value.id]})")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound
+                and _private(node.attr)
+                and f"{bound[node.value.id]}.{node.attr}" not in MODULES
+            ):
+                problems.append(
+                    f"{f.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                    f"{node.value.id}.{node.attr} ({bound[node.value.id]})"
+                )
     return problems
 
 
@@ -194,8 +204,12 @@ def test_no_import_cycles():
 
 
 def test_no_module_over_800_lines():
-    long = {str(f.relative_to(PACKAGE.parent)): n for m, (f, _) in MODULES.items() if f is not None
-            if (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(f.relative_to(PACKAGE.parent)): n
+        for m, (f, _) in MODULES.items()
+        if f is not None
+        if (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long, f"modules over {MAX_LINES} lines (split them by concern): {long}"
 
 
@@ -218,8 +232,11 @@ def test_build_and_demo_are_functions_and_every_module_is_a_plain_module():
     from egoexo_sql.demo import generate
 
     assert callable(build_catalog) and callable(generate)
-    odd = [name for name, mod in sys.modules.items()
-           if name.split(".")[0] == "egoexo_sql" and mod is not None and type(mod) is not types.ModuleType]
+    odd = [
+        name
+        for name, mod in sys.modules.items()
+        if name.split(".")[0] == "egoexo_sql" and mod is not None and type(mod) is not types.ModuleType
+    ]
     assert not odd, f"modules whose class is not ModuleType: {odd}"
 
 
@@ -227,8 +244,21 @@ def test_no_package_folder_has_a_name_linters_exclude():
     """ruff, black, the standard Python .gitignore and code-structure tools skip folders
     named build, dist, venv, ... by default: the package must hold none, or the code in
     it silently goes unchecked."""
-    excluded = {"build", "dist", "_build", "venv", ".venv", "node_modules", "site-packages",
-                "buck-out", "__pypackages__", ".eggs", ".tox", ".nox"}
-    found = [str(d.relative_to(PACKAGE.parent)) for d in PACKAGE.rglob("*")
-             if d.is_dir() and d.name in excluded]
+    excluded = {
+        "build",
+        "dist",
+        "_build",
+        "venv",
+        ".venv",
+        "node_modules",
+        "site-packages",
+        "buck-out",
+        "__pypackages__",
+        ".eggs",
+        ".tox",
+        ".nox",
+    }
+    found = [
+        str(d.relative_to(PACKAGE.parent)) for d in PACKAGE.rglob("*") if d.is_dir() and d.name in excluded
+    ]
     assert not found, f"package folders that linters exclude by default: {found}"

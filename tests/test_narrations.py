@@ -15,8 +15,19 @@ from egoexo_sql.errors import InputError
 from egoexo_sql.release import Release
 from egoexo_sql.tables.narrations import compile_narrations
 
-SEGMENT_KEYS = ["id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob",
-                "compression_ratio", "no_speech_prob", "words"]
+SEGMENT_KEYS = [
+    "id",
+    "seek",
+    "start",
+    "end",
+    "text",
+    "tokens",
+    "temperature",
+    "avg_logprob",
+    "compression_ratio",
+    "no_speech_prob",
+    "words",
+]
 WORD_KEYS = ["word", "start", "end", "probability"]
 
 
@@ -45,7 +56,8 @@ def test_every_take_has_one_transcript_named_after_its_aria_camera(transcripts):
         cams = takes[take_name]["frame_aligned_videos"]
         assert f.name.removesuffix("_transcriptions.json") in cams  # aria01 or aria02
     assert any(f.name.startswith("aria02") for f, _ in files) or all(
-        "aria02" not in t["frame_aligned_videos"] for t in takes.values())
+        "aria02" not in t["frame_aligned_videos"] for t in takes.values()
+    )
 
 
 def test_whisper_shape_and_times_nest(transcripts):
@@ -74,8 +86,11 @@ def test_whisper_shape_and_times_nest(transcripts):
 
 def test_narrated_takes_are_speech_rich_the_others_sparse(transcripts):
     _, takes, files = transcripts
-    rich = [len(d["segments"]) / takes[f.parts[-3]]["duration_sec"] * 60
-            for f, d in files if takes[f.parts[-3]]["is_narrated"]]
+    rich = [
+        len(d["segments"]) / takes[f.parts[-3]]["duration_sec"] * 60
+        for f, d in files
+        if takes[f.parts[-3]]["is_narrated"]
+    ]
     sparse = [len(d["segments"]) for f, d in files if not takes[f.parts[-3]]["is_narrated"]]
     assert rich and min(rich) >= 2  # at least two segments a minute
     assert sum(sparse) / len(sparse) < 5 and 0 in sparse  # some takes: no speech at all
@@ -98,22 +113,39 @@ def test_catalog_joins_takes_and_keeps_whisper_values(con, transcripts):
            OR n.end_time > t.duration_sec OR n.start_time > n.end_time""").fetchone()[0]
     assert bad == 0
     # the words of a segment are its text; word times inside the segment
-    assert con.execute("""
+    assert (
+        con.execute("""
         SELECT count(*) FROM narrations n
         LEFT JOIN (SELECT take_name, cam_id, segment_idx, count(*) AS k,
                           string_agg(word, ' ' ORDER BY word_idx) AS words,
                           min(start_time) AS lo, max(end_time) AS hi
                    FROM narration_words GROUP BY ALL) w USING (take_name, cam_id, segment_idx)
         WHERE n.n_words <> coalesce(w.k, 0) OR (w.k > 0 AND (w.words <> n.text
-              OR w.lo < n.start_time OR w.hi > n.end_time))""").fetchone()[0] == 0
+              OR w.lo < n.start_time OR w.hi > n.end_time))""").fetchone()[0]
+        == 0
+    )
     # one file, value for value
     f, doc = next((f, d) for f, d in files if len(d["segments"]) > 2)
-    rows = con.execute("""SELECT segment_idx, seek, start_time, end_time, text, temperature, avg_logprob,
+    rows = con.execute(
+        """SELECT segment_idx, seek, start_time, end_time, text, temperature, avg_logprob,
                                  compression_ratio, no_speech_prob, language, cam_id
-                          FROM narrations WHERE take_name = ? ORDER BY segment_idx""", [f.parts[-3]]).fetchall()
+                          FROM narrations WHERE take_name = ? ORDER BY segment_idx""",
+        [f.parts[-3]],
+    ).fetchall()
     assert [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows] == [
-        (s["id"], s["seek"], s["start"], s["end"], s["text"].strip(), s["temperature"], s["avg_logprob"],
-         s["compression_ratio"], s["no_speech_prob"]) for s in doc["segments"]]
+        (
+            s["id"],
+            s["seek"],
+            s["start"],
+            s["end"],
+            s["text"].strip(),
+            s["temperature"],
+            s["avg_logprob"],
+            s["compression_ratio"],
+            s["no_speech_prob"],
+        )
+        for s in doc["segments"]
+    ]
     assert {r[9] for r in rows} == {doc["language"]}
     assert {r[10] for r in rows} == {f.name.removesuffix("_transcriptions.json")}
 
@@ -132,8 +164,9 @@ def test_take_summary_counts_narration_segments(con):
 
 def test_manifest_lists_the_transcripts_with_their_real_sizes(con, transcripts):
     release, takes, files = transcripts
-    rows = con.execute("SELECT relative_path, size_bytes FROM manifest_files "
-                       "WHERE part = 'take_transcription'").fetchall()
+    rows = con.execute(
+        "SELECT relative_path, size_bytes FROM manifest_files WHERE part = 'take_transcription'"
+    ).fetchall()
     sizes = {f.relative_to(release).as_posix(): f.stat().st_size for f, _ in files}
     assert dict(rows) == sizes
 
@@ -150,44 +183,90 @@ def _release(tmp_path: Path, transcripts: dict[str, object], takes: list[dict] |
 
 def _files(rel: Release) -> list[Path]:
     return sorted(rel.glob("takes/*/audio/*_transcriptions.json")) + (
-        [rel.path("takes.json")] if rel.is_file("takes.json") else [])
+        [rel.path("takes.json")] if rel.is_file("takes.json") else []
+    )
 
 
-SEG = {"id": 0, "seek": 0, "start": 1.0, "end": 2.5, "text": " Okay, go.", "tokens": [1, 2],
-       "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.1, "no_speech_prob": 0.01,
-       "words": [{"word": " Okay,", "start": 1.0, "end": 1.4, "probability": 0.9},
-                 {"word": " go.", "start": 1.5, "end": 2.5, "probability": 0.8}]}
+SEG = {
+    "id": 0,
+    "seek": 0,
+    "start": 1.0,
+    "end": 2.5,
+    "text": " Okay, go.",
+    "tokens": [1, 2],
+    "temperature": 0.0,
+    "avg_logprob": -0.2,
+    "compression_ratio": 1.1,
+    "no_speech_prob": 0.01,
+    "words": [
+        {"word": " Okay,", "start": 1.0, "end": 1.4, "probability": 0.9},
+        {"word": " go.", "start": 1.5, "end": 2.5, "probability": 0.8},
+    ],
+}
 
 
 def test_unknown_take_folder_keeps_its_name_and_gets_no_uid(tmp_path):
-    rel = _release(tmp_path, {
-        "takes/known_1/audio/aria01_transcriptions.json": {"text": " Okay, go.", "segments": [SEG], "language": "en"},
-        "takes/stray_2/audio/aria02_transcriptions.json": {"text": "", "segments": [], "language": "en"},
-        "takes/stray_3/audio/aria01_transcriptions.json": {"text": " Okay, go.", "segments": [SEG], "language": "en"},
-    }, [{"take_uid": "u-1", "take_name": "known_1", "is_narrated": True}])
+    rel = _release(
+        tmp_path,
+        {
+            "takes/known_1/audio/aria01_transcriptions.json": {
+                "text": " Okay, go.",
+                "segments": [SEG],
+                "language": "en",
+            },
+            "takes/stray_2/audio/aria02_transcriptions.json": {"text": "", "segments": [], "language": "en"},
+            "takes/stray_3/audio/aria01_transcriptions.json": {
+                "text": " Okay, go.",
+                "segments": [SEG],
+                "language": "en",
+            },
+        },
+        [{"take_uid": "u-1", "take_name": "known_1", "is_narrated": True}],
+    )
     out = compile_narrations(rel, _files(rel))
     n = out["narrations"].to_pylist()
     assert [(r["take_name"], r["cam_id"], r["take_uid"], r["is_narrated_take"], r["text"]) for r in n] == [
-        ("known_1", "aria01", "u-1", True, "Okay, go."), ("stray_3", "aria01", None, None, "Okay, go.")]
+        ("known_1", "aria01", "u-1", True, "Okay, go."),
+        ("stray_3", "aria01", None, None, "Okay, go."),
+    ]
     words = out["narration_words"].to_pylist()
     assert [(w["take_uid"], w["word"], w["word_idx"]) for w in words] == [
-        ("u-1", "Okay,", 0), ("u-1", "go.", 1), (None, "Okay,", 0), (None, "go.", 1)]
+        ("u-1", "Okay,", 0),
+        ("u-1", "go.", 1),
+        (None, "Okay,", 0),
+        (None, "go.", 1),
+    ]
 
 
 def test_without_takes_json_every_uid_is_null(tmp_path):
-    rel = _release(tmp_path, {"takes/a_1/audio/aria01_transcriptions.json":
-                              {"text": " Okay, go.", "segments": [SEG], "language": "en"}}, None)
+    rel = _release(
+        tmp_path,
+        {
+            "takes/a_1/audio/aria01_transcriptions.json": {
+                "text": " Okay, go.",
+                "segments": [SEG],
+                "language": "en",
+            }
+        },
+        None,
+    )
     out = compile_narrations(rel, _files(rel))
     assert out["narrations"].column("take_uid").to_pylist() == [None]
 
 
-@pytest.mark.parametrize("doc, path", [
-    ({"text": "", "language": "en"}, "$"),                                  # no segments
-    ({"text": "", "segments": {"0": SEG}, "language": "en"}, "$.segments"),  # not a list
-    ({"text": "", "segments": [dict(SEG, start="1.0")], "language": "en"}, "$.segments[0].start"),
-    ({"text": "", "segments": [dict(SEG, words=[{"word": 3}])], "language": "en"}, "$.segments[0].words[0].word"),
-    ("{not json", None),
-])
+@pytest.mark.parametrize(
+    "doc, path",
+    [
+        ({"text": "", "language": "en"}, "$"),  # no segments
+        ({"text": "", "segments": {"0": SEG}, "language": "en"}, "$.segments"),  # not a list
+        ({"text": "", "segments": [dict(SEG, start="1.0")], "language": "en"}, "$.segments[0].start"),
+        (
+            {"text": "", "segments": [dict(SEG, words=[{"word": 3}])], "language": "en"},
+            "$.segments[0].words[0].word",
+        ),
+        ("{not json", None),
+    ],
+)
 def test_bad_transcripts_are_input_errors_naming_file_and_path(tmp_path, doc, path):
     rel = _release(tmp_path, {"takes/a_1/audio/aria01_transcriptions.json": doc}, [])
     with pytest.raises(InputError) as e:

@@ -22,14 +22,19 @@ def _missing() -> list[str]:
 def executed(tmp_path_factory):
     missing = _missing()
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (pip install -e '.[test]'): cannot execute the notebook")
+        pytest.skip(
+            f"{', '.join(missing)} not installed (pip install -e '.[test]'): cannot execute the notebook"
+        )
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     workdir = tmp_path_factory.mktemp("notebook")
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", allow_errors=False,
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=False,
         resources={"metadata": {"path": str(workdir)}},
     )
     client.execute()
@@ -44,7 +49,14 @@ def test_notebook_is_valid():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for needle in ("egoexo_sql.demo.generate(", "egoexo_sql.build(", "cat.sql(", "cat.table(", "cat.takes(", "plt."):
+    for needle in (
+        "egoexo_sql.demo.generate(",
+        "egoexo_sql.build(",
+        "cat.sql(",
+        "cat.table(",
+        "cat.takes(",
+        "plt.",
+    ):
         assert needle in sources
 
 
@@ -60,7 +72,9 @@ def test_notebook_runs_end_to_end(executed):
 def test_notebook_selects_takes(executed):
     text = "\n".join(
         o.get("text", "") + o.get("data", {}).get("text/plain", "")
-        for c in executed.cells if c.cell_type == "code" for o in c.outputs
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
     )
     assert "egoexo -o egoexo_download --parts takes --uids " in text
     assert "Late Expert" in text

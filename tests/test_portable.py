@@ -15,18 +15,28 @@ import pytest
 from egoexo_sql.catalog import Catalog
 
 #: a small table, a large Parquet-backed one, and derived views over them
-COUNT_SQL = ("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM ego_pose_3d), "
-             "(SELECT count(*) FROM take_summary), (SELECT count(*) FROM keystep_segments)")
+COUNT_SQL = (
+    "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM ego_pose_3d), "
+    "(SELECT count(*) FROM take_summary), (SELECT count(*) FROM keystep_segments)"
+)
 
 
 def plain_client(db: str | Path, cwd: Path, sql: str = COUNT_SQL) -> tuple[int, str, str]:
     """A plain DuckDB client in its own process: connect(path, read_only=True), nothing else."""
-    code = ("import duckdb, json, sys\n"
-            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-            "print(json.dumps(con.sql(sys.argv[2]).fetchall()))\n")
+    code = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(json.dumps(con.sql(sys.argv[2]).fetchall()))\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGOEXO_SQL")}
-    p = subprocess.run([sys.executable, "-c", code, str(db), sql], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(db), sql],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -60,7 +70,7 @@ def test_every_view_answers_in_a_plain_client(catalog_copy, tmp_path):
     with Catalog.open(catalog_copy) as cat:
         names = cat.views()
         want = {n: cat.connection.sql(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
-    sql = "SELECT [" + ", ".join(f"(SELECT count(*) FROM \"{n}\")" for n in names) + "]"
+    sql = "SELECT [" + ", ".join(f'(SELECT count(*) FROM "{n}")' for n in names) + "]"
     code, out, err = plain_client(catalog_copy / "catalog.duckdb", tmp_path, sql)
     assert code == 0, err
     assert dict(zip(names, json.loads(out)[0][0])) == want
@@ -78,8 +88,9 @@ def test_a_moved_catalog_answers_at_once_in_the_api_and_in_a_plain_client(catalo
     code, out, err = plain_client(moved / "catalog.duckdb", tmp_path)
     assert code == 0, err  # a plain client too: the rows are in the database file
     assert json.loads(out) == want
-    code, out, _ = run_cli(capsys, "query", "--catalog", str(moved), "--format", "json",
-                           "SELECT count(*) AS n FROM ego_pose_3d")
+    code, out, _ = run_cli(
+        capsys, "query", "--catalog", str(moved), "--format", "json", "SELECT count(*) AS n FROM ego_pose_3d"
+    )
     assert code == 0 and json.loads(out)[0]["n"] == want[0][1]
 
 
@@ -105,8 +116,9 @@ def test_a_folder_path_duckdb_cannot_write_is_refused_up_front(tmp_path, capsys)
     assert not (tmp_path / "why?").exists()
 
 
-@pytest.mark.parametrize("name", ["with, comma", "it's \"quoted\"", "spaces and ü ñ 字",
-                                  "glob * chars [1]", "split=train"])
+@pytest.mark.parametrize(
+    "name", ["with, comma", 'it\'s "quoted"', "spaces and ü ñ 字", "glob * chars [1]", "split=train"]
+)
 def test_odd_paths_build_and_open(tmp_path, capsys, name):
     from test_validate import run_cli
 
@@ -114,8 +126,14 @@ def test_odd_paths_build_and_open(tmp_path, capsys, name):
 
     base = tmp_path / name
     release = base / "release, v2"
-    generate(release, scale=0.01, seed=3, pose_frames=2, masks_per_object=1,
-             only=["metadata", "splits", "keystep", "proficiency", "ego_pose"])
+    generate(
+        release,
+        scale=0.01,
+        seed=3,
+        pose_frames=2,
+        masks_per_object=1,
+        only=["metadata", "splits", "keystep", "proficiency", "ego_pose"],
+    )
     catalog = base / f"catalog {name}"
     code, out, err = run_cli(capsys, "build", str(release), "--catalog", str(catalog))
     assert code == 0, err
@@ -124,12 +142,20 @@ def test_odd_paths_build_and_open(tmp_path, capsys, name):
     with Catalog.open(catalog) as cat:  # polars over the Parquet, hive partitions included
         pose = cat.table("ego_pose_3d").collect()
         assert pose.height == counts[0][1] and set(pose["split"].unique()) <= {"train", "val", "test"}
-    code, out, err = run_cli(capsys, "query", "--catalog", str(catalog), "--format", "csv",
-                             "SELECT count(*) AS n FROM keystep_segments")
+    code, out, err = run_cli(
+        capsys,
+        "query",
+        "--catalog",
+        str(catalog),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM keystep_segments",
+    )
     assert code == 0, err
     assert int(out.splitlines()[1]) == counts[0][3]
-    code, _, err = run_cli(capsys, "query", "--catalog", str(catalog),
-                           "SELECT * FROM read_csv('/etc/passwd')")
+    code, _, err = run_cli(
+        capsys, "query", "--catalog", str(catalog), "SELECT * FROM read_csv('/etc/passwd')"
+    )
     assert code == 1 and "read_csv" in err  # the sandbox still refuses files
     code, out, err = plain_client(catalog / "catalog.duckdb", tmp_path)
     assert code == 0, err
@@ -146,8 +172,13 @@ def test_harlequin_reads_the_database_file_alone(catalog_copy, tmp_path):
     if hsql is None:
         pytest.skip("harlequin's hsql command is not installed (pip install harlequin)")
     want = api_counts(catalog_copy)
-    p = subprocess.run([hsql, "--read-only", "--csv", "-c", COUNT_SQL, str(catalog_copy / "catalog.duckdb")],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    p = subprocess.run(
+        [hsql, "--read-only", "--csv", "-c", COUNT_SQL, str(catalog_copy / "catalog.duckdb")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert p.returncode == 0, p.stderr
     rows = [ln for ln in p.stdout.splitlines() if ln.strip()]
     assert [int(x) for x in rows[-1].split(",")] == want[0]

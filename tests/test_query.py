@@ -21,10 +21,10 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from _catalog_fixture import N_TAKES, SEGMENTS, make_catalog
 from typer.testing import CliRunner
 
 import egoexo_sql
-from _catalog_fixture import N_TAKES, SEGMENTS, make_catalog
 from egoexo_sql import output
 from egoexo_sql.catalog import Catalog
 from egoexo_sql.cli import app
@@ -52,8 +52,15 @@ def cli(mini, monkeypatch):
 
 
 def run(*args: str, cwd: Path | None = None, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=120, **kw)
+    return subprocess.run(
+        [str(EXE), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------------- opening
@@ -115,9 +122,18 @@ def test_relocated_catalog_opens_from_another_cwd(mini, tmp_path, monkeypatch):
     with Catalog.open(moved, sandbox=True) as cat:
         assert cat.relation("SELECT count(*) FROM mini_summary").fetchall() == [(N_TAKES,)]
         # the views read the moved copy, not the original folder
-        assert cat.connection.execute("SELECT current_setting('file_search_path')").fetchone()[0] == str(moved.resolve())
-    res = run("query", "SELECT count(*) AS n FROM mini_segments", "--format", "csv",
-              "--catalog", str(moved), cwd=elsewhere)
+        assert cat.connection.execute("SELECT current_setting('file_search_path')").fetchone()[0] == str(
+            moved.resolve()
+        )
+    res = run(
+        "query",
+        "SELECT count(*) AS n FROM mini_segments",
+        "--format",
+        "csv",
+        "--catalog",
+        str(moved),
+        cwd=elsewhere,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == ["n", str(N_SEGMENTS)]
 
@@ -144,8 +160,11 @@ def test_table_scans_parquet_with_hive_partitions(mini):
     want = cat.sql("SELECT * FROM mini_segments")
     key = ["split", "segment_idx"]
     assert got.select(want.columns).sort(key).equals(want.sort(key))
-    assert cat.table("mini_takes").collect().sort("take_uid").equals(
-        cat.sql("SELECT * FROM mini_takes").sort("take_uid")
+    assert (
+        cat.table("mini_takes")
+        .collect()
+        .sort("take_uid")
+        .equals(cat.sql("SELECT * FROM mini_takes").sort("take_uid"))
     )
 
 
@@ -161,8 +180,11 @@ def test_tables_and_describe(mini):
     t = cat.tables()
     assert t.columns == ["name", "kind", "rows", "description"]
     rows = {r[0]: r[1:3] for r in t.iter_rows()}
-    assert rows == {"mini_segments": ("table", N_SEGMENTS), "mini_summary": ("view", N_TAKES),
-                    "mini_takes": ("table", N_TAKES)}
+    assert rows == {
+        "mini_segments": ("table", N_SEGMENTS),
+        "mini_summary": ("view", N_TAKES),
+        "mini_takes": ("table", N_TAKES),
+    }
     d = cat.describe("mini_takes")
     assert d.columns == ["column", "type", "nullable", "description"]
     types = dict(zip(d["column"], d["type"]))
@@ -234,8 +256,14 @@ def test_json_and_ndjson_formats():
     n, text = _write("json")
     data = json.loads(text)
     assert n == 3 and len(data) == 3
-    assert data[0] == {"name": "a,b", "n": 1, "x": 1.5, "tags": ["p", "q"],
-                       "when": "2023-01-02T03:04:05", "ok": True}
+    assert data[0] == {
+        "name": "a,b",
+        "n": 1,
+        "x": 1.5,
+        "tags": ["p", "q"],
+        "when": "2023-01-02T03:04:05",
+        "ok": True,
+    }
     assert data[1]["name"] is None and data[1]["tags"] == []
     assert json.loads(_write("json", rows=[])[1]) == []
     n, text = _write("ndjson")
@@ -250,8 +278,12 @@ def test_json_keys_are_unique_and_odd_values_serialise():
 
     buf = io.StringIO()
     u = uuid.UUID(int=5)
-    output.write_json(["a", "a", "m"], ["INTEGER"] * 3,
-                      [[(decimal.Decimal("1.25"), float("nan"), {1: b"\x00\x01"}), (None, u, None)]], buf)
+    output.write_json(
+        ["a", "a", "m"],
+        ["INTEGER"] * 3,
+        [[(decimal.Decimal("1.25"), float("nan"), {1: b"\x00\x01"}), (None, u, None)]],
+        buf,
+    )
     data = json.loads(buf.getvalue())
     assert data[0] == {"a": 1.25, "a_1": None, "m": {"1": "AAE="}}
     assert data[1]["a_1"] == str(u)
@@ -279,15 +311,26 @@ def test_cli_query_formats(cli):
     assert r.stdout.splitlines() == ["take_uid"] + [f"uid-{i}" for i in range(N_TAKES)]
     r = cli("query", "SELECT take_uid, cams FROM mini_takes ORDER BY 1 LIMIT 1", "--format", "json")
     assert json.loads(r.stdout) == [{"take_uid": "uid-0", "cams": ["cam00", "aria"]}]
-    r = cli("query", "FROM mini_segments SELECT split, count(*) AS n GROUP BY ALL ORDER BY 1",
-            "--format", "ndjson")
-    assert [json.loads(x) for x in r.stdout.splitlines()] == [{"split": k, "n": v} for k, v in sorted(SEGMENTS.items())]
+    r = cli(
+        "query",
+        "FROM mini_segments SELECT split, count(*) AS n GROUP BY ALL ORDER BY 1",
+        "--format",
+        "ndjson",
+    )
+    assert [json.loads(x) for x in r.stdout.splitlines()] == [
+        {"split": k, "n": v} for k, v in sorted(SEGMENTS.items())
+    ]
 
 
 def test_cli_query_timestamptz_and_hugeint(cli):
     """TIMESTAMPTZ (now(), casts) needs pytz in DuckDB's row conversion; the CLI must not."""
-    r = cli("query", "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS t, now() IS NOT NULL AS ok, "
-            "170141183460469231731687303715884105727::HUGEINT AS h", "--format", "json")
+    r = cli(
+        "query",
+        "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS t, now() IS NOT NULL AS ok, "
+        "170141183460469231731687303715884105727::HUGEINT AS h",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     row = json.loads(r.stdout)[0]
     assert row["t"].startswith("2024-01-02") and row["t"].endswith("+00:00") and row["ok"] is True
@@ -333,15 +376,31 @@ def test_cli_parquet_needs_an_output(cli):
 
 
 def test_cli_parquet_to_a_pipe_and_refused_on_a_terminal(mini):
-    res = subprocess.run([str(EXE), "query", "SELECT * FROM mini_takes", "--format", "parquet",
-                          "-o", "-", "--catalog", str(mini)], capture_output=True, timeout=120)
+    res = subprocess.run(
+        [
+            str(EXE),
+            "query",
+            "SELECT * FROM mini_takes",
+            "--format",
+            "parquet",
+            "-o",
+            "-",
+            "--catalog",
+            str(mini),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert pq.read_table(io.BytesIO(res.stdout)).num_rows == N_TAKES
     leader, follower = pty.openpty()
     try:
-        res = subprocess.run([str(EXE), "query", "SELECT 1", "--format", "parquet", "-o", "-",
-                              "--catalog", str(mini)], stdout=follower, stderr=subprocess.PIPE,
-                             timeout=120)
+        res = subprocess.run(
+            [str(EXE), "query", "SELECT 1", "--format", "parquet", "-o", "-", "--catalog", str(mini)],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
     finally:
         os.close(follower)
         os.close(leader)
@@ -367,9 +426,13 @@ def test_cli_errors_and_exit_codes(mini, tmp_path):
 
 
 def test_cli_query_output_closed_early_is_not_an_error(mini):
-    p = subprocess.Popen(f"'{EXE}' query 'SELECT * FROM range(200000)' --format csv "
-                         f"--catalog '{mini}' | head -n 2", shell=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        f"'{EXE}' query 'SELECT * FROM range(200000)' --format csv --catalog '{mini}' | head -n 2",
+        shell=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = p.communicate(timeout=120)
     assert out.splitlines() == ["range", "0"]
     assert "Traceback" not in err and "BrokenPipe" not in err
@@ -381,7 +444,10 @@ def test_cli_tables_and_describe(cli):
     got = list(csv.reader(io.StringIO(r.stdout)))
     assert got[0] == ["name", "kind", "rows", "description"]
     assert {row[0]: row[2] for row in got[1:]} == {
-        "mini_segments": str(N_SEGMENTS), "mini_summary": str(N_TAKES), "mini_takes": str(N_TAKES)}
+        "mini_segments": str(N_SEGMENTS),
+        "mini_summary": str(N_TAKES),
+        "mini_takes": str(N_TAKES),
+    }
     r = cli("describe", "mini_segments", "--format", "json")
     cols = json.loads(r.stdout)
     assert [c["column"] for c in cols] == ["take_uid", "segment_idx", "start_time", "split", "step_name"]
@@ -449,12 +515,26 @@ def test_demo_catalog_describe_uses_schemas(demo_catalog):
 
 
 def test_demo_catalog_sandboxed_cli_query(demo_catalog, tmp_path):
-    res = run("query", "SELECT t.take_uid, p.participant_uid FROM takes t JOIN participants p "
-              "USING (participant_uid) ORDER BY 1 LIMIT 3", "--format", "json",
-              "--catalog", str(demo_catalog), cwd=tmp_path)
+    res = run(
+        "query",
+        "SELECT t.take_uid, p.participant_uid FROM takes t JOIN participants p "
+        "USING (participant_uid) ORDER BY 1 LIMIT 3",
+        "--format",
+        "json",
+        "--catalog",
+        str(demo_catalog),
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert len(json.loads(res.stdout)) == 3
-    res = run("query", "SELECT count(*) AS n FROM take_summary", "--format", "csv",
-              "--catalog", str(demo_catalog), cwd=tmp_path)
+    res = run(
+        "query",
+        "SELECT count(*) AS n FROM take_summary",
+        "--format",
+        "csv",
+        "--catalog",
+        str(demo_catalog),
+        cwd=tmp_path,
+    )
     n = egoexo_sql.open(demo_catalog).sql("SELECT count(*) AS n FROM takes")["n"][0]
     assert res.stdout.splitlines() == ["n", str(n)]

@@ -23,8 +23,12 @@ def pristine(tmp_path_factory):
     from egoexo_sql.demo import generate
 
     out = tmp_path_factory.mktemp("pristine") / "release"
-    generate(out, scale=0.02, seed=3,
-             only=["metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "manifests"])
+    generate(
+        out,
+        scale=0.02,
+        seed=3,
+        only=["metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "manifests"],
+    )
     return out
 
 
@@ -139,7 +143,8 @@ def test_utf8_bom_and_non_ascii_text_are_fine(release):
     meta["country_born"] = "Colombia — Bogotá"
     parts[0]["metadata"] = json.dumps(meta, ensure_ascii=False)
     (release / "participants.json").write_bytes(
-        b"\xef\xbb\xbf" + json.dumps(parts, ensure_ascii=False).encode("utf-8"))
+        b"\xef\xbb\xbf" + json.dumps(parts, ensure_ascii=False).encode("utf-8")
+    )
     out = compile_release(release, ["metadata"])
     assert out["participants"].column("country_born")[0].as_py() == "Colombia — Bogotá"
 

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_validate import run_cli
 
 from egoexo_sql.catalog import Catalog
-from test_validate import run_cli
 
 GROUPS = ["metadata", "splits", "keystep", "proficiency", "atomic", "commentary"]
 
@@ -59,8 +59,12 @@ def save(root: Path, rel: str, obj) -> None:
 
 
 def egoexo_sql(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "egoexo_sql", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "egoexo_sql", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def counts(catalog: Path) -> dict[str, int]:
@@ -74,6 +78,7 @@ def _dup_first(rel: str):
         d = load(root, rel)
         d.append(dict(d[0]))
         save(root, rel, d)
+
     return f
 
 
@@ -82,12 +87,14 @@ def _set(rel: str, i: int, key: str, value):
         d = load(root, rel)
         d[i][key] = value
         save(root, rel, d)
+
     return f
 
 
 def _write(rel: str, data: bytes):
     def f(root: Path) -> None:
         (root / rel).write_bytes(data)
+
     return f
 
 
@@ -97,31 +104,50 @@ def _folder(rel: str):
         if p.exists():
             p.unlink()
         p.mkdir()
+
     return f
 
 
 BAD_INPUT = {
-    "invalid JSON": (_write("annotations/keystep_train.json", b'{"annotations": {"a": [1, }'),
-                     "annotations/keystep_train.json: expected valid JSON, got "),
-    "wrong top-level shape": (_write("takes.json", b'{"takes": []}'),
-                              "takes.json: $: expected a JSON array, got a JSON object"),
-    "wrong value type": (_set("takes.json", 2, "duration_sec", "long"),
-                         "takes.json: $[2].duration_sec: expected a number or null, got a string"),
-    "duplicate take": (_dup_first("takes.json"),
-                       "takes.json: $[{n}].take_uid: expected a take_uid not used before in the file"),
-    "duplicate capture": (_dup_first("captures.json"),
-                          "captures.json: $[{n}].capture_uid: expected a capture_uid not used before"),
-    "duplicate participant": (_dup_first("participants.json"),
-                              "participants.json: $[{n}].participant_uid: expected a participant_uid not used before"),
-    "not UTF-8": (_write("annotations/proficiency_demonstrator_train.json",
-                         b'{"annotations": [{"take_uid": "caf\xe9"}]}'),
-                  "annotations/proficiency_demonstrator_train.json: expected UTF-8 text, got byte 0xe9"),
-    "missing required file": (lambda root: (root / "captures.json").unlink(),
-                              "captures.json: expected a file (required to build the metadata group), "
-                              "got nothing at this path"),
+    "invalid JSON": (
+        _write("annotations/keystep_train.json", b'{"annotations": {"a": [1, }'),
+        "annotations/keystep_train.json: expected valid JSON, got ",
+    ),
+    "wrong top-level shape": (
+        _write("takes.json", b'{"takes": []}'),
+        "takes.json: $: expected a JSON array, got a JSON object",
+    ),
+    "wrong value type": (
+        _set("takes.json", 2, "duration_sec", "long"),
+        "takes.json: $[2].duration_sec: expected a number or null, got a string",
+    ),
+    "duplicate take": (
+        _dup_first("takes.json"),
+        "takes.json: $[{n}].take_uid: expected a take_uid not used before in the file",
+    ),
+    "duplicate capture": (
+        _dup_first("captures.json"),
+        "captures.json: $[{n}].capture_uid: expected a capture_uid not used before",
+    ),
+    "duplicate participant": (
+        _dup_first("participants.json"),
+        "participants.json: $[{n}].participant_uid: expected a participant_uid not used before",
+    ),
+    "not UTF-8": (
+        _write(
+            "annotations/proficiency_demonstrator_train.json", b'{"annotations": [{"take_uid": "caf\xe9"}]}'
+        ),
+        "annotations/proficiency_demonstrator_train.json: expected UTF-8 text, got byte 0xe9",
+    ),
+    "missing required file": (
+        lambda root: (root / "captures.json").unlink(),
+        "captures.json: expected a file (required to build the metadata group), got nothing at this path",
+    ),
     "folder for a file": (_folder("participants.json"), "participants.json: expected a file, got a folder"),
-    "folder for an annotation file": (_folder("annotations/keystep_val.json"),
-                                      "annotations/keystep_val.json: expected a file, got a folder"),
+    "folder for an annotation file": (
+        _folder("annotations/keystep_val.json"),
+        "annotations/keystep_val.json: expected a file, got a folder",
+    ),
 }
 
 
@@ -171,8 +197,9 @@ def test_lenient_sets_bad_records_aside_and_builds_the_rest(release, catalog, ca
     assert "note: 4 bad record(s) set aside (--lenient): SELECT * FROM rejects" in out
     assert "  takes.json: 2 bad record(s) moved to the rejects table" in out
     with Catalog.open(catalog) as cat:
-        rejects = cat.sql("SELECT source_file, json_path, reason, raw, source FROM rejects "
-                          "ORDER BY source_file, json_path").rows()
+        rejects = cat.sql(
+            "SELECT source_file, json_path, reason, raw, source FROM rejects ORDER BY source_file, json_path"
+        ).rows()
         n_takes = cat.sql("SELECT count(*) AS n FROM takes")["n"][0]
         n_atomic = cat.sql("SELECT count(*) AS n FROM atomic_descriptions")["n"][0]
         n_parts = cat.sql("SELECT count(*) AS n FROM participants")["n"][0]
@@ -188,8 +215,11 @@ def test_lenient_sets_bad_records_aside_and_builds_the_rest(release, catalog, ca
     assert json.loads(rejects[2][3]) == takes[2]  # the record as written
     assert n_takes == len(takes) - 2 and n_parts == len(parts) - 1
     pristine = sum(len(d["descriptions"]) for a in load(release, rel)["annotations"].values() for d in a)
-    other = sum(len(d["descriptions"]) for a in
-                load(release, "annotations/atomic_descriptions_val.json")["annotations"].values() for d in a)
+    other = sum(
+        len(d["descriptions"])
+        for a in load(release, "annotations/atomic_descriptions_val.json")["annotations"].values()
+        for d in a
+    )
     assert n_atomic == pristine + other - n_bad_descriptions
 
     # unchanged and lenient again: everything reused, the rejects kept
@@ -223,16 +253,25 @@ def test_unknown_keys_are_kept_in_extra_and_reported(release, catalog, capsys):
     assert "takes: unknown keys kept in its extra column: " in out and "new_field (2 rows)" in out
     assert "keystep_segments: unknown keys kept in its extra column: reviewer (" in out
     with Catalog.open(catalog) as cat:
-        got = dict(cat.sql("SELECT take_uid, extra->'new_field' AS v FROM takes WHERE extra IS NOT NULL "
-                           "AND json_exists(extra, '$.new_field')").rows())
-        ks_extra = cat.sql(f"SELECT DISTINCT extra::VARCHAR AS e FROM keystep_segments "
-                           f"WHERE take_uid = '{uid}'")["e"].to_list()
-        at_extra = cat.sql(f"SELECT DISTINCT extra::VARCHAR AS e FROM atomic_descriptions "
-                           f"WHERE take_uid = '{auid}' AND annotation_uid = "
-                           f"'{at['annotations'][auid][0]['annotation_uid']}'")["e"].to_list()
+        got = dict(
+            cat.sql(
+                "SELECT take_uid, extra->'new_field' AS v FROM takes WHERE extra IS NOT NULL "
+                "AND json_exists(extra, '$.new_field')"
+            ).rows()
+        )
+        ks_extra = cat.sql(
+            f"SELECT DISTINCT extra::VARCHAR AS e FROM keystep_segments WHERE take_uid = '{uid}'"
+        )["e"].to_list()
+        at_extra = cat.sql(
+            f"SELECT DISTINCT extra::VARCHAR AS e FROM atomic_descriptions "
+            f"WHERE take_uid = '{auid}' AND annotation_uid = "
+            f"'{at['annotations'][auid][0]['annotation_uid']}'"
+        )["e"].to_list()
         summary = cat.sql("SELECT count(*) AS n FROM take_summary WHERE extra IS NOT NULL")["n"][0]
     assert {k: json.loads(v) for k, v in got.items()} == {
-        takes[0]["take_uid"]: {"a": [1, 2]}, takes[1]["take_uid"]: "x"}
+        takes[0]["take_uid"]: {"a": [1, 2]},
+        takes[1]["take_uid"]: "x",
+    }
     assert [json.loads(e) for e in ks_extra] == [{"reviewer": 7}]
     assert [json.loads(e) for e in at_extra] == [{"quality": 0.5}]
     assert summary > 0  # take_summary repeats every takes column
@@ -246,8 +285,10 @@ def test_missing_optional_files_give_empty_views_and_a_summary_line(release, tmp
     cat = tmp_path / "fresh"
     code, out, err = run_cli(capsys, "build", str(release), "--catalog", str(cat))
     assert code == 0, err
-    assert ("keystep: no annotations/keystep_*.json in the release; empty: keystep_segments, "
-            "keystep_taxonomy, keystep_vocabulary") in out
+    assert (
+        "keystep: no annotations/keystep_*.json in the release; empty: keystep_segments, "
+        "keystep_taxonomy, keystep_vocabulary"
+    ) in out
     c = counts(cat)
     assert c["keystep_segments"] == c["keystep_taxonomy"] == c["keystep_vocabulary"] == 0
     assert c["takes"] > 0
@@ -258,10 +299,13 @@ def test_kill_9_during_a_build_leaves_the_previous_catalog(release, catalog):
     before = (catalog / "build.json").read_bytes()
     rows = counts(catalog)
     (release / "annotations" / "keystep_train.json").write_bytes(
-        (release / "annotations" / "keystep_train.json").read_bytes() + b"\n")  # something to do
+        (release / "annotations" / "keystep_train.json").read_bytes() + b"\n"
+    )  # something to do
     proc = subprocess.Popen(
         [sys.executable, "-m", "egoexo_sql", "build", str(release), "--catalog", str(catalog)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "EGOEXO_SQL_PAUSE_BEFORE_COMPILE": "keystep"},
     )
     try:
@@ -305,8 +349,12 @@ def test_readers_keep_the_build_they_opened(release, catalog):
 
     n = counts(catalog)["takes"]
     in_process = Catalog.open(catalog)
-    proc = subprocess.Popen([sys.executable, "-c", READER.format(catalog=str(catalog))],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", READER.format(catalog=str(catalog))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().split() == [str(n), str(n)]
         takes = load(release, "takes.json")
@@ -338,10 +386,17 @@ def test_readers_keep_the_build_they_opened(release, catalog):
 
 # --------------------------------------------------------------------------- random corruption
 CORRUPTIBLE = [
-    "takes.json", "captures.json", "participants.json", "physical_setting.json",
-    "visual_objects.json", "metadata.json", "annotations/splits.json",
-    "annotations/keystep_train.json", "annotations/proficiency_demonstrator_train.json",
-    "annotations/proficiency_demonstration_val.json", "annotations/atomic_descriptions_val.json",
+    "takes.json",
+    "captures.json",
+    "participants.json",
+    "physical_setting.json",
+    "visual_objects.json",
+    "metadata.json",
+    "annotations/splits.json",
+    "annotations/keystep_train.json",
+    "annotations/proficiency_demonstrator_train.json",
+    "annotations/proficiency_demonstration_val.json",
+    "annotations/atomic_descriptions_val.json",
     "annotations/expert_commentary_val.json",
 ]
 
@@ -372,7 +427,7 @@ def _corrupt(data, text: bytes) -> bytes:
         return text[: data.draw(st.integers(0, len(text) - 1), label="at")]
     if kind == "flip":
         i = data.draw(st.integers(0, len(text) - 1), label="at")
-        return text[:i] + bytes([text[i] ^ data.draw(st.integers(1, 255), label="xor")]) + text[i + 1:]
+        return text[:i] + bytes([text[i] ^ data.draw(st.integers(1, 255), label="xor")]) + text[i + 1 :]
     if kind == "non-utf8":
         i = data.draw(st.integers(0, len(text)), label="at")
         return text[:i] + data.draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xe9", b"\x80\x80"])) + text[i:]
@@ -380,8 +435,9 @@ def _corrupt(data, text: bytes) -> bytes:
     nodes = list(_nodes(obj))
     if kind == "retype":
         path, _ = nodes[data.draw(st.integers(0, min(len(nodes), 400) - 1), label="node")]
-        value = data.draw(st.sampled_from([None, 0, -1, 1.5, "x", "", True, [], {}, [1], {"k": 1}]),
-                          label="value")
+        value = data.draw(
+            st.sampled_from([None, 0, -1, 1.5, "x", "", True, [], {}, [1], {"k": 1}]), label="value"
+        )
         obj = _replace(obj, path, value)
     else:
         dicts = [(p, v) for p, v in nodes[:400] if isinstance(v, dict) and v]
@@ -404,9 +460,13 @@ def test_randomly_corrupted_files_build_correctly_or_fail_with_exit_2(small, tmp
     sources = json.loads((pristine_catalog / "build.json").read_text())["sources"]
 
     # EGOEXO_SQL_FUZZ_EXAMPLES=500 EGOEXO_SQL_FUZZ_RANDOM=1: a longer, differently seeded run
-    @settings(max_examples=int(os.environ.get("EGOEXO_SQL_FUZZ_EXAMPLES", "30")), deadline=None,
-              suppress_health_check=list(HealthCheck),
-              derandomize=not os.environ.get("EGOEXO_SQL_FUZZ_RANDOM"), database=None)
+    @settings(
+        max_examples=int(os.environ.get("EGOEXO_SQL_FUZZ_EXAMPLES", "30")),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=not os.environ.get("EGOEXO_SQL_FUZZ_RANDOM"),
+        database=None,
+    )
     @given(st.data())
     def check(data):
         work = tmp_path_factory.mktemp("fuzz")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from _catalog_fixture import make_catalog
+
 from egoexo_sql import sandbox
 from egoexo_sql.catalog import Catalog
 from egoexo_sql.errors import QueryError
@@ -141,8 +141,11 @@ def test_refusal_position_skips_leading_comment():
         ("SELECT * FROM query_table('mini_takes')", "query_table", 15),
         # anywhere in the tree, not only the top FROM
         ("SELECT (SELECT count(*) FROM read_text('/etc/hostname')) AS n", "read_text", 30),
-        ("SELECT * FROM mini_takes WHERE take_uid IN (SELECT * FROM read_csv('/etc/passwd'))",
-         "read_csv", 59),
+        (
+            "SELECT * FROM mini_takes WHERE take_uid IN (SELECT * FROM read_csv('/etc/passwd'))",
+            "read_csv",
+            59,
+        ),
         ("WITH x AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM x", "read_csv", 26),
         ("SELECT * FROM mini_takes t JOIN read_csv('/etc/passwd') p ON true", "read_csv", 33),
         ("SELECT read_csv('/etc/passwd')", "read_csv", 8),
@@ -169,8 +172,13 @@ def test_position_of_a_refused_function_on_a_later_line():
 
 @pytest.mark.parametrize(
     "sql",
-    ["SELECT * FROM '/etc/passwd'", 'SELECT * FROM "/etc/passwd"', "FROM 'data/mini_takes/part-0.parquet'",
-     "SELECT * FROM 'x.csv'", "SELECT * FROM \"s3://bucket/x.parquet\""],
+    [
+        "SELECT * FROM '/etc/passwd'",
+        'SELECT * FROM "/etc/passwd"',
+        "FROM 'data/mini_takes/part-0.parquet'",
+        "SELECT * FROM 'x.csv'",
+        'SELECT * FROM "s3://bucket/x.parquet"',
+    ],
 )
 def test_file_paths_as_table_names_are_refused(sql):
     e = refused(sql)
@@ -195,8 +203,9 @@ def test_table_functions_off_the_allow_list_are_refused():
     e = refused("SELECT * FROM mini_takes_in('Cooking')")  # a macro, but not declared
     assert e.what == "table function mini_takes_in()"
     check("SELECT * FROM mini_takes_in('Cooking')", table_macros={"mini_takes_in"})
-    sandbox.guard(_user_path_connection(), "SELECT * FROM mini_takes_in('Cooking')",
-                  table_macros={"mini_takes_in"})
+    sandbox.guard(
+        _user_path_connection(), "SELECT * FROM mini_takes_in('Cooking')", table_macros={"mini_takes_in"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -258,10 +267,12 @@ def test_empty_sql_is_refused(guard):
 def test_a_plain_query_does_not_import_sqlglot(mini):
     """The query path guards with DuckDB's parser; sqlglot (0.15 s to import) only words
     a refusal."""
-    code = ("import sys\nfrom egoexo_sql.query_runner import run_query\n"
-            f"run_query('SELECT count(*) FROM mini_takes', None, 'csv', None, {str(mini)!r})\n"
-            "assert 'sqlglot' not in sys.modules, 'sqlglot was imported'\n"
-            f"run_query('SELECT * FROM read_text(1)', None, 'csv', None, {str(mini)!r})\n")
+    code = (
+        "import sys\nfrom egoexo_sql.query_runner import run_query\n"
+        f"run_query('SELECT count(*) FROM mini_takes', None, 'csv', None, {str(mini)!r})\n"
+        "assert 'sqlglot' not in sys.modules, 'sqlglot was imported'\n"
+        f"run_query('SELECT * FROM read_text(1)', None, 'csv', None, {str(mini)!r})\n"
+    )
     import subprocess
     import sys
 
@@ -276,8 +287,14 @@ def test_a_plain_query_does_not_import_sqlglot(mini):
 def test_engine_parser_layer_wants_one_select(locked):
     sandbox.check_engine(locked, "SELECT 1")
     sandbox.check_engine(locked, "DESCRIBE mini_takes")
-    for sql in ("SELECT 1; SELECT 2", "COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.db'",
-                "INSTALL httpfs", "SET threads = 1", "EXPLAIN SELECT 1"):
+    for sql in (
+        "SELECT 1; SELECT 2",
+        "COPY (SELECT 1) TO 'x.csv'",
+        "ATTACH 'x.db'",
+        "INSTALL httpfs",
+        "SET threads = 1",
+        "EXPLAIN SELECT 1",
+    ):
         with pytest.raises(Refused):
             sandbox.check_engine(locked, sql)
 
@@ -311,8 +328,13 @@ def test_engine_refuses_view_path_escapes(locked, mini):
     # relative paths that climb out of data/ are not among the allowed view paths
     outside = mini.parent / "outside.parquet"
     duckdb.execute(f"COPY (SELECT 42 AS x) TO '{outside}'")
-    for path in ("data/../../outside.parquet", "../outside.parquet", str(outside),
-                 "data/mini_takes/../../../outside.parquet", "views.sql"):
+    for path in (
+        "data/../../outside.parquet",
+        "../outside.parquet",
+        str(outside),
+        "data/mini_takes/../../../outside.parquet",
+        "views.sql",
+    ):
         assert "Permission" in perm(locked, f"SELECT * FROM read_parquet('{path}')"), path
 
 
@@ -335,10 +357,16 @@ def test_engine_refuses_extensions(locked):
 
 
 def test_engine_configuration_is_locked(locked):
-    for setting in ("enable_external_access = true", "lock_configuration = false",
-                    "allowed_directories = ['/']", "allowed_paths = ['/etc/passwd']",
-                    "file_search_path = '/etc'", "autoload_known_extensions = true",
-                    "python_enable_replacements = true", "temp_directory = '/tmp'"):
+    for setting in (
+        "enable_external_access = true",
+        "lock_configuration = false",
+        "allowed_directories = ['/']",
+        "allowed_paths = ['/etc/passwd']",
+        "file_search_path = '/etc'",
+        "autoload_known_extensions = true",
+        "python_enable_replacements = true",
+        "temp_directory = '/tmp'",
+    ):
         assert "locked" in perm(locked, f"SET {setting}")
     assert "locked" in perm(locked, "RESET enable_external_access")
 
@@ -353,10 +381,14 @@ def test_engine_settings_are_the_ones_documented(locked, mini):
         ).fetchall()
     )
     assert got == {
-        "enable_external_access": "false", "lock_configuration": "true",
-        "autoload_known_extensions": "false", "autoinstall_known_extensions": "false",
-        "allow_community_extensions": "false", "python_enable_replacements": "false",
-        "temp_directory": "", "file_search_path": str(mini.resolve()),
+        "enable_external_access": "false",
+        "lock_configuration": "true",
+        "autoload_known_extensions": "false",
+        "autoinstall_known_extensions": "false",
+        "allow_community_extensions": "false",
+        "python_enable_replacements": "false",
+        "temp_directory": "",
+        "file_search_path": str(mini.resolve()),
     }
 
 
@@ -396,7 +428,9 @@ def test_a_view_reading_outside_the_catalog_fails_only_when_sandboxed(tmp_path):
 
 def test_sandboxed_catalog_does_not_lock_other_connections(mini):
     with Catalog.open(mini, sandbox=True) as boxed, Catalog.open(mini) as plain:
-        assert plain.connection.execute("SELECT current_setting('enable_external_access')").fetchone()[0] is True
+        assert (
+            plain.connection.execute("SELECT current_setting('enable_external_access')").fetchone()[0] is True
+        )
         plain.connection.execute("SET threads = 2")
         assert boxed.connection.execute("SELECT current_setting('lock_configuration')").fetchone()[0] is True
 

@@ -50,23 +50,27 @@ def planted(demo_release):
 
 # --------------------------------------------------------------------------- tokeniser
 
-@pytest.mark.parametrize("text, terms", [
-    ("C cracks the eggs into the bowl.", ["c", "crack", "egg", "bowl"]),
-    ("C CRACKS an Egg!", ["c", "crack", "egg"]),                     # case
-    ("egg,egg;egg...(egg)", ["egg", "egg", "egg", "egg"]),           # punctuation
-    ("left-hand cam01 2 pans", ["left", "hand", "cam01", "2", "pan"]),
-    ("boxes glasses dishes peaches buzzes", ["box", "glass", "dish", "peach", "buzz"]),
-    ("batteries berries plays days", ["battery", "berry", "play", "day"]),
-    ("focus basis glass bus gas", ["focus", "basis", "glass", "bus", "gas"]),  # not plurals
-    ("C's hand; the expert's tip; the experts' tips", ["c", "hand", "expert", "tip", "expert", "tip"]),
-    ("don't can’t o'clock", ["dont", "cant", "oclock"]),
-    ("The man X hands it to O", ["man", "x", "hand", "o"]),          # letters stay, 'a'/'i' do not
-    ("a I the of to and", []),
-    ("", []),
-    (None, []),
-    ("¿Dónde están los huevos?", ["dónde", "están", "los", "huevo"]),
-    ("İSTANBUL ΟΔΟΣ Straße", ["istanbul", "οδοσ", "straße"]),
-])
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("C cracks the eggs into the bowl.", ["c", "crack", "egg", "bowl"]),
+        ("C CRACKS an Egg!", ["c", "crack", "egg"]),  # case
+        ("egg,egg;egg...(egg)", ["egg", "egg", "egg", "egg"]),  # punctuation
+        ("left-hand cam01 2 pans", ["left", "hand", "cam01", "2", "pan"]),
+        ("boxes glasses dishes peaches buzzes", ["box", "glass", "dish", "peach", "buzz"]),
+        ("batteries berries plays days", ["battery", "berry", "play", "day"]),
+        ("focus basis glass bus gas", ["focus", "basis", "glass", "bus", "gas"]),  # not plurals
+        ("C's hand; the expert's tip; the experts' tips", ["c", "hand", "expert", "tip", "expert", "tip"]),
+        ("don't can’t o'clock", ["dont", "cant", "oclock"]),
+        ("The man X hands it to O", ["man", "x", "hand", "o"]),  # letters stay, 'a'/'i' do not
+        ("a I the of to and", []),
+        ("", []),
+        (None, []),
+        ("¿Dónde están los huevos?", ["dónde", "están", "los", "huevo"]),
+        ("İSTANBUL ΟΔΟΣ Straße", ["istanbul", "οδοσ", "straße"]),
+    ],
+)
 def test_tokenize(text, terms, macros):
     assert S.tokenize(text) == terms
     assert macros.execute("SELECT search_tokens(?)", [text]).fetchone()[0] == terms
@@ -85,10 +89,13 @@ def test_stopwords_are_the_same_in_python_and_sql(macros):
 
 def test_python_and_sql_tokenisers_agree_on_every_document(cat, macros):
     texts = [r[0] for r in cat.connection.execute("SELECT text FROM search_docs").fetchall()]
-    texts += [r[0] for r in cat.connection.execute(
-        "SELECT text FROM narrations WHERE text IS NOT NULL").fetchall()]
-    rel = macros.execute("SELECT search_tokens(t) FROM (SELECT unnest(?) AS t, generate_subscripts(?, 1) AS i) "
-                         "ORDER BY i", [texts, texts]).fetchall()
+    texts += [
+        r[0] for r in cat.connection.execute("SELECT text FROM narrations WHERE text IS NOT NULL").fetchall()
+    ]
+    rel = macros.execute(
+        "SELECT search_tokens(t) FROM (SELECT unnest(?) AS t, generate_subscripts(?, 1) AS i) ORDER BY i",
+        [texts, texts],
+    ).fetchall()
     sql = [r[0] for r in rel]
     py = [S.tokenize(t) for t in texts]
     mismatches = [(t, a, b) for t, a, b in zip(texts, py, sql) if a != b]
@@ -111,6 +118,7 @@ def test_snippet_cuts_around_the_first_term():
 
 # --------------------------------------------------------------------------- the index
 
+
 def test_index_sizes_equal_the_generator_truth(cat, demo_release):
     _, report = demo_release
     for table in ("search_docs", "search_postings", "search_terms", "search_stats"):
@@ -121,8 +129,10 @@ def test_index_sizes_equal_the_generator_truth(cat, demo_release):
 def test_index_is_consistent(cat):
     q = cat.connection.execute
     # documents: dense ids, length = terms, texts from the source tables
-    assert q("SELECT min(doc_id), max(doc_id), count(*) FROM search_docs").fetchone()[1:] == \
-        q("SELECT count(*), count(*) FROM search_docs").fetchone()
+    assert (
+        q("SELECT min(doc_id), max(doc_id), count(*) FROM search_docs").fetchone()[1:]
+        == q("SELECT count(*), count(*) FROM search_docs").fetchone()
+    )
     docs = q("SELECT text, length FROM search_docs").fetchall()
     assert all(len(S.tokenize(t)) == n for t, n in docs)
     # postings: sorted by term then doc; tf sums to the length; df and idf
@@ -131,15 +141,21 @@ def test_index_is_consistent(cat):
     files = sorted((cat.path / "data" / "search_postings").glob("*.parquet"))
     keys = [k for f in files for k in zip(*pq.read_table(f, columns=["term", "doc_id"]).to_pydict().values())]
     assert all(a < b for a, b in zip(keys, keys[1:]))  # the file order, as a reader sees it
-    assert q("""SELECT count(*) FROM search_docs d JOIN
+    assert (
+        q("""SELECT count(*) FROM search_docs d JOIN
                 (SELECT doc_id, sum(tf) AS n, any_value(length) AS l, any_value(source) AS s
                  FROM search_postings GROUP BY doc_id) p USING (doc_id)
-                WHERE p.n <> d.length OR p.l <> d.length OR p.s <> d.source""").fetchone()[0] == 0
+                WHERE p.n <> d.length OR p.l <> d.length OR p.s <> d.source""").fetchone()[0]
+        == 0
+    )
     n_docs = q("SELECT count(*) FROM search_docs").fetchone()[0]
-    for term, df, idf in q("SELECT term, df, idf FROM search_terms").fetchall():
+    for _term, df, idf in q("SELECT term, df, idf FROM search_terms").fetchall():
         assert idf == pytest.approx(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-    assert q("""SELECT count(*) FROM search_terms t JOIN (SELECT term, count(*) AS n FROM search_postings
-                GROUP BY term) p USING (term) WHERE t.df <> p.n""").fetchone()[0] == 0
+    assert (
+        q("""SELECT count(*) FROM search_terms t JOIN (SELECT term, count(*) AS n FROM search_postings
+                GROUP BY term) p USING (term) WHERE t.df <> p.n""").fetchone()[0]
+        == 0
+    )
     assert q("SELECT list(source ORDER BY source) FROM search_stats").fetchone()[0] == sorted(S.SOURCES)
 
 
@@ -156,16 +172,25 @@ def test_documents_come_from_the_source_tables(cat):
     for source, sql in expected.items():
         assert 0 < got[source] <= q(sql).fetchone()[0], source
     # the atomic documents of rejected annotations are not indexed
-    assert q("""SELECT count(*) FROM search_docs d JOIN atomic_descriptions a
+    assert (
+        q("""SELECT count(*) FROM search_docs d JOIN atomic_descriptions a
                 ON d.source = 'atomic' AND d.ref = a.annotation_uid || '/' || a.description_idx
-                AND d.take_uid = a.take_uid WHERE a.rejected""").fetchone()[0] == 0
+                AND d.take_uid = a.take_uid WHERE a.rejected""").fetchone()[0]
+        == 0
+    )
     # refs lead back to the row, with the same text and time
-    assert q("""SELECT count(*) FROM search_docs d JOIN narrations n
+    assert (
+        q("""SELECT count(*) FROM search_docs d JOIN narrations n
                 ON d.ref = n.take_name || '/' || n.cam_id || '/' || n.segment_idx
-                WHERE d.source = 'narration' AND (d.text <> n.text OR d.time <> n.start_time)""").fetchone()[0] == 0
+                WHERE d.source = 'narration' AND (d.text <> n.text OR d.time <> n.start_time)""").fetchone()[
+            0
+        ]
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------- ranking
+
 
 def _key(hit) -> tuple:
     return (hit[1], hit[2], round(hit[5], 3))
@@ -207,10 +232,11 @@ def test_filters_combine_with_search(cat, planted, engine):
     narration = _planted_keys(planted["hanger_narration"])
     commentary = _planted_keys(planted["hanger_commentary"])
     q = "derailleur hanger bent"
-    assert {_key(h) for h in S.search(cat, q, limit=len(narration) + len(commentary), engine=engine)} \
-        == narration | commentary
+    assert {
+        _key(h) for h in S.search(cat, q, limit=len(narration) + len(commentary), engine=engine)
+    } == narration | commentary
     hits = S.search(cat, q, sources=["narration"], limit=20, engine=engine)
-    assert {_key(h) for h in hits[:len(narration)]} == narration
+    assert {_key(h) for h in hits[: len(narration)]} == narration
     assert {h[1] for h in hits} == {"narration"}
     hits = S.search(cat, q, sources="commentary", limit=len(commentary), engine=engine)
     assert {_key(h) for h in hits} == commentary
@@ -220,7 +246,7 @@ def test_filters_combine_with_search(cat, planted, engine):
     mine = {k for k in narration | commentary if scenario_of[k[1]] == scen}
     hits = S.search(cat, q, scenarios=[scen.upper()], limit=30, engine=engine)
     assert hits and {h[4] for h in hits} == {scen}
-    assert {_key(h) for h in hits[:len(mine)]} == mine
+    assert {_key(h) for h in hits[: len(mine)]} == mine
     # scenario and source together
     hits = S.search(cat, q, scenarios=scen, sources=["narration"], limit=30, engine=engine)
     assert {(h[1], h[4]) for h in hits} == {("narration", scen)}
@@ -238,26 +264,43 @@ def test_filters_combine_with_search(cat, planted, engine):
 
 def test_keystep_and_demonstration_texts_are_found(cat):
     step = cat.connection.execute(
-        "SELECT step_name, take_uid FROM keystep_segments ORDER BY take_uid, segment_idx LIMIT 1").fetchone()
+        "SELECT step_name, take_uid FROM keystep_segments ORDER BY take_uid, segment_idx LIMIT 1"
+    ).fetchone()
     hits = S.search(cat, step[0], sources=["keystep"], limit=5, all_terms=True)
     assert hits and all(step[0].lower() in h[7].lower() for h in hits)
     comment = cat.connection.execute(
-        "SELECT comments[1], take_uid FROM proficiency_demonstration ORDER BY take_uid LIMIT 1").fetchone()
+        "SELECT comments[1], take_uid FROM proficiency_demonstration ORDER BY take_uid LIMIT 1"
+    ).fetchone()
     hits = S.search(cat, comment[0], sources=["demonstration"], limit=200, all_terms=True)
     assert any(h[2] == comment[1] for h in hits)
 
 
 def test_engines_agree(cat):
     """The numpy engine (MaxScore on common terms included) equals bm25.sql, hit for hit."""
-    vocab = [r[0] for r in cat.connection.execute("SELECT term FROM search_terms ORDER BY df DESC").fetchall()]
+    vocab = [
+        r[0] for r in cat.connection.execute("SELECT term FROM search_terms ORDER BY df DESC").fetchall()
+    ]
     rng = random.Random(8)
-    queries = [("c crack egg", {}), ("c hand", {"limit": 3}), ("c", {}), ("c wipe", {"sources": ["atomic"]}),
-               ("hand right left", {"scenarios": ["Cooking"]}), ("c egg", {"all_terms": True}),
-               ("grip", {"k1": 2.0, "b": 0.3})]
+    queries = [
+        ("c crack egg", {}),
+        ("c hand", {"limit": 3}),
+        ("c", {}),
+        ("c wipe", {"sources": ["atomic"]}),
+        ("hand right left", {"scenarios": ["Cooking"]}),
+        ("c egg", {"all_terms": True}),
+        ("grip", {"k1": 2.0, "b": 0.3}),
+    ]
     for _ in range(25):
         words = rng.sample(vocab[:5], rng.randint(0, 2)) + rng.sample(vocab, rng.randint(1, 3))
-        opts = rng.choice([{}, {"sources": rng.sample(S.SOURCES, 2)}, {"limit": rng.randint(1, 40)},
-                           {"all_terms": True}, {"scenarios": ["Cooking", "Bike Repair"]}])
+        opts = rng.choice(
+            [
+                {},
+                {"sources": rng.sample(S.SOURCES, 2)},
+                {"limit": rng.randint(1, 40)},
+                {"all_terms": True},
+                {"scenarios": ["Cooking", "Bike Repair"]},
+            ]
+        )
         queries.append((" ".join(words), opts))
     for q, opts in queries:
         opts = {"limit": 15, **opts}
@@ -291,6 +334,7 @@ def test_cat_search_returns_a_polars_frame(cat, planted):
 
 # --------------------------------------------------------------------------- CLI
 
+
 def _run(*args):
     r = CliRunner().invoke(app, list(args))
     return r
@@ -315,26 +359,41 @@ def test_cli_search_prints_one_hit_a_line(demo_catalog, planted):
 
 def test_cli_search_filters_and_formats(demo_catalog, planted):
     q = planted["hanger_narration"][0]["query"]
-    r = _run("search", q, "--in", "commentary", "--catalog", str(demo_catalog), "--format", "json",
-             "--limit", "5")
+    r = _run(
+        "search", q, "--in", "commentary", "--catalog", str(demo_catalog), "--format", "json", "--limit", "5"
+    )
     assert r.exit_code == 0, r.output
     hits = json.loads(r.stdout)
     assert [h["source"] for h in hits] == ["commentary"] * 5
     assert {(h["take_uid"], round(h["time"], 3)) for h in hits} == {
-        (x["take_uid"], round(x["time"], 3)) for x in planted["hanger_commentary"]}
-    r = _run("search", q, "--scenario", "bike repair", "--catalog", str(demo_catalog), "--engine", "memory",
-             "--format", "csv")
+        (x["take_uid"], round(x["time"], 3)) for x in planted["hanger_commentary"]
+    }
+    r = _run(
+        "search",
+        q,
+        "--scenario",
+        "bike repair",
+        "--catalog",
+        str(demo_catalog),
+        "--engine",
+        "memory",
+        "--format",
+        "csv",
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[0].startswith("score,source,take_uid,take_name,scenario")
     assert all(",Bike Repair," in line for line in r.stdout.splitlines()[1:])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["search", "the of"], "no search terms"),
-    (["search", "egg", "--in", "atomics"], "atomics"),
-    (["search", "egg", "--scenario", "Cookery"], "unknown scenario"),
-    (["search", "egg", "--limit", "0"], "--limit"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", "the of"], "no search terms"),
+        (["search", "egg", "--in", "atomics"], "atomics"),
+        (["search", "egg", "--scenario", "Cookery"], "unknown scenario"),
+        (["search", "egg", "--limit", "0"], "--limit"),
+    ],
+)
 def test_cli_search_usage_errors(demo_catalog, args, message):
     r = _run(*args, "--catalog", str(demo_catalog))
     assert r.exit_code == 2
@@ -350,22 +409,33 @@ def test_cli_search_in_takes_several_values_after_one_flag():
     from egoexo_sql.cli import expand_multi_options
 
     assert expand_multi_options(["search", "egg", "--in", "atomic", "narration", "--limit", "3"]) == [
-        "search", "egg", "--in", "atomic", "--in", "narration", "--limit", "3"]
+        "search",
+        "egg",
+        "--in",
+        "atomic",
+        "--in",
+        "narration",
+        "--limit",
+        "3",
+    ]
 
 
 # --------------------------------------------------------------------------- takes --text
+
 
 def test_takes_text_selects_takes_with_every_term(cat, demo_catalog, planted):
     items = planted["quail"]
     got = set(cat.takes(text="quail ramekin")["take_uid"].to_list())
     assert got == {p["take_uid"] for p in items}
     # combined with another filter
-    scen = cat.connection.execute("SELECT scenario FROM takes WHERE take_uid = ?",
-                                  [items[0]["take_uid"]]).fetchone()[0]
+    scen = cat.connection.execute(
+        "SELECT scenario FROM takes WHERE take_uid = ?", [items[0]["take_uid"]]
+    ).fetchone()[0]
     got = set(cat.takes(text="quail ramekin", scenario=scen)["take_uid"].to_list())
     assert got and all(
         cat.connection.execute("SELECT scenario FROM takes WHERE take_uid = ?", [u]).fetchone()[0] == scen
-        for u in got)
+        for u in got
+    )
     r = _run("takes", "--text", "quail ramekin", "--catalog", str(demo_catalog))
     assert r.exit_code == 0, r.output
     assert set(r.stdout.split()) == {p["take_uid"] for p in items}
@@ -374,6 +444,7 @@ def test_takes_text_selects_takes_with_every_term(cat, demo_catalog, planted):
 
 
 # --------------------------------------------------------------------------- build
+
 
 def test_index_follows_its_inputs_in_incremental_builds(tmp_path):
     """A changed transcript rebuilds narrations and the index only; --only atomic,search

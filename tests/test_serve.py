@@ -32,11 +32,25 @@ def cli(capsys, *args) -> str:
     return out
 
 
-@pytest.mark.parametrize("url", ["/", "/takes", "/takes?scenario=Cooking&split=train&has=keystep&sort=duration_sec&desc=1",
-                                 "/takes?text=egg&min_duration=10&max_duration=10000&page=1", "/facets.json",
-                                 "/table/takes", "/table/keystep_segments?split=train&sort=start_time",
-                                 "/table/take_timeline", "/sql", "/sql?q=SELECT+42", "/search", "/search?q=egg&in=atomic",
-                                 "/static/htmx.min.js", "/static/style.css"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/takes",
+        "/takes?scenario=Cooking&split=train&has=keystep&sort=duration_sec&desc=1",
+        "/takes?text=egg&min_duration=10&max_duration=10000&page=1",
+        "/facets.json",
+        "/table/takes",
+        "/table/keystep_segments?split=train&sort=start_time",
+        "/table/take_timeline",
+        "/sql",
+        "/sql?q=SELECT+42",
+        "/search",
+        "/search?q=egg&in=atomic",
+        "/static/htmx.min.js",
+        "/static/style.css",
+    ],
+)
 def test_every_page_answers(client, url):
     r = client.get(url)
     assert r.status_code == 200, (url, r.text[:300])
@@ -50,15 +64,25 @@ def test_index_lists_every_view_with_its_rows(client, demo_catalog):
             assert f">{rows:,}<" in page
 
 
-@pytest.mark.parametrize("fmt, query, args", [
-    ("uids", "scenario=Cooking&split=train", ["--scenario", "Cooking", "--split", "train"]),
-    ("csv", "has=keystep&narrated=false", ["--has", "keystep", "--not-narrated"]),
-    ("json", "university=cmu&university=unc&min_duration=60", ["--university", "cmu", "--university", "unc",
-                                                               "--min-duration", "60"]),
-    ("egoexo", "scenario=Cooking&parts=takes&parts=captures", ["--scenario", "Cooking", "--parts", "takes", "captures"]),
-    ("plan", "split=val&parts=takes", ["--split", "val", "--parts", "takes"]),
-    ("uids", "sample=2&per=scenario&seed=3", ["--sample", "2", "--per", "scenario", "--seed", "3"]),
-])
+@pytest.mark.parametrize(
+    "fmt, query, args",
+    [
+        ("uids", "scenario=Cooking&split=train", ["--scenario", "Cooking", "--split", "train"]),
+        ("csv", "has=keystep&narrated=false", ["--has", "keystep", "--not-narrated"]),
+        (
+            "json",
+            "university=cmu&university=unc&min_duration=60",
+            ["--university", "cmu", "--university", "unc", "--min-duration", "60"],
+        ),
+        (
+            "egoexo",
+            "scenario=Cooking&parts=takes&parts=captures",
+            ["--scenario", "Cooking", "--parts", "takes", "captures"],
+        ),
+        ("plan", "split=val&parts=takes", ["--split", "val", "--parts", "takes"]),
+        ("uids", "sample=2&per=scenario&seed=3", ["--sample", "2", "--per", "scenario", "--seed", "3"]),
+    ],
+)
 def test_exports_are_the_takes_command_output_byte_for_byte(client, demo_catalog, capsys, fmt, query, args):
     r = client.get(f"/takes.{fmt}?{query}")
     assert r.status_code == 200, r.text
@@ -69,9 +93,15 @@ def test_exports_are_the_takes_command_output_byte_for_byte(client, demo_catalog
 def test_facet_counts_are_those_of_the_selection(client, demo_catalog):
     got = client.get("/facets.json?split=train&has=keystep").json()
     with Catalog.open(demo_catalog) as cat:
-        n = cat.connection.sql("SELECT count(*) FROM take_summary WHERE split = 'train' AND has_keystep").fetchall()[0][0]
-        per = dict(cat.connection.sql("SELECT scenario, count(*) FROM take_summary WHERE split = 'train' "
-                                      "AND has_keystep GROUP BY ALL").fetchall())
+        n = cat.connection.sql(
+            "SELECT count(*) FROM take_summary WHERE split = 'train' AND has_keystep"
+        ).fetchall()[0][0]
+        per = dict(
+            cat.connection.sql(
+                "SELECT scenario, count(*) FROM take_summary WHERE split = 'train' "
+                "AND has_keystep GROUP BY ALL"
+            ).fetchall()
+        )
     assert got["count"] == n > 0
     assert got["facets"]["scenario"] == per
     assert got["facets"]["split"] == {"train": n}
@@ -80,7 +110,9 @@ def test_facet_counts_are_those_of_the_selection(client, demo_catalog):
 
 def test_facet_links_keep_the_state_in_the_url(client):
     page = client.get("/takes?split=train").text
-    assert 'href="?split=train&amp;scenario=Cooking"' in page or 'href="?split=train&scenario=Cooking"' in page
+    assert (
+        'href="?split=train&amp;scenario=Cooking"' in page or 'href="?split=train&scenario=Cooking"' in page
+    )
     assert "✕" in page  # the selected value can be removed
 
 
@@ -88,35 +120,52 @@ def test_take_page_has_its_timeline_lanes_and_download_command(client, demo_cata
     with Catalog.open(demo_catalog) as cat:
         uid, name = cat.connection.sql(
             "SELECT take_uid, any_value(take_name) FROM take_timeline JOIN takes USING (take_uid) "
-            "GROUP BY take_uid ORDER BY count(DISTINCT source) DESC, take_uid LIMIT 1").fetchall()[0]
-        sources = {r[0] for r in cat.connection.sql(
-            f"SELECT DISTINCT source FROM take_timeline WHERE take_uid = '{uid}'").fetchall()}
+            "GROUP BY take_uid ORDER BY count(DISTINCT source) DESC, take_uid LIMIT 1"
+        ).fetchall()[0]
+        sources = {
+            r[0]
+            for r in cat.connection.sql(
+                f"SELECT DISTINCT source FROM take_timeline WHERE take_uid = '{uid}'"
+            ).fetchall()
+        }
     for key in (uid, name):
         r = client.get(f"/take/{key}")
         assert r.status_code == 200
         assert 'class="timeline"' in r.text
         for s in sources:
             assert f'data-source="{s}"' in r.text
-    want = cli(capsys, "takes", "--catalog", str(demo_catalog), "--where", f"take_uid = '{uid}'", "--format", "egoexo")
+    want = cli(
+        capsys,
+        "takes",
+        "--catalog",
+        str(demo_catalog),
+        "--where",
+        f"take_uid = '{uid}'",
+        "--format",
+        "egoexo",
+    )
     assert want.strip().splitlines()[-1] in r.text
 
 
-@pytest.mark.parametrize("url, status, message", [
-    ("/take/no-such-take", 404, "no take with take_uid or take_name"),
-    ("/table/no_such_view", 404, "no view"),
-    ("/no/such/route", 404, ""),
-    ("/takes?narrated=maybe", 400, "narrated: expected true or false"),
-    ("/takes?min_duration=soon", 400, "min_duration: expected a number"),
-    ("/takes?scenario=Cookin", 400, "Cooking"),
-    ("/takes?sort=nope", 400, "sort: one of"),
-    ("/takes?page=0", 400, "page: expected at least 1"),
-    ("/takes.csv?where=DROP+TABLE+takes", 400, "where"),
-    ("/table/takes?no_such_column=1", 400, "not a column of takes"),
-    ("/sql?q=COPY+takes+TO+'/tmp/x.csv'", 400, "refused COPY"),
-    ("/sql.csv?q=SELECT+*+FROM+read_csv('/etc/passwd')", 400, "refused read_csv()"),
-    ("/sql.json?q=SELECT+1;SELECT+2", 400, "refused a second statement"),
-    ("/takes.zip", 404, ""),
-])
+@pytest.mark.parametrize(
+    "url, status, message",
+    [
+        ("/take/no-such-take", 404, "no take with take_uid or take_name"),
+        ("/table/no_such_view", 404, "no view"),
+        ("/no/such/route", 404, ""),
+        ("/takes?narrated=maybe", 400, "narrated: expected true or false"),
+        ("/takes?min_duration=soon", 400, "min_duration: expected a number"),
+        ("/takes?scenario=Cookin", 400, "Cooking"),
+        ("/takes?sort=nope", 400, "sort: one of"),
+        ("/takes?page=0", 400, "page: expected at least 1"),
+        ("/takes.csv?where=DROP+TABLE+takes", 400, "where"),
+        ("/table/takes?no_such_column=1", 400, "not a column of takes"),
+        ("/sql?q=COPY+takes+TO+'/tmp/x.csv'", 400, "refused COPY"),
+        ("/sql.csv?q=SELECT+*+FROM+read_csv('/etc/passwd')", 400, "refused read_csv()"),
+        ("/sql.json?q=SELECT+1;SELECT+2", 400, "refused a second statement"),
+        ("/takes.zip", 404, ""),
+    ],
+)
 def test_errors(client, url, status, message):
     r = client.get(url)
     assert r.status_code == status, (url, r.text[:200])
@@ -134,7 +183,9 @@ def test_bad_sql_gets_the_message_query_prints(client, demo_catalog, capsys):
 
 
 def test_sql_answers_and_exports(client):
-    r = client.get("/sql.json", params={"q": "SELECT scenario, count(*) AS n FROM takes GROUP BY ALL ORDER BY 1"})
+    r = client.get(
+        "/sql.json", params={"q": "SELECT scenario, count(*) AS n FROM takes GROUP BY ALL ORDER BY 1"}
+    )
     rows = json.loads(r.text)
     assert rows and all(set(x) == {"scenario", "n"} for x in rows)
     page = client.get("/sql", params={"q": "SELECT 6 * 7 AS answer"}).text
@@ -176,7 +227,9 @@ def test_48_concurrent_requests_on_a_real_server(demo_catalog):
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_catalog), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(demo_catalog), host="127.0.0.1", port=port, log_level="warning")
+    )
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     try:
@@ -184,9 +237,18 @@ def test_48_concurrent_requests_on_a_real_server(demo_catalog):
             if server.started:
                 break
             time.sleep(0.05)
-        urls = ["/takes?scenario=Cooking&split=train&has=keystep", "/facets.json?split=val", "/table/keystep_segments",
-                "/takes.uids?has=atomic", "/sql.json?q=SELECT+count(*)+FROM+takes", "/"] * 8
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c, ThreadPoolExecutor(48) as pool:
+        urls = [
+            "/takes?scenario=Cooking&split=train&has=keystep",
+            "/facets.json?split=val",
+            "/table/keystep_segments",
+            "/takes.uids?has=atomic",
+            "/sql.json?q=SELECT+count(*)+FROM+takes",
+            "/",
+        ] * 8
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c,
+            ThreadPoolExecutor(48) as pool,
+        ):
             statuses = list(pool.map(lambda u: c.get(u).status_code, urls))
         assert statuses == [200] * 48
     finally:
@@ -196,7 +258,6 @@ def test_48_concurrent_requests_on_a_real_server(demo_catalog):
 
 def test_the_serve_command_binds_loopback_and_warns_otherwise(demo_catalog, capsys, monkeypatch):
     import uvicorn
-
     from test_validate import run_cli
 
     seen = {}
@@ -204,6 +265,8 @@ def test_the_serve_command_binds_loopback_and_warns_otherwise(demo_catalog, caps
     code, _, err = run_cli(capsys, "serve", "--catalog", str(demo_catalog))
     assert code == 0 and seen == {"host": "127.0.0.1", "port": 8000}
     assert "warning" not in err and "http://127.0.0.1:8000/takes" in err
-    code, _, err = run_cli(capsys, "serve", "--catalog", str(demo_catalog), "--host", "0.0.0.0", "--port", "9000")
+    code, _, err = run_cli(
+        capsys, "serve", "--catalog", str(demo_catalog), "--host", "0.0.0.0", "--port", "9000"
+    )
     assert code == 0 and seen == {"host": "0.0.0.0", "port": 9000}
     assert "warning: listening on 0.0.0.0" in err

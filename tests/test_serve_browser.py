@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("EGOEXO_SQL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    os.environ.get("EGOEXO_SQL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
 pytest.importorskip("playwright", reason="playwright is not installed (pip install pytest-playwright)")
 if CHROMIUM is None:
     pytest.skip("no chromium executable (apt-get install chromium)", allow_module_level=True)
@@ -22,7 +24,9 @@ if CHROMIUM is None:
 from egoexo_sql.catalog import Catalog  # noqa: E402
 from egoexo_sql.serve import create_app  # noqa: E402
 
-SHOTS = Path(os.environ.get("EGOEXO_SQL_SCREENSHOTS", "")) if os.environ.get("EGOEXO_SQL_SCREENSHOTS") else None
+SHOTS = (
+    Path(os.environ.get("EGOEXO_SQL_SCREENSHOTS", "")) if os.environ.get("EGOEXO_SQL_SCREENSHOTS") else None
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +55,11 @@ def base_url_live(demo_catalog):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_catalog, sql_timeout=2.0), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(demo_catalog, sql_timeout=2.0), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     for _ in range(200):
@@ -77,7 +84,8 @@ def test_clicking_facets_changes_the_counts_and_the_table(page, base_url_live, d
         assert total == cat.connection.sql("SELECT count(*) FROM takes").fetchall()[0][0]
         cooking = cat.connection.sql("SELECT count(*) FROM takes WHERE scenario = 'Cooking'").fetchall()[0][0]
         cooking_train = cat.connection.sql(
-            "SELECT count(*) FROM takes WHERE scenario = 'Cooking' AND split = 'train'").fetchall()[0][0]
+            "SELECT count(*) FROM takes WHERE scenario = 'Cooking' AND split = 'train'"
+        ).fetchall()[0][0]
     shot(page, "takes")
     page.locator('a.facet[data-facet="scenario"][data-value="Cooking"]').click()
     page.wait_for_url("**scenario=Cooking**")
@@ -104,14 +112,17 @@ def test_the_egoexo_command_of_the_selection_appears_and_can_be_copied(page, bas
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url_live)
     page.locator("#copy-commands").click()
     page.wait_for_function("document.querySelector('#copy-commands').textContent === 'copied'")
-    assert page.evaluate("navigator.clipboard.readText()") == page.request.get(f"{base_url_live}{href}").text()
+    assert (
+        page.evaluate("navigator.clipboard.readText()") == page.request.get(f"{base_url_live}{href}").text()
+    )
 
 
 def test_a_take_page_shows_its_timeline_lanes(page, base_url_live, demo_catalog):
     with Catalog.open(demo_catalog) as cat:
         uid, n_sources = cat.connection.sql(
             "SELECT take_uid, count(DISTINCT source) FROM take_timeline GROUP BY take_uid "
-            "ORDER BY 2 DESC, take_uid LIMIT 1").fetchall()[0]
+            "ORDER BY 2 DESC, take_uid LIMIT 1"
+        ).fetchall()[0]
     page.goto(f"{base_url_live}/take/{uid}")
     assert page.locator("svg.timeline").is_visible()
     lanes = page.locator("svg.timeline text.lane").all_inner_texts()

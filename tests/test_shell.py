@@ -26,8 +26,8 @@ import pytest
 from egoexo_sql.catalog import Catalog
 from egoexo_sql.shell import (
     CatalogWords,
-    SQLCompleter,
     Shell,
+    SQLCompleter,
     history_path,
     is_complete,
     one_line,
@@ -118,7 +118,9 @@ class Terminal:
         """Type ``text`` and Enter; wait for a new, empty prompt (and ``done`` if given)."""
         before = self.prompts()
         self.child.send(text + "\r")
-        return self.wait(lambda s: self.prompts() > before and self.at_prompt() and (done is None or done in s))
+        return self.wait(
+            lambda s: self.prompts() > before and self.at_prompt() and (done is None or done in s)
+        )
 
     def send(self, data: str) -> None:
         self.child.send(data)
@@ -136,7 +138,9 @@ class Terminal:
 
 @pytest.fixture
 def shell_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMPT_TOOLKIT", "NO_COLOR", "EGOEXO_SQL"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PROMPT_TOOLKIT", "NO_COLOR", "EGOEXO_SQL"))
+    }
     env.update(TERM="xterm-256color", EGOEXO_SQL_HISTORY=str(tmp_path / "history"), PYTHONUNBUFFERED="1")
     return env
 
@@ -147,8 +151,9 @@ def terminal(demo_catalog, shell_env, tmp_path):
     started: list[Terminal] = []
 
     def start() -> Terminal:
-        t = Terminal([sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
-                     shell_env, tmp_path)
+        t = Terminal(
+            [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)], shell_env, tmp_path
+        )
         started.append(t)
         t.wait(lambda s: t.prompts() >= 1)
         return t
@@ -159,7 +164,7 @@ def terminal(demo_catalog, shell_env, tmp_path):
 
 
 def after_last(screen: str, marker: str) -> str:
-    return screen[screen.rindex(marker):]
+    return screen[screen.rindex(marker) :]
 
 
 def test_multiline_query_shows_aligned_table_with_row_count_and_time(terminal, counts):
@@ -293,7 +298,8 @@ def test_errors_are_one_readable_line(terminal):
     screen = t.run("SELECT foo\nFROM takes;", done="error:")
     tail = after_last(screen, "FROM takes;").splitlines()
     assert re.fullmatch(
-        r'error: Binder Error: Referenced column "foo" not found in FROM clause!.* \(line 1, column 8\)', tail[1]
+        r'error: Binder Error: Referenced column "foo" not found in FROM clause!.* \(line 1, column 8\)',
+        tail[1],
     )
     assert tail[2].startswith("egoexo>")
     screen = t.run("COPY takes TO 'stolen.csv';", done="refused")
@@ -353,8 +359,13 @@ def test_help_lists_every_command(terminal):
 
 
 def test_tables_fit_a_narrow_terminal_and_long_results_are_cut(demo_catalog, shell_env, tmp_path, counts):
-    t = Terminal([sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
-                 shell_env, tmp_path, cols=80, rows=40)
+    t = Terminal(
+        [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
+        shell_env,
+        tmp_path,
+        cols=80,
+        rows=40,
+    )
     try:
         t.wait(lambda s: t.prompts() >= 1)
         screen = t.run(".tables", done="(20 rows)".replace("20", str(len(counts))))
@@ -389,7 +400,12 @@ def test_stdin_not_a_terminal_runs_a_script(demo_catalog, tmp_path, shell_env):
     script = ".mode csv\nSELECT 1 AS a;\nSELECT nope;\nSELECT 'x;y' AS b\n;\n"
     out = subprocess.run(
         [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
-        input=script, capture_output=True, text=True, timeout=60, env=shell_env, cwd=tmp_path,
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=shell_env,
+        cwd=tmp_path,
     )
     assert out.stdout == "a\n1\nb\nx;y\n"
     assert out.stderr.startswith('error: Binder Error: Referenced column "nope"')
@@ -400,7 +416,11 @@ def test_stdin_not_a_terminal_runs_a_script(demo_catalog, tmp_path, shell_env):
 def test_a_script_piped_into_head_stops_quietly(demo_catalog, tmp_path, shell_env):
     proc = subprocess.Popen(
         [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(demo_catalog)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=shell_env, cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=shell_env,
+        cwd=tmp_path,
     )
     proc.stdin.write(b"SELECT * FROM range(300000);\nSELECT 1;\n")
     proc.stdin.close()
@@ -413,7 +433,12 @@ def test_a_script_piped_into_head_stops_quietly(demo_catalog, tmp_path, shell_en
 def test_missing_catalog_is_one_line_and_exit_2(tmp_path, shell_env):
     out = subprocess.run(
         [sys.executable, "-m", "egoexo_sql", "shell", "--catalog", str(tmp_path / "nothing")],
-        input="", capture_output=True, text=True, timeout=60, env=shell_env, cwd=tmp_path,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=shell_env,
+        cwd=tmp_path,
     )
     assert out.returncode == 2
     assert out.stderr.startswith("error: no catalog at ") and out.stderr.count("\n") == 1
@@ -593,9 +618,17 @@ def test_split_statements(text, statements, rest):
 @pytest.mark.parametrize(
     "text, complete",
     [
-        ("", True), ("  ", True), (".tables", True), (".schema takes", True), ("quit", True),
-        ("SELECT 1", False), ("SELECT 1;", True), ("SELECT 1;  -- done", True),
-        ("SELECT ';", False), ("SELECT 1; SELECT", False), ("SELECT /* ; ", False),
+        ("", True),
+        ("  ", True),
+        (".tables", True),
+        (".schema takes", True),
+        ("quit", True),
+        ("SELECT 1", False),
+        ("SELECT 1;", True),
+        ("SELECT 1;  -- done", True),
+        ("SELECT ';", False),
+        ("SELECT 1; SELECT", False),
+        ("SELECT /* ; ", False),
     ],
 )
 def test_is_complete(text, complete):
@@ -603,15 +636,20 @@ def test_is_complete(text, complete):
 
 
 def test_one_line():
-    msg = ('Binder Error: Referenced column "foo" not found in FROM clause!\nCandidate bindings: "root_dir"'
-           "\n\nLINE 1: select foo from takes\n               ^^^")
+    msg = (
+        'Binder Error: Referenced column "foo" not found in FROM clause!\nCandidate bindings: "root_dir"'
+        "\n\nLINE 1: select foo from takes\n               ^^^"
+    )
     assert one_line(msg, "select foo from takes") == (
         'Binder Error: Referenced column "foo" not found in FROM clause! Candidate bindings: "root_dir"'
         " (line 1, column 8)"
     )
     # an excerpt that is not the statement's line (DuckDB cut it): no column
     assert one_line(msg, "select   foo from takes").endswith("(line 1)")
-    assert one_line("refused COPY at line 1, column 1: only one query") == "refused COPY at line 1, column 1: only one query"
+    assert (
+        one_line("refused COPY at line 1, column 1: only one query")
+        == "refused COPY at line 1, column 1: only one query"
+    )
 
 
 def test_history_path(monkeypatch, tmp_path):
@@ -641,8 +679,13 @@ def complete(completer: SQLCompleter, text: str) -> list[str]:
 
 def test_completion_of_views_columns_keywords(completer):
     assert complete(completer, "SELECT * FROM keystep_")[:6] == [
-        "keystep_benchmark_segments", "keystep_context", "keystep_labels", "keystep_segments", "keystep_taxonomy",
-        "keystep_vocabulary"]
+        "keystep_benchmark_segments",
+        "keystep_context",
+        "keystep_labels",
+        "keystep_segments",
+        "keystep_taxonomy",
+        "keystep_vocabulary",
+    ]
     assert complete(completer, "SELECT * FROM takes t JOIN capt")[:2] == ["capture_cameras", "captures"]
     # columns of the views in the statement come first
     assert complete(completer, "SELECT dur| FROM takes")[0] == "duration_sec"

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _catalog_fixture import N_TAKES, SEGMENTS, make_catalog
+
 from egoexo_sql.catalog import Catalog
 
 pytestmark = pytest.mark.integration
@@ -53,8 +53,12 @@ def test_shell_is_the_1_5_cli():
 @needs_shell
 def test_views_sql_of_the_mini_catalog(tmp_path):
     cat = make_catalog(tmp_path / "cat")
-    rows = shell(cat, "SELECT count(*) FROM mini_takes", "SELECT split, count(*) FROM mini_segments "
-                 "GROUP BY ALL ORDER BY 1", "SELECT count(*) FROM mini_summary")
+    rows = shell(
+        cat,
+        "SELECT count(*) FROM mini_takes",
+        "SELECT split, count(*) FROM mini_segments GROUP BY ALL ORDER BY 1",
+        "SELECT count(*) FROM mini_summary",
+    )
     assert rows == [[str(N_TAKES)], *([k, str(v)] for k, v in sorted(SEGMENTS.items())), [str(N_TAKES)]]
 
 
@@ -73,8 +77,10 @@ def test_views_sql_of_a_built_catalog_gives_the_same_counts(demo_catalog):
 def test_the_1_5_shell_reads_the_values_the_build_encoded(demo_catalog):
     """Doubles are written BYTE_STREAM_SPLIT and strings dictionary-encoded
     (egoexo_sql.builder.parquet.parquet_options): the 1.5 shell must read the same values as DuckDB 2.x."""
-    sql = ("SELECT count(*), count(DISTINCT joint), round(sum(x), 6), round(sum(y), 6), "
-           "round(sum(z), 6), sum(num_views_for_3d) FROM ego_pose_3d")
+    sql = (
+        "SELECT count(*), count(DISTINCT joint), round(sum(x), 6), round(sum(y), 6), "
+        "round(sum(z), 6), sum(num_views_for_3d) FROM ego_pose_3d"
+    )
     with Catalog.open(demo_catalog) as cat:
         want = [str(v) for v in cat.sql(sql).rows()[0]]
     got = shell(demo_catalog, sql)[0]
@@ -97,6 +103,11 @@ def test_views_sql_of_a_relocated_catalog(demo_catalog, tmp_path):
 def test_views_sql_does_not_work_from_outside_the_folder(tmp_path):
     """Paths are relative: the shell must be started inside the folder (what the docs say)."""
     cat = make_catalog(tmp_path / "cat")
-    res = subprocess.run([SHELL, "-c", f".read {cat / 'views.sql'}", "-c", "SELECT count(*) FROM mini_takes"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [SHELL, "-c", f".read {cat / 'views.sql'}", "-c", "SELECT count(*) FROM mini_takes"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "No files found" in res.stderr or res.returncode != 0

@@ -85,9 +85,20 @@ def exported(demo_catalog, tmp_path_factory) -> str:
     """views.sql for Spark, written by the CLI as a user would."""
     out = tmp_path_factory.mktemp("spark") / "views.sql"
     r = subprocess.run(
-        [sys.executable, "-m", "egoexo_sql", "export-views", "--dialect", "spark",
-         "--catalog", str(demo_catalog), "--output", str(out)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "egoexo_sql",
+            "export-views",
+            "--dialect",
+            "spark",
+            "--catalog",
+            str(demo_catalog),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 0, r.stderr
     return out.read_text(encoding="utf-8")
@@ -131,10 +142,13 @@ def _norm(rows) -> list[tuple]:
 
 
 def test_every_view_exists_on_spark(spark_views, duck):
-    ours = sorted(r[0] for r in duck.execute(
-        "SELECT view_name FROM duckdb_views() WHERE database_name = 'catalog' AND NOT internal "
-        "UNION SELECT table_name FROM duckdb_tables() WHERE database_name = 'catalog' AND NOT internal"
-    ).fetchall())
+    ours = sorted(
+        r[0]
+        for r in duck.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = 'catalog' AND NOT internal "
+            "UNION SELECT table_name FROM duckdb_tables() WHERE database_name = 'catalog' AND NOT internal"
+        ).fetchall()
+    )
     assert spark_views == ours
 
 
@@ -149,8 +163,10 @@ def test_row_counts_per_view(spark, spark_views, duck):
 def test_partition_column_and_filter(spark, spark_views, duck):
     """Hive partitions come back as a column (read from the table folder as base path)
     and a filter on it prunes folders, on Spark as on DuckDB."""
-    sql = ("SELECT split, count(*) AS n, count(DISTINCT take_uid) AS takes FROM camera_poses "
-           "WHERE split = 'val' GROUP BY split")
+    sql = (
+        "SELECT split, count(*) AS n, count(DISTINCT take_uid) AS takes FROM camera_poses "
+        "WHERE split = 'val' GROUP BY split"
+    )
     spark_df = spark.sql(_spark_sql(sql))
     assert _norm(spark_df.collect()) == _norm(duck.execute(sql).fetchall())
     assert duck.execute(sql).fetchall()[0][1] > 0
@@ -180,16 +196,20 @@ def test_join(spark, spark_views, duck):
 
 def test_derived_view_take_summary(spark, spark_views, duck):
     """take_summary transpiled: ordered benchmark lists, first-by-split proficiency, counts."""
-    sql = ("SELECT take_uid, n_exo_cams, benchmarks, proficiency_score, has_keystep, "
-           "n_keystep_segments, n_atomic_descriptions, n_expert_commentaries, mean_expert_rating "
-           "FROM take_summary ORDER BY take_uid")
+    sql = (
+        "SELECT take_uid, n_exo_cams, benchmarks, proficiency_score, has_keystep, "
+        "n_keystep_segments, n_atomic_descriptions, n_expert_commentaries, mean_expert_rating "
+        "FROM take_summary ORDER BY take_uid"
+    )
     want = _norm(duck.execute(sql).fetchall())
     assert any(r[2] for r in want) and any(r[3] for r in want)
     assert _norm(spark.sql(_spark_sql(sql)).collect()) == want
 
 
-@pytest.mark.parametrize("name", ["02_cooking_keystep_late_expert", "04_proficiency_vs_expert_rating",
-                                  "05_top_keysteps_per_scenario"])
+@pytest.mark.parametrize(
+    "name",
+    ["02_cooking_keystep_late_expert", "04_proficiency_vs_expert_rating", "05_top_keysteps_per_scenario"],
+)
 def test_cookbook_examples_on_spark(spark, spark_views, duck, name):
     (example,) = [e for e in examples() if e.name == name]
     want = _norm(duck.execute(example.sql).fetchall())

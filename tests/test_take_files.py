@@ -69,7 +69,9 @@ def camera_of(takes_json) -> dict[tuple[str, str], tuple[str, bool | None]]:
     return out
 
 
-def expected_files(release: Path, parts_uids: dict[str, set[str] | None], keep=lambda uid, rel: True) -> list[tuple]:
+def expected_files(
+    release: Path, parts_uids: dict[str, set[str] | None], keep=lambda uid, rel: True
+) -> list[tuple]:
     """CSV rows (part, uid, relative_path, size_bytes, source_path) from the manifests' JSON:
     entries of the uids (every entry: None), one row per (source_path, relative_path),
     size-0 files left out, sorted by part and relative_path; ``keep`` filters by camera."""
@@ -105,8 +107,13 @@ def cams_keep(camera_of, takes_json, cams: set[str]):
         cam, is_ego = camera_of[(uid, rel)]
         if cam == "collage":
             return "collage" in cams
-        return (cam in cams or ("best_exo" in cams and cam == takes_json[uid]["best_exo"])
-                or ("ego" in cams and is_ego is True) or ("exo" in cams and is_ego is False))
+        return (
+            cam in cams
+            or ("best_exo" in cams and cam == takes_json[uid]["best_exo"])
+            or ("ego" in cams and is_ego is True)
+            or ("exo" in cams and is_ego is False)
+        )
+
     return keep
 
 
@@ -123,13 +130,25 @@ def splits(demo_release) -> dict[str, str]:
 # --------------------------------------------------------------------------- the file list
 
 
-def test_files_without_cams_are_the_manifest_entries_of_the_selection(demo_release, demo_catalog, takes_json,
-                                                                     splits, capsys):
+def test_files_without_cams_are_the_manifest_entries_of_the_selection(
+    demo_release, demo_catalog, takes_json, splits, capsys
+):
     release, _ = demo_release
     sel = set(selected(takes_json, splits, lambda t, s: t["parent_task_name"] == "Cooking"))
     captures = {takes_json[u]["capture_uid"] for u in sel}
-    code, out, err = takes_cli(demo_catalog, capsys, "--scenario", "Cooking", "--format", "files",
-                               "--parts", "takes", "take_audio", "captures", "metadata")
+    code, out, err = takes_cli(
+        demo_catalog,
+        capsys,
+        "--scenario",
+        "Cooking",
+        "--format",
+        "files",
+        "--parts",
+        "takes",
+        "take_audio",
+        "captures",
+        "metadata",
+    )
     assert code == 0, err
     want = expected_files(release, {"takes": sel, "take_audio": sel, "captures": captures, "metadata": None})
     got = parse_files(out)
@@ -138,24 +157,31 @@ def test_files_without_cams_are_the_manifest_entries_of_the_selection(demo_relea
     assert all(r[4].startswith("s3://") and r[3] > 0 for r in got)
 
 
-@pytest.mark.parametrize("cams", [["best_exo"], ["ego"], ["cam01"], ["exo", "collage"], ["gp02", "aria01"]],
-                         ids=lambda c: "+".join(c))
-def test_files_with_cams_keep_those_cameras_and_files_of_no_camera(demo_release, demo_catalog, takes_json, splits,
-                                                                  camera_of, capsys, cams):
+@pytest.mark.parametrize(
+    "cams",
+    [["best_exo"], ["ego"], ["cam01"], ["exo", "collage"], ["gp02", "aria01"]],
+    ids=lambda c: "+".join(c),
+)
+def test_files_with_cams_keep_those_cameras_and_files_of_no_camera(
+    demo_release, demo_catalog, takes_json, splits, camera_of, capsys, cams
+):
     release, _ = demo_release
     sel = set(selected(takes_json, splits, lambda t, s: s == "train"))
     parts = [*CAMERA_PARTS, "take_trajectory"]
-    code, out, err = takes_cli(demo_catalog, capsys, "--split", "train", "--format", "files", "--parts", *parts,
-                               "--cams", *cams)
+    code, out, err = takes_cli(
+        demo_catalog, capsys, "--split", "train", "--format", "files", "--parts", *parts, "--cams", *cams
+    )
     assert code == 0, err
     keep = cams_keep(camera_of, takes_json, set(cams))
-    want = expected_files(release, {p: sel for p in parts}, keep)
+    want = expected_files(release, dict.fromkeys(parts, sel), keep)
     got = parse_files(out)
     assert got == want
-    everything = expected_files(release, {p: sel for p in parts})
+    everything = expected_files(release, dict.fromkeys(parts, sel))
     assert 0 < len(got) < len(everything), "the cameras must keep some files and drop others"
     # files of no camera are all kept: the whole trajectory part
-    assert [r for r in got if r[0] == "take_trajectory"] == [r for r in everything if r[0] == "take_trajectory"]
+    assert [r for r in got if r[0] == "take_trajectory"] == [
+        r for r in everything if r[0] == "take_trajectory"
+    ]
     # and each camera part keeps only files of the named cameras
     for part in CAMERA_PARTS:
         rows = [r for r in got if r[0] == part]
@@ -167,11 +193,15 @@ def test_files_with_cams_keep_those_cameras_and_files_of_no_camera(demo_release,
 
 
 def test_best_exo_reports_the_takes_without_one(demo_catalog, takes_json, splits, capsys):
-    missing = sorted(takes_json[u]["take_name"] for u in selected(
-        takes_json, splits, lambda t, s: s == "train" and t["best_exo"] is None))
+    missing = sorted(
+        takes_json[u]["take_name"]
+        for u in selected(takes_json, splits, lambda t, s: s == "train" and t["best_exo"] is None)
+    )
     assert missing, "the demo release has takes without best_exo"
     for fmt in ("files", "s3", "plan"):
-        code, out, err = takes_cli(demo_catalog, capsys, "--split", "train", "--format", fmt, "--cams", "best_exo")
+        code, out, err = takes_cli(
+            demo_catalog, capsys, "--split", "train", "--format", fmt, "--cams", "best_exo"
+        )
         assert code == 0
         assert f"note: {len(missing)} of the selected takes have no best_exo camera" in err, (fmt, err)
         assert ", ".join(missing[:3]) in err
@@ -181,7 +211,17 @@ def test_best_exo_reports_the_takes_without_one(demo_catalog, takes_json, splits
 
 
 def test_plan_with_cams_counts_the_file_list(demo_release, demo_catalog, cat, takes_json, splits, capsys):
-    args = ["--split", "val", "--parts", "takes", "downscaled_takes/448", "captures", "--cams", "best_exo", "ego"]
+    args = [
+        "--split",
+        "val",
+        "--parts",
+        "takes",
+        "downscaled_takes/448",
+        "captures",
+        "--cams",
+        "best_exo",
+        "ego",
+    ]
     code, files_out, _ = takes_cli(demo_catalog, capsys, *args, "--format", "files")
     code2, plan_out, _ = takes_cli(demo_catalog, capsys, *args, "--format", "plan")
     assert code == code2 == 0
@@ -199,7 +239,10 @@ def test_plan_with_cams_counts_the_file_list(demo_release, demo_catalog, cat, ta
     assert "only the files of the cameras best_exo ego" in plan_out
     # fewer than without --cams
     code, full, _ = takes_cli(demo_catalog, capsys, *args[:-3], "--format", "plan")
-    total = lambda text: int(next(x for x in text.splitlines() if x.startswith("total")).split()[2].replace(",", ""))  # noqa: E731
+
+    def total(text):
+        return int(next(x for x in text.splitlines() if x.startswith("total")).split()[2].replace(",", ""))  # noqa: E731
+
     assert total(plan_out) < total(full)
 
 
@@ -207,8 +250,19 @@ def test_library_file_list_is_what_the_cli_prints(demo_catalog, cat, capsys):
     uids = cat.takes(scenario="Health")["take_uid"].to_list()
     runs = dl.runs(cat, uids, ["takes", "captures"])
     listed = dl.files(cat, runs, dl.cams_of(cat, ["exo"]))
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Health", "--format", "files",
-                             "--parts", "takes", "captures", "--cams", "exo")
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--scenario",
+        "Health",
+        "--format",
+        "files",
+        "--parts",
+        "takes",
+        "captures",
+        "--cams",
+        "exo",
+    )
     assert code == 0 and dl.files_csv(listed) == out
     assert listed.bytes == sum(r[3] for r in parse_files(out))
 
@@ -219,8 +273,9 @@ def test_library_file_list_is_what_the_cli_prints(demo_catalog, cat, capsys):
 def test_s3_script_copies_each_listed_file_to_its_relative_path(demo_catalog, capsys):
     args = ["--scenario", "Dance", "--parts", "takes", "take_trajectory", "--cams", "best_exo"]
     code, files_out, _ = takes_cli(demo_catalog, capsys, *args, "--format", "files")
-    code2, script, _ = takes_cli(demo_catalog, capsys, *args, "--format", "s3", "--out-dir", "my data",
-                                 "--profile", "ego4d")
+    code2, script, _ = takes_cli(
+        demo_catalog, capsys, *args, "--format", "s3", "--out-dir", "my data", "--profile", "ego4d"
+    )
     assert code == code2 == 0
     listed = parse_files(files_out)
     lines = script.splitlines()
@@ -242,13 +297,16 @@ def test_s3_script_copies_each_listed_file_to_its_relative_path(demo_catalog, ca
 # --------------------------------------------------------------------------- bad usage
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--format", "files", "--cams", "cam99"], "--cams 'cam99': not a camera of the catalog"),
-    (["--format", "files", "--cams", "best-exo"], "did you mean 'best_exo'?"),
-    (["--format", "uids", "--cams", "ego"], "--cams is for --format files, s3 or plan"),
-    (["--format", "egoexo", "--cams", "ego"], "the egoexo downloader cannot select cameras"),
-    (["--format", "files", "--profile", "x"], "--profile is for --format s3"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "files", "--cams", "cam99"], "--cams 'cam99': not a camera of the catalog"),
+        (["--format", "files", "--cams", "best-exo"], "did you mean 'best_exo'?"),
+        (["--format", "uids", "--cams", "ego"], "--cams is for --format files, s3 or plan"),
+        (["--format", "egoexo", "--cams", "ego"], "the egoexo downloader cannot select cameras"),
+        (["--format", "files", "--profile", "x"], "--profile is for --format s3"),
+    ],
+)
 def test_bad_camera_options_are_usage_errors(demo_catalog, capsys, args, message):
     code, out, err = takes_cli(demo_catalog, capsys, "--scenario", "Cooking", *args)
     assert code == 2, err

@@ -14,13 +14,11 @@ import shutil
 from collections import defaultdict
 
 import pytest
+from test_take_files import _load, takes_cli  # noqa: E402 - the same helpers
 
 from egoexo_sql import select as sel
 from egoexo_sql.catalog import Catalog
 from egoexo_sql.errors import UsageError
-
-
-from test_take_files import _load, takes_cli  # noqa: E402 - the same helpers
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +26,14 @@ def facts(demo_release) -> dict[str, dict]:
     """take_uid -> scenario, split, university, from takes.json and splits.json."""
     release, _ = demo_release
     splits = _load(release / "annotations" / "splits.json")["take_uid_to_split"]
-    return {t["take_uid"]: {"scenario": t["parent_task_name"], "split": splits.get(t["take_uid"]),
-                            "university": t["university_name"]}
-            for t in _load(release / "takes.json")}
+    return {
+        t["take_uid"]: {
+            "scenario": t["parent_task_name"],
+            "split": splits.get(t["take_uid"]),
+            "university": t["university_name"],
+        }
+        for t in _load(release / "takes.json")
+    }
 
 
 def draw(facts: dict, n: int, per: list[str], seed: int = 0, keep=lambda f: True) -> list[str]:
@@ -70,8 +73,9 @@ def test_sample_per_group_draws_n_from_each_group(demo_catalog, cat, facts, caps
 
 
 def test_sample_applies_after_the_filters_and_without_per_draws_n_in_all(demo_catalog, cat, facts, capsys):
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Cooking", "--sample", "3", "--per", "university",
-                             "--seed", "11")
+    code, out, _ = takes_cli(
+        demo_catalog, capsys, "--scenario", "Cooking", "--sample", "3", "--per", "university", "--seed", "11"
+    )
     assert code == 0
     assert out.split() == draw(facts, 3, ["university"], 11, keep=lambda f: f["scenario"] == "Cooking")
     code, out, _ = takes_cli(demo_catalog, capsys, "--split", "train", "--sample", "5", "--seed", "4")
@@ -88,8 +92,11 @@ def test_another_seed_draws_another_sample_of_the_same_sizes(cat, facts):
     assert count(a) == count(b)
     assert b == draw(facts, 2, ["scenario"], 2)
     # no seed is seed 0, and the same seed gives the same takes again
-    assert cat.takes(sample=2, per="scenario")["take_uid"].to_list() == \
-        cat.takes(sample=2, per="scenario", seed=0)["take_uid"].to_list() == draw(facts, 2, ["scenario"], 0)
+    assert (
+        cat.takes(sample=2, per="scenario")["take_uid"].to_list()
+        == cat.takes(sample=2, per="scenario", seed=0)["take_uid"].to_list()
+        == draw(facts, 2, ["scenario"], 0)
+    )
 
 
 def test_the_sample_does_not_depend_on_the_row_order(demo_release, demo_catalog, tmp_path, capsys):
@@ -97,7 +104,9 @@ def test_the_sample_does_not_depend_on_the_row_order(demo_release, demo_catalog,
 
     release, _ = demo_release
     copy = tmp_path / "release"
-    shutil.copytree(release, copy, ignore=shutil.ignore_patterns("ego_pose", "manifests", "expert_commentary"))
+    shutil.copytree(
+        release, copy, ignore=shutil.ignore_patterns("ego_pose", "manifests", "expert_commentary")
+    )
     takes = _load(copy / "takes.json")
     (copy / "takes.json").write_text(json.dumps(takes[::-1]), encoding="utf-8")
     other = tmp_path / "catalog"
@@ -111,22 +120,52 @@ def test_the_sample_does_not_depend_on_the_row_order(demo_release, demo_catalog,
 
 def test_sample_goes_through_every_format(demo_catalog, cat, capsys):
     want = cat.takes(scenario="Health", sample=1, per="split", seed=3)["take_uid"].to_list()
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Health", "--sample", "1", "--per", "split",
-                             "--seed", "3", "--format", "egoexo")
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--scenario",
+        "Health",
+        "--sample",
+        "1",
+        "--per",
+        "split",
+        "--seed",
+        "3",
+        "--format",
+        "egoexo",
+    )
     assert code == 0
     cmd = next(x for x in out.splitlines() if x.startswith("egoexo "))
     assert cmd.split("--uids ")[1].split() == want
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Health", "--sample", "1", "--per", "split",
-                             "--seed", "3", "--format", "files")
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--scenario",
+        "Health",
+        "--sample",
+        "1",
+        "--per",
+        "split",
+        "--seed",
+        "3",
+        "--format",
+        "files",
+    )
     assert code == 0 and {line.split(",")[1] for line in out.splitlines()[1:]} == set(want)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--per", "scenario"], "--per goes with --sample N"),
-    (["--seed", "3"], "--seed goes with --sample N"),
-    (["--sample", "2", "--per", "scenarios"], "--per 'scenarios': not a column of take_summary (did you mean scenario"),
-    (["--sample", "0"], "--sample"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--per", "scenario"], "--per goes with --sample N"),
+        (["--seed", "3"], "--seed goes with --sample N"),
+        (
+            ["--sample", "2", "--per", "scenarios"],
+            "--per 'scenarios': not a column of take_summary (did you mean scenario",
+        ),
+        (["--sample", "0"], "--sample"),
+    ],
+)
 def test_bad_sample_options_are_usage_errors(demo_catalog, capsys, args, message):
     code, out, err = takes_cli(demo_catalog, capsys, *args)
     assert code == 2, err
@@ -146,7 +185,11 @@ def test_library_selection_takes_the_options_as_keywords(cat, facts):
     """What the CLI and the web browser call: Filters, keywords, or both (keywords win)."""
     want = draw(facts, 2, ["split"], 5, keep=lambda f: f["scenario"] == "Cooking")
     assert sel.take_uids(cat, scenario="Cooking", sample=2, per=["split"], seed=5) == want
-    assert sel.take_uids(cat, sel.Filters.of(scenario="Cooking", sample=9), sample=2, per="split", seed=5) == want
-    rows = sel.run(cat, sel.Filters.of(scenario="Cooking"), columns="take_uid, split", sample=2, per=["split"],
-                   seed=5).fetchall()
+    assert (
+        sel.take_uids(cat, sel.Filters.of(scenario="Cooking", sample=9), sample=2, per="split", seed=5)
+        == want
+    )
+    rows = sel.run(
+        cat, sel.Filters.of(scenario="Cooking"), columns="take_uid, split", sample=2, per=["split"], seed=5
+    ).fetchall()
     assert [r[0] for r in rows] == want

@@ -46,12 +46,20 @@ def truth(demo_release) -> dict[str, dict]:
     for t in _load(release / "takes.json"):
         uid = t["take_uid"]
         out[uid] = {
-            "scenario": t["parent_task_name"], "task_name": t["task_name"], "task_id": t["task_id"],
-            "university": t["university_name"], "university_id": t["university_id"],
-            "duration": t["duration_sec"], "narrated": t["is_narrated"], "capture_uid": t["capture_uid"],
+            "scenario": t["parent_task_name"],
+            "task_name": t["task_name"],
+            "task_id": t["task_id"],
+            "university": t["university_name"],
+            "university_id": t["university_id"],
+            "duration": t["duration_sec"],
+            "narrated": t["is_narrated"],
+            "capture_uid": t["capture_uid"],
             "split": splits["take_uid_to_split"].get(uid),
             "benchmarks": set(splits["take_uid_to_benchmark"].get(uid) or []),
-            "keystep": False, "atomic": False, "commentary": False, "proficiency": False,
+            "keystep": False,
+            "atomic": False,
+            "commentary": False,
+            "proficiency": False,
             "proficiency_score": None,
         }
     for f in sorted(ann.glob("keystep_*.json")):
@@ -116,50 +124,137 @@ def _median_duration(truth):
 FILTERS = [
     # id, CLI args, Python kwargs, predicate on the truth record (some built from the truth)
     ("scenario", ["--scenario", "cooking"], {"scenario": "Cooking"}, lambda t, x: t["scenario"] == "Cooking"),
-    ("scenario-any-of", ["--scenario", "Cooking", "--scenario", "bike repair"], {"scenario": ["Cooking", "Bike Repair"]},
-     lambda t, x: t["scenario"] in ("Cooking", "Bike Repair")),
-    ("task-name", lambda x: ["--task", x["task"][1].upper()], lambda x: {"task": x["task"][1]},
-     lambda t, x: t["task_name"] == x["task"][1]),
-    ("task-id", lambda x: ["--task", str(x["task"][0])], lambda x: {"task": [x["task"][0]]},
-     lambda t, x: t["task_id"] == x["task"][0]),
-    ("university", ["--university", "IIITH"], {"university": "iiith"}, lambda t, x: t["university"] == "iiith"),
-    ("university-id", ["--university", "ego4d-university-sa"], {"university": ["ego4d-university-sa"]},
-     lambda t, x: t["university_id"] == "ego4d-university-sa"),
+    (
+        "scenario-any-of",
+        ["--scenario", "Cooking", "--scenario", "bike repair"],
+        {"scenario": ["Cooking", "Bike Repair"]},
+        lambda t, x: t["scenario"] in ("Cooking", "Bike Repair"),
+    ),
+    (
+        "task-name",
+        lambda x: ["--task", x["task"][1].upper()],
+        lambda x: {"task": x["task"][1]},
+        lambda t, x: t["task_name"] == x["task"][1],
+    ),
+    (
+        "task-id",
+        lambda x: ["--task", str(x["task"][0])],
+        lambda x: {"task": [x["task"][0]]},
+        lambda t, x: t["task_id"] == x["task"][0],
+    ),
+    (
+        "university",
+        ["--university", "IIITH"],
+        {"university": "iiith"},
+        lambda t, x: t["university"] == "iiith",
+    ),
+    (
+        "university-id",
+        ["--university", "ego4d-university-sa"],
+        {"university": ["ego4d-university-sa"]},
+        lambda t, x: t["university_id"] == "ego4d-university-sa",
+    ),
     ("split", ["--split", "val"], {"split": "val"}, lambda t, x: t["split"] == "val"),
-    ("split-any-of", ["--split", "val", "--split", "test"], {"split": ["val", "test"]},
-     lambda t, x: t["split"] in ("val", "test")),
-    ("benchmark", ["--benchmark", "relations"], {"benchmark": "relations"}, lambda t, x: "relations" in t["benchmarks"]),
-    ("benchmark-any-of", ["--benchmark", "keystep", "--benchmark", "translation"],
-     {"benchmark": ["keystep", "translation"]}, lambda t, x: bool({"keystep", "translation"} & t["benchmarks"])),
-    ("proficiency", ["--proficiency", "late_expert"], {"proficiency": "Late Expert"},
-     lambda t, x: t["proficiency_score"] == "Late Expert"),
-    ("proficiency-any-of", ["--proficiency", "Novice", "--proficiency", "early expert"],
-     {"proficiency": ["novice", "Early-Expert"]}, lambda t, x: t["proficiency_score"] in ("Novice", "Early Expert")),
+    (
+        "split-any-of",
+        ["--split", "val", "--split", "test"],
+        {"split": ["val", "test"]},
+        lambda t, x: t["split"] in ("val", "test"),
+    ),
+    (
+        "benchmark",
+        ["--benchmark", "relations"],
+        {"benchmark": "relations"},
+        lambda t, x: "relations" in t["benchmarks"],
+    ),
+    (
+        "benchmark-any-of",
+        ["--benchmark", "keystep", "--benchmark", "translation"],
+        {"benchmark": ["keystep", "translation"]},
+        lambda t, x: bool({"keystep", "translation"} & t["benchmarks"]),
+    ),
+    (
+        "proficiency",
+        ["--proficiency", "late_expert"],
+        {"proficiency": "Late Expert"},
+        lambda t, x: t["proficiency_score"] == "Late Expert",
+    ),
+    (
+        "proficiency-any-of",
+        ["--proficiency", "Novice", "--proficiency", "early expert"],
+        {"proficiency": ["novice", "Early-Expert"]},
+        lambda t, x: t["proficiency_score"] in ("Novice", "Early Expert"),
+    ),
     ("has-keystep", ["--has", "keystep"], {"has": "keystep"}, lambda t, x: t["keystep"]),
     ("has-atomic", ["--has", "atomic"], {"has": ["atomic"]}, lambda t, x: t["atomic"]),
     ("has-commentary", ["--has", "commentary"], {"has": ["commentary"]}, lambda t, x: t["commentary"]),
     ("has-proficiency", ["--has", "proficiency"], {"has": ["proficiency"]}, lambda t, x: t["proficiency"]),
-    ("has-all-of", ["--has", "keystep", "commentary"], {"has": ["keystep", "commentary"]},
-     lambda t, x: t["keystep"] and t["commentary"]),
+    (
+        "has-all-of",
+        ["--has", "keystep", "commentary"],
+        {"has": ["keystep", "commentary"]},
+        lambda t, x: t["keystep"] and t["commentary"],
+    ),
     ("narrated", ["--narrated"], {"narrated": True}, lambda t, x: t["narrated"] is True),
     ("not-narrated", ["--not-narrated"], {"narrated": False}, lambda t, x: t["narrated"] is False),
-    ("min-duration-inclusive", lambda x: ["--min-duration", repr(x["median"])], lambda x: {"min_duration": x["median"]},
-     lambda t, x: t["duration"] >= x["median"]),
-    ("max-duration-inclusive", lambda x: ["--max-duration", repr(x["median"])], lambda x: {"max_duration": x["median"]},
-     lambda t, x: t["duration"] <= x["median"]),
-    ("duration-range", ["--min-duration", "60", "--max-duration", "300"], {"min_duration": 60, "max_duration": 300},
-     lambda t, x: 60 <= t["duration"] <= 300),
-    ("where", ["--where", "duration_sec > 120 AND split = 'train' AND NOT is_narrated"],
-     {"where": "duration_sec > 120 AND split = 'train' AND NOT is_narrated"},
-     lambda t, x: t["duration"] > 120 and t["split"] == "train" and t["narrated"] is False),
-    ("where-lists-and-lambdas", ["--where", "len(list_filter(benchmarks, lambda b: b LIKE 'ego%')) > 0"],
-     {"where": "len(list_filter(benchmarks, lambda b: b LIKE 'ego%')) > 0"},
-     lambda t, x: any(b.startswith("ego") for b in t["benchmarks"])),
-    ("everything-and", ["--split", "train", "--has", "atomic", "--not-narrated", "--min-duration", "30",
-                        "--where", "university <> 'minnesota'"],
-     {"split": "train", "has": "atomic", "narrated": False, "min_duration": 30, "where": "university <> 'minnesota'"},
-     lambda t, x: t["split"] == "train" and t["atomic"] and t["narrated"] is False and t["duration"] >= 30
-     and t["university"] != "minnesota"),
+    (
+        "min-duration-inclusive",
+        lambda x: ["--min-duration", repr(x["median"])],
+        lambda x: {"min_duration": x["median"]},
+        lambda t, x: t["duration"] >= x["median"],
+    ),
+    (
+        "max-duration-inclusive",
+        lambda x: ["--max-duration", repr(x["median"])],
+        lambda x: {"max_duration": x["median"]},
+        lambda t, x: t["duration"] <= x["median"],
+    ),
+    (
+        "duration-range",
+        ["--min-duration", "60", "--max-duration", "300"],
+        {"min_duration": 60, "max_duration": 300},
+        lambda t, x: 60 <= t["duration"] <= 300,
+    ),
+    (
+        "where",
+        ["--where", "duration_sec > 120 AND split = 'train' AND NOT is_narrated"],
+        {"where": "duration_sec > 120 AND split = 'train' AND NOT is_narrated"},
+        lambda t, x: t["duration"] > 120 and t["split"] == "train" and t["narrated"] is False,
+    ),
+    (
+        "where-lists-and-lambdas",
+        ["--where", "len(list_filter(benchmarks, lambda b: b LIKE 'ego%')) > 0"],
+        {"where": "len(list_filter(benchmarks, lambda b: b LIKE 'ego%')) > 0"},
+        lambda t, x: any(b.startswith("ego") for b in t["benchmarks"]),
+    ),
+    (
+        "everything-and",
+        [
+            "--split",
+            "train",
+            "--has",
+            "atomic",
+            "--not-narrated",
+            "--min-duration",
+            "30",
+            "--where",
+            "university <> 'minnesota'",
+        ],
+        {
+            "split": "train",
+            "has": "atomic",
+            "narrated": False,
+            "min_duration": 30,
+            "where": "university <> 'minnesota'",
+        },
+        lambda t, x: (
+            t["split"] == "train"
+            and t["atomic"]
+            and t["narrated"] is False
+            and t["duration"] >= 30
+            and t["university"] != "minnesota"
+        ),
+    ),
 ]
 
 
@@ -191,8 +286,12 @@ def test_has_uses_the_has_column_or_says_it_is_missing(demo_catalog, cat, capsys
     column = f"has_{kind}"
     code, out, err = takes_cli(demo_catalog, capsys, "--has", kind)
     if column in schema.get("take_summary").column_names:
-        expected = [r[0] for r in cat.connection.execute(
-            f"SELECT take_uid FROM take_summary WHERE {column} ORDER BY take_uid").fetchall()]
+        expected = [
+            r[0]
+            for r in cat.connection.execute(
+                f"SELECT take_uid FROM take_summary WHERE {column} ORDER BY take_uid"
+            ).fetchall()
+        ]
         assert code == 0 and out.splitlines() == expected
     else:
         assert code == 2 and column in err and "not compiled" in err
@@ -209,21 +308,30 @@ def test_empty_selection_says_so(demo_catalog, capsys):
     assert code == 0 and out == "" and "no takes match" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--scenario", "Cookng"], "--scenario 'Cookng': not in the catalog (did you mean 'Cooking'?); known: Basketball"),
-    (["--university", "mit"], "--university 'mit': not in the catalog"),
-    (["--split", "dev"], "--split 'dev': not in the catalog; known: test, train, val"),
-    (["--benchmark", "atomic_descriptions"], "did you mean 'atomic_action_descriptions'?"),
-    (["--proficiency", "expert"], "--proficiency 'expert': not in the catalog"),
-    (["--task", "Make Tea"], "--task 'Make Tea': not in the catalog"),
-    (["--task", "99999"], "--task '99999': not in the catalog"),
-    (["--has", "masks"], "--has 'masks'"),
-    (["--min-duration", "100", "--max-duration", "10"], "nothing can match"),
-    (["--min-duration", "-5"], "--min-duration: expected a number of seconds >= 0"),
-    (["--format", "csv", "--parts", "takes"], "--parts is for --format egoexo, plan, files or s3"),
-    (["--format", "egoexo", "--parts", "take_videos"], "--parts take_videos: not a part of the egoexo downloader"),
-    (["--where", ""], "--where is empty"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--scenario", "Cookng"],
+            "--scenario 'Cookng': not in the catalog (did you mean 'Cooking'?); known: Basketball",
+        ),
+        (["--university", "mit"], "--university 'mit': not in the catalog"),
+        (["--split", "dev"], "--split 'dev': not in the catalog; known: test, train, val"),
+        (["--benchmark", "atomic_descriptions"], "did you mean 'atomic_action_descriptions'?"),
+        (["--proficiency", "expert"], "--proficiency 'expert': not in the catalog"),
+        (["--task", "Make Tea"], "--task 'Make Tea': not in the catalog"),
+        (["--task", "99999"], "--task '99999': not in the catalog"),
+        (["--has", "masks"], "--has 'masks'"),
+        (["--min-duration", "100", "--max-duration", "10"], "nothing can match"),
+        (["--min-duration", "-5"], "--min-duration: expected a number of seconds >= 0"),
+        (["--format", "csv", "--parts", "takes"], "--parts is for --format egoexo, plan, files or s3"),
+        (
+            ["--format", "egoexo", "--parts", "take_videos"],
+            "--parts take_videos: not a part of the egoexo downloader",
+        ),
+        (["--where", ""], "--where is empty"),
+    ],
+)
 def test_bad_values_are_usage_errors_that_list_what_is_known(demo_catalog, capsys, args, message):
     code, out, err = takes_cli(demo_catalog, capsys, *args)
     assert code == 2, err
@@ -244,29 +352,36 @@ def test_python_filters_reject_unknown_keywords_and_bad_values(cat):
 # --------------------------------------------------------------------------- the --where guard
 
 
-@pytest.mark.parametrize("expr, message", [
-    ("duration_sec > 60 AND scenerio = 'Cooking'",
-     "unknown column 'scenerio' at line 1, column 23 of --where: take_summary has no such column; did you mean scenario"),
-    ("is_narrated\n  AND n_keysteps > 3",
-     "unknown column 'n_keysteps' at line 2, column 7 of --where"),
-    ("take_summary.durration > 1", "unknown column 'durration' at line 1, column 14"),
-    ("true; DROP VIEW takes", "refused a second statement at line 1, column 7"),
-    ("is_narrated;", "refused ';' at line 1, column 12"),
-    ("take_uid IN (SELECT take_uid FROM keystep_segments)", "refused a subquery at line 1, column 14"),
-    ("EXISTS (FROM takes)", "refused a subquery at line 1, column 9"),
-    ("take_uid IN (SELECT * FROM read_csv('/etc/passwd'))", "refused a subquery at line 1, column 14"),
-    ("read_text('/etc/passwd') IS NOT NULL", "refused read_text() at line 1, column 1: it reads files"),
-    ("length(query('SELECT 1')) > 0", "refused query() at line 1, column 8"),
-    ("is_narrated OR\nread_parquet('x.parquet') IS NULL", "refused read_parquet() at line 2, column 1"),
-    ("len(glob('/etc/*')) > 0", "refused glob() at line 1, column 5"),
-    ("t.duration_sec > 1", "refused the table qualifier 't' at line 1, column 1"),
-    ("scenario = ?", "refused a query parameter at line 1, column 12"),
-    ("duration_sec", "refused an expression of type DOUBLE at line 1, column 1"),
-    ("scenario || 'x'", "refused an expression of type"),
-    ("duration_sec > 1 GROUP BY 1", "syntax error in --where at line 1, column 18: unexpected 'GROUP BY'"),
-    ("true) OR (1 = 1", "syntax error in --where at line 1, column 5: unexpected ')'"),
-    ("duration_sec >", "syntax error in --where at line 1, column 14"),
-])
+@pytest.mark.parametrize(
+    "expr, message",
+    [
+        (
+            "duration_sec > 60 AND scenerio = 'Cooking'",
+            "unknown column 'scenerio' at line 1, column 23 of --where: take_summary has no such column; did you mean scenario",
+        ),
+        ("is_narrated\n  AND n_keysteps > 3", "unknown column 'n_keysteps' at line 2, column 7 of --where"),
+        ("take_summary.durration > 1", "unknown column 'durration' at line 1, column 14"),
+        ("true; DROP VIEW takes", "refused a second statement at line 1, column 7"),
+        ("is_narrated;", "refused ';' at line 1, column 12"),
+        ("take_uid IN (SELECT take_uid FROM keystep_segments)", "refused a subquery at line 1, column 14"),
+        ("EXISTS (FROM takes)", "refused a subquery at line 1, column 9"),
+        ("take_uid IN (SELECT * FROM read_csv('/etc/passwd'))", "refused a subquery at line 1, column 14"),
+        ("read_text('/etc/passwd') IS NOT NULL", "refused read_text() at line 1, column 1: it reads files"),
+        ("length(query('SELECT 1')) > 0", "refused query() at line 1, column 8"),
+        ("is_narrated OR\nread_parquet('x.parquet') IS NULL", "refused read_parquet() at line 2, column 1"),
+        ("len(glob('/etc/*')) > 0", "refused glob() at line 1, column 5"),
+        ("t.duration_sec > 1", "refused the table qualifier 't' at line 1, column 1"),
+        ("scenario = ?", "refused a query parameter at line 1, column 12"),
+        ("duration_sec", "refused an expression of type DOUBLE at line 1, column 1"),
+        ("scenario || 'x'", "refused an expression of type"),
+        (
+            "duration_sec > 1 GROUP BY 1",
+            "syntax error in --where at line 1, column 18: unexpected 'GROUP BY'",
+        ),
+        ("true) OR (1 = 1", "syntax error in --where at line 1, column 5: unexpected ')'"),
+        ("duration_sec >", "syntax error in --where at line 1, column 14"),
+    ],
+)
 def test_where_guard_refuses_with_what_and_where(demo_catalog, cat, capsys, expr, message):
     code, out, err = takes_cli(demo_catalog, capsys, "--where", expr)
     assert code == 1, err
@@ -284,7 +399,9 @@ def test_where_is_checked_against_the_schema_before_the_catalog_is_opened(tmp_pa
 
 
 def test_where_comment_cannot_swallow_the_rest_of_the_query(demo_catalog, cat, truth, capsys):
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Cooking", "--where", "is_narrated OR true -- )")
+    code, out, _ = takes_cli(
+        demo_catalog, capsys, "--scenario", "Cooking", "--where", "is_narrated OR true -- )"
+    )
     assert code == 0 and out.splitlines() == uids_of(truth, lambda t: t["scenario"] == "Cooking")
 
 
@@ -303,7 +420,9 @@ def test_csv_has_every_take_summary_column(demo_catalog, truth, capsys):
 
 def test_json_is_a_list_of_take_summary_objects(demo_catalog, truth, capsys, tmp_path):
     target = tmp_path / "sel.json"
-    code, out, err = takes_cli(demo_catalog, capsys, "--has", "keystep", "--format", "json", "--output", str(target))
+    code, out, err = takes_cli(
+        demo_catalog, capsys, "--has", "keystep", "--format", "json", "--output", str(target)
+    )
     assert code == 0 and out == "" and "wrote" in err
     doc = json.loads(target.read_text())
     assert [d["take_uid"] for d in doc] == uids_of(truth, lambda t: t["keystep"])
@@ -324,7 +443,7 @@ def _commands(text: str) -> list[list[str]]:
 
 
 def _uids_arg(argv: list[str]) -> list[str]:
-    return argv[argv.index("--uids") + 1:] if "--uids" in argv else []
+    return argv[argv.index("--uids") + 1 :] if "--uids" in argv else []
 
 
 def _parts_arg(argv: list[str]) -> list[str]:
@@ -352,29 +471,53 @@ def test_egoexo_format_prints_runnable_commands_and_the_note(demo_catalog, truth
 def test_egoexo_capture_and_commentary_parts_get_their_own_uids(demo_release, demo_catalog, truth, capsys):
     release, _ = demo_release
     pick = lambda t: t["scenario"] in ("Basketball", "Health")  # noqa: E731
-    code, out, _ = takes_cli(demo_catalog, capsys, "--scenario", "Basketball", "--scenario", "Health",
-                             "--format", "egoexo", "--parts", "takes", "captures", "capture_trajectory",
-                             "expert_commentary", "metadata", "annotations", "--out-dir", "my data")
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--scenario",
+        "Basketball",
+        "--scenario",
+        "Health",
+        "--format",
+        "egoexo",
+        "--parts",
+        "takes",
+        "captures",
+        "capture_trajectory",
+        "expert_commentary",
+        "metadata",
+        "annotations",
+        "--out-dir",
+        "my data",
+    )
     assert code == 0
     by_parts = {tuple(_parts_arg(c)): c for c in _commands(out)}
-    assert set(by_parts) == {("takes",), ("captures", "capture_trajectory"), ("expert_commentary",),
-                             ("metadata", "annotations")}
+    assert set(by_parts) == {
+        ("takes",),
+        ("captures", "capture_trajectory"),
+        ("expert_commentary",),
+        ("metadata", "annotations"),
+    }
     assert all(c[:3] == ["egoexo", "-o", "my data"] for c in by_parts.values())
     assert _uids_arg(by_parts[("takes",)]) == uids_of(truth, pick)
     assert _uids_arg(by_parts[("captures", "capture_trajectory")]) == sorted(
-        {t["capture_uid"] for t in truth.values() if pick(t)})
+        {t["capture_uid"] for t in truth.values() if pick(t)}
+    )
     # commentary uids: exactly the manifest uids of the selected takes
     manifest = _load(release / "manifests" / "expert_commentary" / "manifest.json")
     selected = set(uids_of(truth, pick))
     assert _uids_arg(by_parts[("expert_commentary",)]) == sorted(
-        {e["uid"] for e in manifest if e["uid"].split("_")[0] in selected})
+        {e["uid"] for e in manifest if e["uid"].split("_")[0] in selected}
+    )
     # metadata and annotations: asked for, so a real command, without --uids
     assert "--uids" not in by_parts[("metadata", "annotations")]
     assert "#   egoexo" not in out
 
 
 def test_egoexo_all_and_default_expand_like_the_downloader(demo_catalog, capsys):
-    code, out, _ = takes_cli(demo_catalog, capsys, "--split", "val", "--format", "egoexo", "--parts", "default")
+    code, out, _ = takes_cli(
+        demo_catalog, capsys, "--split", "val", "--format", "egoexo", "--parts", "default"
+    )
     parts = sorted(p for c in _commands(out) for p in _parts_arg(c))
     assert code == 0 and parts == sorted(dl.DEFAULT_PARTS)
     code, out, _ = takes_cli(demo_catalog, capsys, "--split", "val", "--format", "egoexo", "--parts", "all")
@@ -384,8 +527,17 @@ def test_egoexo_all_and_default_expand_like_the_downloader(demo_catalog, capsys)
 
 @pytest.mark.parametrize("limit", [200, 1000, 4000])
 def test_long_uid_lists_are_split_into_commands_under_the_limit(demo_catalog, truth, capsys, limit):
-    code, out, _ = takes_cli(demo_catalog, capsys, "--format", "egoexo", "--parts", "takes", "captures",
-                             "--max-command-chars", str(limit))
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--format",
+        "egoexo",
+        "--parts",
+        "takes",
+        "captures",
+        "--max-command-chars",
+        str(limit),
+    )
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("egoexo ")]
     assert all(len(line) <= limit for line in lines)
@@ -401,8 +553,9 @@ def test_long_uid_lists_are_split_into_commands_under_the_limit(demo_catalog, tr
 
 
 def test_empty_selection_prints_no_command(demo_catalog, capsys):
-    code, out, err = takes_cli(demo_catalog, capsys, "--min-duration", "1e9", "--format", "egoexo",
-                               "--parts", "takes", "metadata")
+    code, out, err = takes_cli(
+        demo_catalog, capsys, "--min-duration", "1e9", "--format", "egoexo", "--parts", "takes", "metadata"
+    )
     assert code == 0 and "no takes match" in err
     assert [_parts_arg(c) for c in _commands(out)] == [["metadata"]]
 
@@ -462,26 +615,51 @@ def test_plan_equals_sums_over_the_manifest_json(demo_release, demo_catalog, cat
     pick = lambda t: t["split"] == "train" and (t["keystep"] or t["atomic"])  # noqa: E731
     selected = set(uids_of(truth, pick))
     captures = {t["capture_uid"] for t in truth.values() if pick(t)}
-    parts = ["takes", "downscaled_takes/448", "take_trajectory", "features/omnivore_video",
-             "ego_pose_pseudo_gt", "captures", "capture_point_cloud", "expert_commentary", "metadata", "annotations"]
-    commentary = {e["uid"] for e in _load(release / "manifests/expert_commentary/manifest.json")
-                  if e["uid"].split("_")[0] in selected}
+    parts = [
+        "takes",
+        "downscaled_takes/448",
+        "take_trajectory",
+        "features/omnivore_video",
+        "ego_pose_pseudo_gt",
+        "captures",
+        "capture_point_cloud",
+        "expert_commentary",
+        "metadata",
+        "annotations",
+    ]
+    commentary = {
+        e["uid"]
+        for e in _load(release / "manifests/expert_commentary/manifest.json")
+        if e["uid"].split("_")[0] in selected
+    }
     want = {p: selected for p in parts if p in dl.TAKE_PARTS}
     want.update({p: captures for p in parts if p in dl.CAPTURE_PARTS})
     want.update({"expert_commentary": commentary, "metadata": None, "annotations": None})
     expected = expected_plan(release, want)
 
     p = dl.plan(cat, dl.runs(cat, sorted(selected), parts))
-    got = {(r.part, r.view) if r.part else "total": [r.files, r.bytes, r.unknown_size_files, r.zero_size_files]
-           for r in p.rows}
+    got = {
+        (r.part, r.view) if r.part else "total": [r.files, r.bytes, r.unknown_size_files, r.zero_size_files]
+        for r in p.rows
+    }
     assert got == expected
     assert p.missing_parts == []
     assert {r.part for r in p.rows if r.part} == set(parts)
     assert {r.view for r in p.rows if r.part == "takes"} == {"ego", "exo", "-"}
 
     # and the CLI prints the same numbers
-    code, out, _ = takes_cli(demo_catalog, capsys, "--split", "train", "--where", "has_keystep OR has_atomic",
-                             "--format", "plan", "--parts", *parts)
+    code, out, _ = takes_cli(
+        demo_catalog,
+        capsys,
+        "--split",
+        "train",
+        "--where",
+        "has_keystep OR has_atomic",
+        "--format",
+        "plan",
+        "--parts",
+        *parts,
+    )
     assert code == 0
     printed = {}
     for line in out.splitlines():
@@ -518,9 +696,13 @@ def test_plan_counts_duplicates_once_and_skips_size_zero(tmp_path):
     con.close()
     with C.open(catdir) as c:
         p = dl.plan(c, [dl.Run("take", ["takes"], ["u1", "u2"])])
-    rows = {(r.part, r.view): (r.files, r.bytes, r.unknown_size_files, r.zero_size_files, r.uids) for r in p.rows}
+    rows = {
+        (r.part, r.view): (r.files, r.bytes, r.unknown_size_files, r.zero_size_files, r.uids) for r in p.rows
+    }
     assert rows == {
-        ("takes", "-"): (1, 0, 1, 0, 2), ("takes", "ego"): (1, 10, 0, 0, 2), ("takes", "exo"): (0, 0, 0, 1, 2),
+        ("takes", "-"): (1, 0, 1, 0, 2),
+        ("takes", "ego"): (1, 10, 0, 0, 2),
+        ("takes", "exo"): (0, 0, 0, 1, 2),
         (None, None): (2, 10, 1, 1, None),
     }
     text = dl.plan_text(p, 2)
@@ -546,22 +728,58 @@ def test_takes_cli_does_not_import_polars_or_pandas(demo_catalog):
         "assert not heavy, heavy\n"
     )
     for fmt in ("uids", "egoexo", "plan", "csv", "files", "s3"):
-        res = subprocess.run([sys.executable, "-c", probe, "takes", "--catalog", str(demo_catalog),
-                              "--has", "keystep", "--where", "duration_sec > 10", "--format", fmt],
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                probe,
+                "takes",
+                "--catalog",
+                str(demo_catalog),
+                "--has",
+                "keystep",
+                "--where",
+                "duration_sec > 10",
+                "--format",
+                fmt,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert res.returncode == 0, (fmt, res.stderr)
 
 
 def test_console_script_and_help(demo_catalog):
-    res = subprocess.run([str(EXE), "takes", "--catalog", str(demo_catalog), "--scenario", "Cooking",
-                          "--format", "egoexo"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ})
+    res = subprocess.run(
+        [str(EXE), "takes", "--catalog", str(demo_catalog), "--scenario", "Cooking", "--format", "egoexo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
     assert res.returncode == 0 and res.stdout.count("\negoexo -o egoexo_download --parts takes --uids ") == 1
     res = subprocess.run([str(EXE), "takes", "--help"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0
-    for opt in ("--scenario", "--task", "--university", "--split", "--benchmark", "--proficiency", "--has",
-                "--narrated", "--not-narrated", "--min-duration", "--max-duration", "--text", "--where",
-                "--format", "--parts", "--out-dir", "--output"):
+    for opt in (
+        "--scenario",
+        "--task",
+        "--university",
+        "--split",
+        "--benchmark",
+        "--proficiency",
+        "--has",
+        "--narrated",
+        "--not-narrated",
+        "--min-duration",
+        "--max-duration",
+        "--text",
+        "--where",
+        "--format",
+        "--parts",
+        "--out-dir",
+        "--output",
+    ):
         assert opt in res.stdout, opt
 
 
@@ -571,10 +789,14 @@ def test_commentary_uids_come_from_the_catalog_when_there_is_no_manifest(tmp_pat
     catdir = tmp_path / "cat"
     (catdir / "data").mkdir(parents=True)
     con = duckdb.connect(str(catdir / "catalog.duckdb"))
-    con.execute("CREATE VIEW take_summary AS SELECT * FROM (VALUES ('t1', 'c1'), ('t2', 'c1'), ('t3', 'c2')) "
-                "v(take_uid, capture_uid)")
-    con.execute("CREATE VIEW expert_commentary AS SELECT * FROM (VALUES ('t1', 'abcdef', 1), ('t1', 'abcdef', 2), "
-                "('t1', 'ghijkl', 1), ('t3', 'mnopqr', 1)) v(take_uid, expert_uid, recording_idx)")
+    con.execute(
+        "CREATE VIEW take_summary AS SELECT * FROM (VALUES ('t1', 'c1'), ('t2', 'c1'), ('t3', 'c2')) "
+        "v(take_uid, capture_uid)"
+    )
+    con.execute(
+        "CREATE VIEW expert_commentary AS SELECT * FROM (VALUES ('t1', 'abcdef', 1), ('t1', 'abcdef', 2), "
+        "('t1', 'ghijkl', 1), ('t3', 'mnopqr', 1)) v(take_uid, expert_uid, recording_idx)"
+    )
     con.close()
     with Catalog.open(catdir) as c:
         runs = dl.runs(c, ["t1", "t2"], ["takes", "captures", "expert_commentary", "annotations"])

@@ -91,7 +91,9 @@ def test_the_checks_table_format(tmp_path):
         name = "b"
         type = "DOUBLE"
         """
-    s = parse(cols + """
+    s = parse(
+        cols
+        + """
         [[checks]]
         kind = "before"
         columns = ["a", "b"]
@@ -101,7 +103,8 @@ def test_the_checks_table_format(tmp_path):
         columns = ["a", "b"]
         tolerance = 0.5
         blocking = false
-        """)
+        """
+    )
     assert s.checks == (
         schema.Check("before", ("a", "b"), True, True, 0.0),
         schema.Check("within_take", ("a",), False, False, 0.5),
@@ -124,8 +127,10 @@ def test_audits_are_files_with_a_description_and_a_blocking_flag(tmp_path, demo_
     assert all(a.description != a.name and not a.blocking for a in shipped)
     d = tmp_path / "audits"
     d.mkdir()
-    (d / "a.sql").write_text("-- Takes longer than a day.\n-- blocking: true\n"
-                             "SELECT take_uid FROM takes WHERE duration_sec > 86400;\n")
+    (d / "a.sql").write_text(
+        "-- Takes longer than a day.\n-- blocking: true\n"
+        "SELECT take_uid FROM takes WHERE duration_sec > 86400;\n"
+    )
     (d / "b.sql").write_text("-- Broken on purpose.\nSELECT * FROM no_such_view\n")
     (d / "c.sql").write_text("-- Every take.\nSELECT take_uid FROM takes\n")
     with Catalog.open(demo_catalog) as cat:
@@ -138,8 +143,9 @@ def test_audits_are_files_with_a_description_and_a_blocking_flag(tmp_path, demo_
 
 
 # --------------------------------------------------------------------------- the demo catalog
-def test_the_demo_catalog_passes_every_blocking_check(demo_release, demo_catalog, capsys, tmp_path,
-                                                      monkeypatch):
+def test_the_demo_catalog_passes_every_blocking_check(
+    demo_release, demo_catalog, capsys, tmp_path, monkeypatch
+):
     release, _ = demo_release
     monkeypatch.chdir(tmp_path)  # the ephemeral GE context writes nothing here
     code, out, err = run_cli(capsys, "validate", "--catalog", str(demo_catalog), "--report", "rep")
@@ -159,8 +165,11 @@ def test_the_demo_catalog_passes_every_blocking_check(demo_release, demo_catalog
         uids = {r["take_uid"] for r in recs}
         orphans = uids - takes
         assert f"{rel}: {len(orphans)} of {len(uids)} take_uids are not in takes.json" in out
-    recs = [r for s in ("train", "val")
-            for r in _raw(release, f"annotations/proficiency_demonstrator_{s}.json")["annotations"]]
+    recs = [
+        r
+        for s in ("train", "val")
+        for r in _raw(release, f"annotations/proficiency_demonstrator_{s}.json")["annotations"]
+    ]
     values = {r["take_uid"] for r in recs}
     bad = values - takes
     assert bad
@@ -194,22 +203,38 @@ def test_take_references_and_release_files_match_their_sources(demo_release, dem
             ("atomic_descriptions", "annotations/atomic_descriptions_{}.json"),
             ("expert_commentary", "annotations/expert_commentary_{}.json"),
             # a relations file names the takes with masks and those with boxes only
-            ("(SELECT take_uid, split FROM relations_objects UNION ALL "
-             "SELECT take_uid, split FROM relations_boxes)", "annotations/relations_{}.json"),
-            ("(SELECT take_uid, split || CASE split WHEN 'test' THEN '_unannotated' ELSE '' END AS split "
-             "FROM keystep_benchmark_segments)", "annotations/keystep_benchmark/keystep_segment_{}.json"),
+            (
+                "(SELECT take_uid, split FROM relations_objects UNION ALL "
+                "SELECT take_uid, split FROM relations_boxes)",
+                "annotations/relations_{}.json",
+            ),
+            (
+                "(SELECT take_uid, split || CASE split WHEN 'test' THEN '_unannotated' ELSE '' END AS split "
+                "FROM keystep_benchmark_segments)",
+                "annotations/keystep_benchmark/keystep_segment_{}.json",
+            ),
         ]:
-            for split, n in con.sql(f"SELECT split, count(DISTINCT take_uid) FROM {table} GROUP BY ALL").fetchall():
+            for split, n in con.sql(
+                f"SELECT split, count(DISTINCT take_uid) FROM {table} GROUP BY ALL"
+            ).fetchall():
                 assert refs[fmt.format(split)] == n, (table, split)
-        rows = con.sql("SELECT sum(n_rows) FROM take_references "
-                       "WHERE source_file LIKE 'annotations/atomic_descriptions_%'").fetchall()[0][0]
+        rows = con.sql(
+            "SELECT sum(n_rows) FROM take_references "
+            "WHERE source_file LIKE 'annotations/atomic_descriptions_%'"
+        ).fetchall()[0][0]
         assert rows == con.sql("SELECT count(*) FROM atomic_descriptions").fetchall()[0][0]
-        stamped = {r[0]: r[1:] for r in con.sql(
-            "SELECT source_file, version, date, ds, exported_on FROM release_files").fetchall()}
+        stamped = {
+            r[0]: r[1:]
+            for r in con.sql(
+                "SELECT source_file, version, date, ds, exported_on FROM release_files"
+            ).fetchall()
+        }
     want = {}
     for p in sorted(release.rglob("*.json")):
         rel = p.relative_to(release).as_posix()
-        if rel.count("/") > 2 or rel.startswith(("takes/", "manifests/", "annotations/ego_pose", "annotations/relations")):
+        if rel.count("/") > 2 or rel.startswith(
+            ("takes/", "manifests/", "annotations/ego_pose", "annotations/relations")
+        ):
             continue
         obj = json.loads(p.read_text())
         if isinstance(obj, dict) and {"ds", "date", "version"} & set(obj):
@@ -299,7 +324,8 @@ def test_large_tables_are_checked_in_key_partitions_with_the_same_counts(tampere
         monkeypatch.setattr(V, "CHUNK_ROWS", 7)
         parts = V.run_schema_checks(cat, tables)
     assert [(r.id, r.status, r.unexpected, r.total) for r in parts] == [
-        (r.id, r.status, r.unexpected, r.total) for r in whole]
+        (r.id, r.status, r.unexpected, r.total) for r in whole
+    ]
     pk = next(r for r in parts if r.id == "takes.primary_key")
     assert (pk.status, pk.unexpected) == ("FAIL", 2)
 
@@ -327,14 +353,20 @@ def test_build_and_validate_report_what_does_not_line_up(mixed_release, tmp_path
     cat = tmp_path / "cat"
     code, out, err = run_cli(capsys, "build", str(mixed_release), "--catalog", str(cat))
     assert code == 0, err
-    rec = out[out.index("reconciliation:"):]
-    assert ("annotations/atomic_descriptions_val.json: stamp 20231115_10:00:00 disagrees with "
-            "metadata.json: exported 2023-11-15, 131 days from metadata.json's date 2024-03-25") in rec
-    assert ("annotations/splits.json: stamp 20240404_08:13:53 disagrees with metadata.json: "
-            "version v1, metadata.json says v2") in rec
-    assert ("expert_commentary: no annotations/expert_commentary_*.json "
-            "annotations/expert_commentary/*/*/data.json in the release; empty: "
-            "expert_commentary, expert_ratings") in rec
+    rec = out[out.index("reconciliation:") :]
+    assert (
+        "annotations/atomic_descriptions_val.json: stamp 20231115_10:00:00 disagrees with "
+        "metadata.json: exported 2023-11-15, 131 days from metadata.json's date 2024-03-25"
+    ) in rec
+    assert (
+        "annotations/splits.json: stamp 20240404_08:13:53 disagrees with metadata.json: "
+        "version v1, metadata.json says v2"
+    ) in rec
+    assert (
+        "expert_commentary: no annotations/expert_commentary_*.json "
+        "annotations/expert_commentary/*/*/data.json in the release; empty: "
+        "expert_commentary, expert_ratings"
+    ) in rec
     takes = {t["take_uid"] for t in _raw(mixed_release, "takes.json")}
     rel = "annotations/proficiency_demonstrator_train.json"
     uids = {r["take_uid"] for r in _raw(mixed_release, rel)["annotations"]}
@@ -342,7 +374,9 @@ def test_build_and_validate_report_what_does_not_line_up(mixed_release, tmp_path
     # the numbers come from the library
     r = reconcile(cat)
     assert {s.source_file for s in r.stamps} == {
-        "annotations/atomic_descriptions_val.json", "annotations/splits.json"}
+        "annotations/atomic_descriptions_val.json",
+        "annotations/splits.json",
+    }
     f = next(f for f in r.files if f.source_file == rel)
     assert (f.n_orphans, f.n_takes) == (len(uids - takes), len(uids))
 
@@ -372,9 +406,14 @@ def test_great_expectations_imports_quietly_even_under_python_c():
     # with pyspark installed, GE's Spark probe imports pyspark.sql.connect, which calls
     # sys.exit(0) when __main__ has no file (python -c) and grpc is missing
     r = subprocess.run(
-        [sys.executable, "-c", "from egoexo_sql.validate import import_gx; import sys; "
-         "gx = import_gx(); print('imported', gx.__version__, 'pyspark' in sys.modules)"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from egoexo_sql.validate import import_gx; import sys; "
+            "gx = import_gx(); print('imported', gx.__version__, 'pyspark' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 0 and r.stdout.startswith("imported ") and r.stdout.strip().endswith("False"), r
     assert r.stderr == ""

@@ -28,7 +28,7 @@ DOC = Path(__file__).parent.parent / "docs" / "real-data-variants.md"
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
     base = tmp_path_factory.mktemp("variants")
-    opts = dict(scale=SCALE, seed=SEED, pose_frames=3, masks_per_object=1)
+    opts = {"scale": SCALE, "seed": SEED, "pose_frames": 3, "masks_per_object": 1}
     plain = generate(base / "plain", **opts)
     var = generate(base / "var", variants=True, **opts)
     return base, plain, var
@@ -46,7 +46,7 @@ def _normalised(cat: Path) -> dict[str, int]:
     info = json.loads((cat / "build.json").read_text())
     got: dict[str, int] = {}
     for s in info["sources"].values():
-        for file, vid, n in s.get("normalised", []):
+        for _file, vid, n in s.get("normalised", []):
             got[vid] = got.get(vid, 0) + n
     return got
 
@@ -83,8 +83,11 @@ def test_default_release_is_unchanged_by_the_option(releases, tmp_path):
 
 def test_variant_files_really_differ_where_a_form_applies(releases):
     _, plain, var = releases
-    differ = [p.relative_to(var.out_dir) for p in var.out_dir.rglob("*.json")
-              if (plain.out_dir / p.relative_to(var.out_dir)).read_bytes() != p.read_bytes()]
+    differ = [
+        p.relative_to(var.out_dir)
+        for p in var.out_dir.rglob("*.json")
+        if (plain.out_dir / p.relative_to(var.out_dir)).read_bytes() != p.read_bytes()
+    ]
     assert differ
     families = {v.family for v in variants.VARIANTS}
     for fam in families:
@@ -108,11 +111,13 @@ def test_variants_release_builds_the_same_catalog(catalogs):
         sel = ", ".join(f'"{c}"' for c in cols)
 
         def rows(cat: Path) -> list[tuple]:
-            files = [str(p) for p in sorted((cat / "data" / t).rglob("*.parquet"))]
+            files = [str(p) for p in sorted((cat / "data" / t).rglob("*.parquet"))]  # noqa: B023
             if not files:
                 return []
-            return con.sql(f"SELECT {sel} FROM read_parquet({files!r}, hive_partitioning = true, "
-                           f"union_by_name = true) ORDER BY ALL").fetchall()
+            return con.sql(
+                f"SELECT {sel} FROM read_parquet({files!r}, hive_partitioning = true, "  # noqa: B023
+                f"union_by_name = true) ORDER BY ALL"
+            ).fetchall()
 
         a, b = rows(cat_plain), rows(cat_var)
         assert len(a) == len(b), t
@@ -171,9 +176,14 @@ def test_every_variant_path_walks(releases):
     _, plain, _ = releases
     for form in FORMS:
         v = variants.by_id()[form.variant]
-        files = [p for p in plain.out_dir.rglob("*") if p.is_file()
-                 and re.fullmatch(form.files.replace("*", "[^/]*").replace("?", "."),
-                                  str(p.relative_to(plain.out_dir)))]
+        files = [
+            p
+            for p in plain.out_dir.rglob("*")
+            if p.is_file()
+            and re.fullmatch(
+                form.files.replace("*", "[^/]*").replace("?", "."), str(p.relative_to(plain.out_dir))
+            )
+        ]
         assert files, f"{form.variant}: no file matches {form.files}"
         doc = json.loads(files[0].read_bytes())
         assert list(slots(doc, v.path)) or form.rename_to is None, v.id
@@ -205,7 +215,7 @@ def test_normalisers_refuse_unrecorded_forms():
 
 def test_normalisers_keep_quotes_and_commas_inside_items():
     path = lambda: "$.x"  # noqa: E731
-    items = ["it's done, then \"fold\"", "a, b", "x\\y", "ünï"]
+    items = ['it\'s done, then "fold"', "a, b", "x\\y", "ünï"]
     assert variants.text_list(repr(items), "f.json", path, "v") == items
     assert variants.text_list(json.dumps(items), "f.json", path, "v") == items
     assert variants.integer("4001", "f.json", path, "v") == 4001
@@ -238,8 +248,10 @@ def test_the_documented_json_array_list_still_reads_as_the_same_comments(release
         f.write_text(json.dumps(doc))
     assert rewritten > 10
     build_catalog(release, tmp_path / "cat", only=["proficiency"])
-    q = ("SELECT take_uid, kind, video_time, comments FROM read_parquet('{}/data/proficiency_demonstration/"
-         "**/*.parquet', hive_partitioning = true) ORDER BY ALL")
+    q = (
+        "SELECT take_uid, kind, video_time, comments FROM read_parquet('{}/data/proficiency_demonstration/"
+        "**/*.parquet', hive_partitioning = true) ORDER BY ALL"
+    )
     con = duckdb.connect()
     want = con.sql(q.format(catalogs[0])).fetchall()
     got = con.sql(q.format(tmp_path / "cat")).fetchall()
@@ -289,24 +301,47 @@ def test_the_docs_per_frame_camera_pose_layout_is_refused_not_misread(tmp_path):
     d.mkdir(parents=True)
     eye = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]
     ext = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]]
-    (d / f"{uid}.json").write_text(json.dumps({"838": {
-        "metadata": {"take_uid": uid, "take_name": "t", "frame_number": 838},
-        "aria": {"camera_intrinsics": eye, "camera_extrinsics": ext}}}))
+    (d / f"{uid}.json").write_text(
+        json.dumps(
+            {
+                "838": {
+                    "metadata": {"take_uid": uid, "take_name": "t", "frame_number": 838},
+                    "aria": {"camera_intrinsics": eye, "camera_extrinsics": ext},
+                }
+            }
+        )
+    )
     with pytest.raises(InputError, match=r'camera_pose/.*\.json: \$\["838"\]: expected a camera key'):
         list(ego_pose.compile_camera_file(Release(tmp_path), d / f"{uid}.json"))
 
 
 # -- end to end through the CLI: strict about what is not recorded ---------------------------
-@pytest.mark.parametrize("rel, edit, path", [
-    ("annotations/proficiency_demonstration_train.json",
-     lambda d: _first_point(d).__setitem__("list", "first; second"), ".list"),
-    ("annotations/atomic_descriptions_train.json",
-     lambda d: next(iter(d["annotations"].values()))[0]["descriptions"][0].__setitem__("ego_visible", "yes"),
-     ".descriptions[0].ego_visible"),
-    ("captures.json", lambda d: d[0]["cameras"][0].__setitem__("is_ego", "yes"), "$[0].cameras[0].is_ego"),
-    ("takes.json", lambda d: d[0].__setitem__("task_id", "4001a"), "$[0].task_id"),
-])
-def test_a_form_no_source_shows_still_refuses_the_build(releases, catalogs, tmp_path, capsys, rel, edit, path):
+@pytest.mark.parametrize(
+    "rel, edit, path",
+    [
+        (
+            "annotations/proficiency_demonstration_train.json",
+            lambda d: _first_point(d).__setitem__("list", "first; second"),
+            ".list",
+        ),
+        (
+            "annotations/atomic_descriptions_train.json",
+            lambda d: next(iter(d["annotations"].values()))[0]["descriptions"][0].__setitem__(
+                "ego_visible", "yes"
+            ),
+            ".descriptions[0].ego_visible",
+        ),
+        (
+            "captures.json",
+            lambda d: d[0]["cameras"][0].__setitem__("is_ego", "yes"),
+            "$[0].cameras[0].is_ego",
+        ),
+        ("takes.json", lambda d: d[0].__setitem__("task_id", "4001a"), "$[0].task_id"),
+    ],
+)
+def test_a_form_no_source_shows_still_refuses_the_build(
+    releases, catalogs, tmp_path, capsys, rel, edit, path
+):
     import shutil
 
     from test_validate import run_cli

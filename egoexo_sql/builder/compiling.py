@@ -24,9 +24,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..tables import is_streaming
@@ -89,8 +90,12 @@ class _Task:
     weight: float  # its share of one source, for progress
 
 
-def source_workers(sources: Sequence["Source"], inputs_by_source: Mapping[str, list["Input"]],
-                   lenient: bool, local_release: bool) -> int:
+def source_workers(
+    sources: Sequence[Source],
+    inputs_by_source: Mapping[str, list[Input]],
+    lenient: bool,
+    local_release: bool,
+) -> int:
     """Processes for the whole sources: one per core when there is enough work (forking
     costs ~50 ms per worker), else 1 (in this process); 1 as well when the sources
     cannot be sent to a worker process (test registries hold closures), or when
@@ -117,11 +122,11 @@ def source_workers(sources: Sequence["Source"], inputs_by_source: Mapping[str, l
 
 
 def compile_sources(
-    sources: Sequence["Source"],
+    sources: Sequence[Source],
     *,
     release: Any,
-    inputs_by_source: Mapping[str, list["Input"]],
-    schemas: Mapping[str, "TableSchema"],
+    inputs_by_source: Mapping[str, list[Input]],
+    schemas: Mapping[str, TableSchema],
     data: Path,
     used: Mapping[str, Path | None],
     workers: int,
@@ -148,7 +153,9 @@ def compile_sources(
             job = stream_jobs[s.name]
             unit_tasks, result = plan_units(job)
             streams[s.name] = [job, result, len(unit_tasks)]
-            tasks += [_Task(s.name, u.tag, run_unit, (u,), u.size, frozenset(), False, 0.0) for u in unit_tasks]
+            tasks += [
+                _Task(s.name, u.tag, run_unit, (u,), u.size, frozenset(), False, 0.0) for u in unit_tasks
+            ]
     if tasks:
         with_units = sum(1 for _, _, left in streams.values() if left)
         for t in tasks:
@@ -170,11 +177,31 @@ def compile_sources(
         size = sum(i.bytes for i in inputs_by_source[s.name])
         if workers > 1:
             sub = {t: schemas[t] for t in (*s.tables, *s.uses) if t in schemas}
-            tasks.append(_Task(s.name, s.name, _compile_in_worker, (s, root, files, sub, data, dict(used)),
-                               size, after, True, 1.0))
+            tasks.append(
+                _Task(
+                    s.name,
+                    s.name,
+                    _compile_in_worker,
+                    (s, root, files, sub, data, dict(used)),
+                    size,
+                    after,
+                    True,
+                    1.0,
+                )
+            )
         else:
-            tasks.append(_Task(s.name, s.name, _compile_here, (s, release, files, schemas, data, used),
-                               size, after, False, 1.0))
+            tasks.append(
+                _Task(
+                    s.name,
+                    s.name,
+                    _compile_here,
+                    (s, release, files, schemas, data, used),
+                    size,
+                    after,
+                    False,
+                    1.0,
+                )
+            )
 
     def finish_stream(name: str) -> None:
         nonlocal completed
@@ -225,8 +252,13 @@ def _run_here(tasks: list[_Task], ready: Callable[[_Task], bool], take: Callable
         take(t, t.fn(*t.args))
 
 
-def _run_parallel(pool_tasks: list[_Task], here: list[_Task], workers: int,
-                  ready: Callable[[_Task], bool], take: Callable[[_Task, Any], None]) -> None:
+def _run_parallel(
+    pool_tasks: list[_Task],
+    here: list[_Task],
+    workers: int,
+    ready: Callable[[_Task], bool],
+    take: Callable[[_Task, Any], None],
+) -> None:
     """Run ``pool_tasks`` in ``workers`` processes (in that order, a task once those it
     waits for are finished; one that waited goes next) and ``here`` in this process
     meanwhile; ``take`` each result in this process as it arrives."""
@@ -240,8 +272,9 @@ def _run_parallel(pool_tasks: list[_Task], here: list[_Task], workers: int,
 
         def submit(limit: int) -> None:
             while queue and len(running) < limit:
-                t = next((x for x in queue if x.after and ready(x)), None) \
-                    or next((x for x in queue if ready(x)), None)
+                t = next((x for x in queue if x.after and ready(x)), None) or next(
+                    (x for x in queue if ready(x)), None
+                )
                 if t is None:
                     return
                 queue.remove(t)
@@ -269,7 +302,11 @@ def _run_parallel(pool_tasks: list[_Task], here: list[_Task], workers: int,
 
 
 def compile_one(
-    s: "Source", release: Any, files: list[Path], schemas: Mapping[str, "TableSchema"], data: Path,
+    s: Source,
+    release: Any,
+    files: list[Path],
+    schemas: Mapping[str, TableSchema],
+    data: Path,
     used: Mapping[str, Path | None] | None = None,
 ) -> tuple[dict[str, tuple[int, int, int]], float, list[list[Any]]]:
     """Compile one whole source and write its tables; returns ({table: (rows, files,
@@ -283,8 +320,9 @@ def compile_one(
     if s.uses:
         from ..schema import get
 
-        extra = ({t: read_table_dir(schemas[t] if t in schemas else get(t), (used or {}).get(t))
-                  for t in s.uses},)
+        extra = (
+            {t: read_table_dir(schemas[t] if t in schemas else get(t), (used or {}).get(t)) for t in s.uses},
+        )
     try:
         if getattr(release, "lenient", False):
             from ..release import compile_leniently
@@ -315,8 +353,14 @@ def compile_one(
     return out, time.perf_counter() - t0, [list(c) for c in variants.take_counts()]
 
 
-def _compile_here(s: "Source", release: Any, files: list[Path], schemas: Mapping[str, "TableSchema"],
-                  data: Path, used: Mapping[str, Path | None]) -> Compiled:
+def _compile_here(
+    s: Source,
+    release: Any,
+    files: list[Path],
+    schemas: Mapping[str, TableSchema],
+    data: Path,
+    used: Mapping[str, Path | None],
+) -> Compiled:
     """A whole source in this process, with the records its release set aside."""
     t0 = time.perf_counter()
     tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
@@ -324,8 +368,14 @@ def _compile_here(s: "Source", release: Any, files: list[Path], schemas: Mapping
     return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised, rejects)
 
 
-def _compile_in_worker(s: "Source", root: Path, files: list[Path], schemas: dict[str, "TableSchema"],
-                       data: Path, used: Mapping[str, Path | None]) -> Compiled:
+def _compile_in_worker(
+    s: Source,
+    root: Path,
+    files: list[Path],
+    schemas: dict[str, TableSchema],
+    data: Path,
+    used: Mapping[str, Path | None],
+) -> Compiled:
     t0 = time.perf_counter()
     tables, write_s, normalised = compile_one(s, default_release(root), files, schemas, data, used)
     return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised)

@@ -22,9 +22,10 @@ table is one file holding every column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +40,7 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
 def write_table(
-    schema: "TableSchema", data: "pa.Table | pa.RecordBatch | Iterable[pa.Table | pa.RecordBatch]", dest: Path
+    schema: TableSchema, data: pa.Table | pa.RecordBatch | Iterable[pa.Table | pa.RecordBatch], dest: Path
 ) -> tuple[int, int, int]:
     """Write a table's data (one Arrow table or an iterable of chunks) under ``dest``.
 
@@ -68,7 +69,7 @@ def write_table(
     return w.rows, len(files), sum(f.stat().st_size for f in files)
 
 
-def write_empty(schema: "TableSchema", dest: Path) -> Path:
+def write_empty(schema: TableSchema, dest: Path) -> Path:
     """``dest/part-0.parquet`` with no rows and every column (partition columns too), so
     the table's view reads a folder that exists and has the schema's columns."""
     import pyarrow.parquet as pq
@@ -81,7 +82,7 @@ def write_empty(schema: "TableSchema", dest: Path) -> Path:
 class TableWriter:
     """Writes rows of one table under ``dest`` (see the module docstring)."""
 
-    def __init__(self, schema: "TableSchema", dest: Path, file_name: str = "part-0.parquet"):
+    def __init__(self, schema: TableSchema, dest: Path, file_name: str = "part-0.parquet"):
         self.schema = schema
         self.target = schema.arrow_schema()
         self.part = list(schema.partition_by)
@@ -136,8 +137,10 @@ class TableWriter:
         if cached is not None:
             return cached
         if set(values) != set(self.part):
-            raise ValueError(f"{self.schema.table}: partition values name {sorted(values)}, "
-                             f"the schema partitions by {self.part}")
+            raise ValueError(
+                f"{self.schema.table}: partition values name {sorted(values)}, "
+                f"the schema partitions by {self.part}"
+            )
         key = []
         for c in self.part:
             v, field = values[c], self.target.field(c)
@@ -146,12 +149,14 @@ class TableWriter:
             try:
                 key.append(None if v is None else pa.scalar(v).cast(field.type).as_py())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-                raise ValueError(f"{self.schema.table}: partition value {c}={v!r} does not cast to "
-                                 f"schemas/{self.schema.table}.toml: {e}") from None
+                raise ValueError(
+                    f"{self.schema.table}: partition value {c}={v!r} does not cast to "
+                    f"schemas/{self.schema.table}.toml: {e}"
+                ) from None
         self._keys[tuple(values.items())] = key = tuple(key)
         return key
 
-    def add(self, chunk: "pa.Table | pa.RecordBatch", partition: dict[str, Any] | None = None) -> None:
+    def add(self, chunk: pa.Table | pa.RecordBatch, partition: dict[str, Any] | None = None) -> None:
         """Rows of the table; with ``partition`` (every partition column's value), rows
         without the partition columns."""
         if partition is not None:
@@ -174,7 +179,7 @@ class TableWriter:
         for key, sub in split_partitions(t, self.part):
             self._route(key, sub.drop_columns(self.part))
 
-    def _conform(self, chunk: "pa.Table | pa.RecordBatch", partitioned: bool = False) -> "pa.Table":
+    def _conform(self, chunk: pa.Table | pa.RecordBatch, partitioned: bool = False) -> pa.Table:
         """``chunk`` in the table's Arrow schema (without the partition columns when
         ``partitioned``), or a ValueError naming what does not match."""
         import pyarrow as pa
@@ -209,7 +214,7 @@ class TableWriter:
                 ) from None
         return t
 
-    def _route(self, key: tuple, t: "pa.Table") -> None:
+    def _route(self, key: tuple, t: pa.Table) -> None:
         self.routed[key] = self.routed.get(key, 0) + t.num_rows
         self.buffers.setdefault(key, []).append(t)
         self.buffered[key] = self.buffered.get(key, 0) + t.num_rows
@@ -265,7 +270,7 @@ def close_quietly(writers: Iterable[Any]) -> None:
             pass
 
 
-def parquet_options(schema: "pa.Schema", table: "TableSchema | None" = None) -> dict[str, Any]:
+def parquet_options(schema: pa.Schema, table: TableSchema | None = None) -> dict[str, Any]:
     """How catalog Parquet is written: zstd; dictionary encoding for string columns
     only (on floats a dictionary is as large as the data and slows writing down);
     BYTE_STREAM_SPLIT for floating-point columns (zstd then compresses them ~10% better).
@@ -287,7 +292,7 @@ def parquet_options(schema: "pa.Schema", table: "TableSchema | None" = None) -> 
 
 
 # --------------------------------------------------------------------------- hive partitions
-def split_partitions(t: "pa.Table", cols: list[str]) -> Iterator[tuple[tuple, "pa.Table"]]:
+def split_partitions(t: pa.Table, cols: list[str]) -> Iterator[tuple[tuple, pa.Table]]:
     """(partition key, rows) of ``t``; the rows keep their order within a partition."""
     import pyarrow.compute as pc
 
@@ -339,19 +344,23 @@ def partition_values(path: Path, part: list[str]) -> dict[str, Any]:
     return values
 
 
-def with_partition_columns(t: "pa.Table", values: dict[str, Any], target: "pa.Schema") -> "pa.Table":
+def with_partition_columns(t: pa.Table, values: dict[str, Any], target: pa.Schema) -> pa.Table:
     """``t`` (rows of one hive partition file) with its partition columns appended, each
     holding the folder's value in the target schema's type (None: NULL)."""
     import pyarrow as pa
 
     for name, value in values.items():
         field = target.field(name)
-        t = t.append_column(field, pa.repeat(value, t.num_rows).cast(field.type)
-                            if value is not None else pa.nulls(t.num_rows, field.type))
+        t = t.append_column(
+            field,
+            pa.repeat(value, t.num_rows).cast(field.type)
+            if value is not None
+            else pa.nulls(t.num_rows, field.type),
+        )
     return t
 
 
-def read_table_dir(schema: "TableSchema", d: Path | None) -> "pa.Table":
+def read_table_dir(schema: TableSchema, d: Path | None) -> pa.Table:
     """A catalog table's Parquet folder back as one Arrow table in the schema's types, in
     the order it was written (partition columns from the hive folder names); empty when
     ``d`` is None or holds no file."""
@@ -368,7 +377,7 @@ def read_table_dir(schema: "TableSchema", d: Path | None) -> "pa.Table":
     return pa.concat_tables(parts) if parts else target.empty_table()
 
 
-def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
+def _constant(col: pa.ChunkedArray, value: Any) -> bool:
     """Does every row of ``col`` hold ``value``? (Asked of each partition column of every
     chunk: string columns are checked on their buffers, ~7x faster than compute.)"""
     import pyarrow as pa
@@ -387,7 +396,7 @@ def _constant(col: "pa.ChunkedArray", value: Any) -> bool:
             off = np.frombuffer(c.buffers()[1], np.int32, n + 1, c.offset * 4)
             if off[n] - off[0] != len(b) * n or not (np.diff(off) == len(b)).all():
                 return False
-            if c.buffers()[2].to_pybytes()[off[0]:off[n]] != b * n:
+            if c.buffers()[2].to_pybytes()[off[0] : off[n]] != b * n:
                 return False
         return True
     return pc.all(pc.equal(col, value)).as_py()

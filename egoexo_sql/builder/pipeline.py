@@ -29,10 +29,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, UsageError
 from ..tables import is_streaming
@@ -66,8 +67,8 @@ def build_catalog(
     progress: Progress | None = None,
     lenient: bool = False,
     *,
-    sources: Sequence["Source"] | None = None,
-    schemas: Mapping[str, "TableSchema"] | None = None,
+    sources: Sequence[Source] | None = None,
+    schemas: Mapping[str, TableSchema] | None = None,
     views_dir: str | os.PathLike | None = None,
     release_factory: Callable[[Path], Any] | None = None,
 ) -> BuildReport:
@@ -90,13 +91,13 @@ def build_catalog(
     if not release_root.is_dir():
         raise InputError(str(release_dir), None, "a release folder", "a file")
     if catalog == release_root or catalog in release_root.parents:
-        raise UsageError(
-            f"the catalog folder {catalog} would contain the release; choose another --catalog"
-        )
+        raise UsageError(f"the catalog folder {catalog} would contain the release; choose another --catalog")
     if "?" in str(catalog.parent):
         # DuckDB cuts a database path at "?" when it names the write-ahead log
-        raise UsageError(f"--catalog {catalog}: DuckDB cannot write a database file under a folder "
-                         "whose path contains '?'; choose another folder")
+        raise UsageError(
+            f"--catalog {catalog}: DuckDB cannot write a database file under a folder "
+            "whose path contains '?'; choose another folder"
+        )
 
     if sources is None:
         from ..tables import all_sources
@@ -138,8 +139,8 @@ def _no_progress(step: str, completed: float, total: float, detail: str = "") ->
 class _Build:
     release_root: Path
     catalog: Path
-    sources: list["Source"]
-    schemas: dict[str, "TableSchema"]
+    sources: list[Source]
+    schemas: dict[str, TableSchema]
     views_dir: Path
     selected_groups: set[str] | None
     force: bool
@@ -215,7 +216,8 @@ class _Build:
             self._reuse(plan)
         with self._step("views"):
             self.outcome.view_hashes = create_views(
-                self.staging, self.schemas, self.views_dir, planner.tool_version, report, self.progress)
+                self.staging, self.schemas, self.views_dir, planner.tool_version, report, self.progress
+            )
         write_build_json(
             self.staging / "build.json",
             sources=self.sources,
@@ -226,8 +228,9 @@ class _Build:
             outcome=self.outcome,
             schemas=self.schemas,
             schema_hashes=planner.schema_hashes,
-            view_file_hashes={t: view_file_hash(self.views_dir, t)
-                              for t, sch in self.schemas.items() if sch.kind == "view"},
+            view_file_hashes={
+                t: view_file_hash(self.views_dir, t) for t, sch in self.schemas.items() if sch.kind == "view"
+            },
             tables=report.tables,
             tool_version=planner.tool_version,
             release_root=self.release_root,
@@ -246,7 +249,9 @@ class _Build:
         for t in self.schemas:
             rec = prev["tables"][t]
             report.tables[t] = rec["rows"]
-            report.status[t] = "view" if rec["status"] == "view" else "empty" if rec["status"] == "empty" else "reused"
+            report.status[t] = (
+                "view" if rec["status"] == "view" else "empty" if rec["status"] == "empty" else "reused"
+            )
         report.notes.append("the catalog is current: nothing was written")
 
     # -- compile ---------------------------------------------------------------
@@ -256,7 +261,8 @@ class _Build:
         whole = [s for s in to_compile if not is_streaming(s)]
         release = self.release_factory(self.release_root) if to_compile else None
         outcome.compile_workers = source_workers(
-            whole, inputs_by_source, self.lenient, self.release_factory is not default_release)
+            whole, inputs_by_source, self.lenient, self.release_factory is not default_release
+        )
         self.progress("compile", 0, len(to_compile), "")
         by_name = {s.name: s for s in to_compile}
 
@@ -267,7 +273,8 @@ class _Build:
             outcome.source_seconds[s.name] = c.seconds
             for t, (rows, nfiles, nbytes) in c.tables.items():
                 outcome.table_records[t] = table_record(
-                    "compiled", s.name, rows, nfiles, nbytes, self.planner.schema_hashes[t])
+                    "compiled", s.name, rows, nfiles, nbytes, self.planner.schema_hashes[t]
+                )
                 report.tables[t] = rows
             if c.stream is not None:
                 self._streamed(s, c.stream, inputs_by_source[s.name])
@@ -298,7 +305,9 @@ class _Build:
         report.source_seconds = dict(outcome.source_seconds)
         self.progress("compile", len(to_compile), len(to_compile), "")
 
-    def _stream_jobs(self, sources: list["Source"], inputs_by_source: dict[str, list[Input]]) -> dict[str, StreamJob]:
+    def _stream_jobs(
+        self, sources: list[Source], inputs_by_source: dict[str, list[Input]]
+    ) -> dict[str, StreamJob]:
         """The streaming sources' jobs: with a usable previous build, only changed files
         are parsed and unchanged units are hard-linked."""
         planner = self.planner
@@ -326,7 +335,7 @@ class _Build:
         self.incremental = {name: job.prev_data is not None for name, job in jobs.items()}
         return jobs
 
-    def _streamed(self, s: "Source", res: Any, inputs: list[Input]) -> None:
+    def _streamed(self, s: Source, res: Any, inputs: list[Input]) -> None:
         """What a streaming source's units made: hashes of the inputs its workers hashed,
         its units and counts for build.json."""
         for i in inputs:
@@ -367,7 +376,8 @@ class _Build:
                             "swapped it in?); run the build again"
                         ) from None
                     outcome.table_records[t] = table_record(
-                        "reused", s.name, prev_rec["rows"], nfiles, nbytes, hashes[t])
+                        "reused", s.name, prev_rec["rows"], nfiles, nbytes, hashes[t]
+                    )
                     report.tables[t] = prev_rec["rows"]
                     produced.add(t)
                 report.reused.append(s.name)
@@ -408,7 +418,8 @@ class _Build:
                 unique.append({c: r.get(c) for c in sch.column_names})
         n, nfiles, nbytes = write_table(sch, pa.Table.from_pylist(unique, schema=sch.arrow_schema()), dest)
         self.outcome.table_records["rejects"] = table_record(
-            "compiled", None, n, nfiles, nbytes, self.planner.schema_hashes["rejects"])
+            "compiled", None, n, nfiles, nbytes, self.planner.schema_hashes["rejects"]
+        )
         self.report.tables["rejects"] = n
         if n:
             self.report.notes.append(f"{n:,} bad record(s) set aside (--lenient): SELECT * FROM rejects")

@@ -18,9 +18,10 @@ tool and library versions are those of the previous build, the catalog is *curre
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..tables import is_streaming
@@ -36,24 +37,23 @@ if TYPE_CHECKING:  # pragma: no cover
 Plan = dict[str, tuple[str, str]]
 
 
-def check_only(only: Iterable[str] | None, sources: Sequence["Source"]) -> set[str] | None:
+def check_only(only: Iterable[str] | None, sources: Sequence[Source]) -> set[str] | None:
     """The groups of ``--only`` (None: every group), or a UsageError naming the unknown ones."""
     if only is None:
         return None
     from ..tables import GROUPS
 
-    groups = [g for g in only]
+    groups = list(only)
     known = set(GROUPS) | {s.group for s in sources}
     bad = [g for g in groups if g not in known]
     if bad:
         raise UsageError(
-            f"unknown group(s) {', '.join(map(repr, bad))} for --only; "
-            f"groups: {' '.join(g for g in GROUPS)}"
+            f"unknown group(s) {', '.join(map(repr, bad))} for --only; groups: {' '.join(g for g in GROUPS)}"
         )
     return set(groups)
 
 
-def check_registry(sources: Sequence["Source"], schemas: Mapping[str, "TableSchema"]) -> None:
+def check_registry(sources: Sequence[Source], schemas: Mapping[str, TableSchema]) -> None:
     """Programming errors in the registry, reported before any work is done."""
     seen: dict[str, str] = {}
     names: set[str] = set()
@@ -71,7 +71,7 @@ def check_registry(sources: Sequence["Source"], schemas: Mapping[str, "TableSche
             seen[t] = s.name
 
 
-def schema_hash(schema: "TableSchema") -> str:
+def schema_hash(schema: TableSchema) -> str:
     """sha256 of the schema's TOML file (of its repr when it was built in memory)."""
     f = schema.source_file
     if f is not None and Path(f).is_file():
@@ -85,8 +85,8 @@ class Planner:
 
     prev: Mapping[str, Any]
     catalog: Path
-    sources: Sequence["Source"]
-    schemas: Mapping[str, "TableSchema"]
+    sources: Sequence[Source]
+    schemas: Mapping[str, TableSchema]
     selected_groups: set[str] | None
     force: bool
     lenient: bool
@@ -96,18 +96,18 @@ class Planner:
         self.prev_inputs: dict[str, dict[str, Any]] = {r["path"]: r for r in self.prev.get("inputs", [])}
         self.schema_hashes: dict[str, str] = {}
 
-    def selected(self, source: "Source") -> bool:
+    def selected(self, source: Source) -> bool:
         return self.selected_groups is None or source.group in self.selected_groups
 
     def hash_schemas(self) -> None:
         self.schema_hashes = {t: schema_hash(s) for t, s in self.schemas.items()}
 
     # -- reasons ---------------------------------------------------------------
-    def scratch_reason(self, s: "Source") -> str:
+    def scratch_reason(self, s: Source) -> str:
         """Why ``s`` compiles every input whatever the inputs' hashes say ("" if it may not)."""
         return "--force" if self.force else self.unreusable_reason(s)
 
-    def unreusable_reason(self, s: "Source") -> str:
+    def unreusable_reason(self, s: Source) -> str:
         """Why the previous build's tables of ``s`` cannot be reused at all ("" if they can)."""
         ps = self.prev.get("sources", {}).get(s.name)
         if ps is None or ps.get("status") not in ("compiled", "reused"):
@@ -120,12 +120,12 @@ class Planner:
             return "its tables changed"
         return ""
 
-    def compiled_from(self, s: "Source") -> dict[str, str | None]:
+    def compiled_from(self, s: Source) -> dict[str, str | None]:
         """input -> the sha256 the previous build compiled ``s`` from."""
         ps = self.prev.get("sources", {}).get(s.name) or {}
         return compiled_from(ps, self.prev_inputs)
 
-    def hashed_while_compiling(self, inputs_by_source: Mapping[str, list["Input"]]) -> set[str]:
+    def hashed_while_compiling(self, inputs_by_source: Mapping[str, list[Input]]) -> set[str]:
         """Inputs read only by streaming sources that compile from scratch: the workers
         that parse them hash them, from the bytes they parse (see :mod:`egoexo_sql.builder.scan`)."""
         ok: dict[str, bool] = {}
@@ -157,7 +157,7 @@ class Planner:
         return rows if rows == rec.get("rows") else None
 
     # -- the plan --------------------------------------------------------------
-    def plan(self, inputs_by_source: Mapping[str, list["Input"]]) -> Plan:
+    def plan(self, inputs_by_source: Mapping[str, list[Input]]) -> Plan:
         """source -> (action, reason); action is compile, reuse or empty."""
         plan: Plan = {}
         prev_sources = self.prev.get("sources", {})
@@ -188,7 +188,7 @@ class Planner:
                     plan[s.name] = ("compile", f"uses rebuilt table {rebuilt[0]}{more}")
         return plan
 
-    def _change_reason(self, s: "Source", inputs: list["Input"], broken: list[str]) -> str:
+    def _change_reason(self, s: Source, inputs: list[Input], broken: list[str]) -> str:
         """Why a reusable source compiles again ("" if it does not): a changed schema,
         changed, new or gone inputs, or previous data missing or damaged."""
         changed_schema = [
@@ -226,8 +226,13 @@ class Planner:
         for s in self.sources:
             for t in s.uses:
                 action = self.action_of_table(plan, t)
-                out[t] = (staging_data / t if action == "compile"
-                          else self.catalog / "data" / t if action == "reuse" else None)
+                out[t] = (
+                    staging_data / t
+                    if action == "compile"
+                    else self.catalog / "data" / t
+                    if action == "reuse"
+                    else None
+                )
         return out
 
     # -- nothing to do ---------------------------------------------------------

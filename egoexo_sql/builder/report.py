@@ -14,10 +14,11 @@ from; when another source recompiled from a newer version of one of them, its
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -66,9 +67,7 @@ class BuildReport:
             if self.up_to_date
             else f"{len(self.recompiled)} source(s) rebuilt, {len(self.reused)} reused"
         )
-        lines.append(
-            f"catalog {self.catalog}  <-  {self.release}  ({self.total_seconds:.2f} s; {what})"
-        )
+        lines.append(f"catalog {self.catalog}  <-  {self.release}  ({self.total_seconds:.2f} s; {what})")
         lines.append(
             f"inputs: {self.n_inputs} files, {human_bytes(self.input_bytes)} "
             f"({human_bytes(self.hashed_bytes)} hashed)"
@@ -167,24 +166,28 @@ def read_previous(catalog: Path) -> dict[str, Any] | None:
     return prev
 
 
-def compiled_from(prev_source: Mapping[str, Any], prev_inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+def compiled_from(
+    prev_source: Mapping[str, Any], prev_inputs: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str | None]:
     """input -> the sha256 it had when a previous build compiled the source: the input's
     record, unless the source's own ``compiled_from`` says otherwise (it was kept outside
     ``--only`` while another source recompiled from a newer version of a shared input)."""
     own = prev_source.get("compiled_from") or {}
-    return {p: own[p] if p in own else prev_inputs.get(p, {}).get("sha256") for p in prev_source.get("inputs", [])}
+    return {
+        p: own[p] if p in own else prev_inputs.get(p, {}).get("sha256") for p in prev_source.get("inputs", [])
+    }
 
 
 def write_build_json(
     dest: Path,
     *,
-    sources: Sequence["Source"],
+    sources: Sequence[Source],
     plan: Mapping[str, tuple[str, str]],
-    selected: Callable[["Source"], bool],
-    inputs_by_source: Mapping[str, list["Input"]],
+    selected: Callable[[Source], bool],
+    inputs_by_source: Mapping[str, list[Input]],
     prev: Mapping[str, Any],
     outcome: Outcome,
-    schemas: Mapping[str, "TableSchema"],
+    schemas: Mapping[str, TableSchema],
     schema_hashes: Mapping[str, str],
     view_file_hashes: Mapping[str, str | None],
     tables: Mapping[str, int],
@@ -263,7 +266,7 @@ def write_build_json(
         "format": BUILD_FORMAT,
         "tool": "egoexo-sql",
         "tool_version": tool_version,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "release_dir": str(release_root),
         "options": dict(options),
         "python": sys.version.split()[0],

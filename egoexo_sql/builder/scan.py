@@ -20,10 +20,11 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 
@@ -68,7 +69,7 @@ class Input:
         }
 
 
-def scan(root: Path, sources: Sequence["Source"]) -> dict[str, list[Input]]:
+def scan(root: Path, sources: Sequence[Source]) -> dict[str, list[Input]]:
     """source name -> its inputs in path order; a file read by several sources is one
     :class:`Input` object, so it is hashed once."""
     scanner = _Scanner(root)
@@ -89,7 +90,7 @@ class _Scanner:
         self.globbed: dict[str, list[str]] = {}
         self.stats: dict[str, os.stat_result] = {}
 
-    def inputs_of(self, source: "Source") -> list[Input]:
+    def inputs_of(self, source: Source) -> list[Input]:
         found: dict[str, Input] = {}
 
         def add(rel: str) -> bool:

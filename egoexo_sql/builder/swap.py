@@ -17,9 +17,9 @@ import errno
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .. import generations
 
@@ -119,7 +119,7 @@ def cleanup_leftovers(catalog: Path) -> None:
     for kind in ("old", "staging"):
         prefix = f"{catalog.name}.{kind}-"
         for p in sorted(parent.glob(f"{_glob_escape(catalog.name)}.{kind}-*")):
-            pid_text = p.name[len(prefix):]
+            pid_text = p.name[len(prefix) :]
             if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
                 continue
             if kind == "old" and not catalog.exists() and (p / "build.json").is_file():

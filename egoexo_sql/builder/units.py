@@ -19,9 +19,10 @@ other inputs' rows from the previous Parquet file (:class:`SpanReader`).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .links import link_file
@@ -38,10 +39,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class StreamJob:
     """One streaming source to compile."""
 
-    source: "StreamingSource"
+    source: StreamingSource
     release_root: Path
     inputs: list[tuple[str, str, int]]  # (rel, sha256, bytes), sorted by rel
-    schemas: dict[str, "TableSchema"]
+    schemas: dict[str, TableSchema]
     dest_data: Path
     prev_data: Path | None = None  # the previous catalog's data/ (None: compile everything)
     prev_units: dict[str, Any] | None = None  # the source's units in the previous build.json
@@ -67,13 +68,13 @@ class StreamResult:
 class UnitTask:
     """One unit to write: its inputs, each compiled or copied from the previous catalog."""
 
-    source: "StreamingSource"
+    source: StreamingSource
     release_root: str
     unit: str
     items: list[tuple[str, str, Any, int]]  # (rel, "compile" | "copy", spans, bytes to parse)
     dest_data: str
     prev_data: str | None
-    tables: dict[str, "TableSchema"]
+    tables: dict[str, TableSchema]
     hash_inputs: bool
 
     @property
@@ -109,8 +110,10 @@ def plan_units(job: StreamJob) -> tuple[list[UnitTask], StreamResult]:
         items = units[unit]
         prev = prev_units.get(unit)
         prev_inputs = _inputs_of(prev) if prev else {}
-        unchanged = prev is not None and set(prev_inputs) == {r for r, _, _ in items} and all(
-            prev_sha.get(r) == sha for r, sha, _ in items
+        unchanged = (
+            prev is not None
+            and set(prev_inputs) == {r for r, _, _ in items}
+            and all(prev_sha.get(r) == sha for r, sha, _ in items)
         )
         if unchanged and _prev_files_exist(prev, prev_data):
             linked[unit] = prev
@@ -124,16 +127,18 @@ def plan_units(job: StreamJob) -> tuple[list[UnitTask], StreamResult]:
             else:
                 todo.append((rel, "compile", None, size))
                 result.compiled_files.append(rel)
-        tasks.append(UnitTask(
-            source=source,
-            release_root=str(job.release_root),
-            unit=unit,
-            items=todo,
-            dest_data=str(job.dest_data),
-            prev_data=str(prev_data) if prev_data is not None else None,
-            tables={t: job.schemas[t] for t in source.tables},
-            hash_inputs=job.hash_inputs,
-        ))
+        tasks.append(
+            UnitTask(
+                source=source,
+                release_root=str(job.release_root),
+                unit=unit,
+                items=todo,
+                dest_data=str(job.dest_data),
+                prev_data=str(prev_data) if prev_data is not None else None,
+                tables={t: job.schemas[t] for t in source.tables},
+                hash_inputs=job.hash_inputs,
+            )
+        )
 
     # hard-link the unchanged units' files
     for unit, prev in linked.items():
@@ -195,7 +200,9 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                     for t, chunk, *partition in source.compile_file(release, release.path(rel)):
                         writers[t].add(chunk, *partition)
                     if release.read_hashes is not None:  # a compiler that streams the file: read it again
-                        hashes[rel] = release.read_hashes.pop(rel, None) or hash_file(str(release.path(rel)), rel)
+                        hashes[rel] = release.read_hashes.pop(rel, None) or hash_file(
+                            str(release.path(rel)), rel
+                        )
                 else:
                     for t, t_spans in spans.items():
                         for f, start, n in t_spans:
@@ -211,16 +218,24 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
     except InputError as e:
         for w in writers.values():
             w.abort()
-        return {"source": source.name, "unit": task.unit,
-                "input_error": (e.file, e.json_path, e.expected, e.got)}
+        return {
+            "source": source.name,
+            "unit": task.unit,
+            "input_error": (e.file, e.json_path, e.expected, e.got),
+        }
     except BaseException as e:
         for w in writers.values():
             w.abort()
         e.add_note(f"while compiling unit {task.unit!r} of source {source.name!r}")
         raise
-    return {"source": source.name, "unit": task.unit, "inputs": [it[0] for it in task.items],
-            "hashes": hashes,
-            "files": {t: f for t, f in files.items() if f}, "cpu_seconds": time.process_time() - cpu0}
+    return {
+        "source": source.name,
+        "unit": task.unit,
+        "inputs": [it[0] for it in task.items],
+        "hashes": hashes,
+        "files": {t: f for t, f in files.items() if f},
+        "cpu_seconds": time.process_time() - cpu0,
+    }
 
 
 class SpanReader:
@@ -237,7 +252,7 @@ class SpanReader:
         self._pos = 0  # row index of the start of self._cur
         self._cur = None
 
-    def read(self, start: int, n: int) -> Iterator["pa.Table"]:
+    def read(self, start: int, n: int) -> Iterator[pa.Table]:
         import pyarrow as pa
 
         end = start + n
@@ -248,9 +263,7 @@ class SpanReader:
                 try:
                     self._cur = next(self._batches)
                 except StopIteration:
-                    raise RuntimeError(
-                        f"{self.path} has fewer rows than build.json records"
-                    ) from None
+                    raise RuntimeError(f"{self.path} has fewer rows than build.json records") from None
                 continue
             if start < self._pos:
                 raise RuntimeError(f"{self.path}: row spans read out of order")
@@ -276,6 +289,4 @@ def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list]]:
 def _prev_files_exist(unit_rec: dict[str, Any], prev_data: Path | None) -> bool:
     if prev_data is None:
         return False
-    return all(
-        (prev_data / t / f).is_file() for t, files in unit_rec.get("files", {}).items() for f in files
-    )
+    return all((prev_data / t / f).is_file() for t, files in unit_rec.get("files", {}).items() for f in files)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import TableSchema
@@ -26,10 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def create_views(
     staging: Path,
-    schemas: Mapping[str, "TableSchema"],
+    schemas: Mapping[str, TableSchema],
     views_dir: Path,
     tool_version: str,
-    report: "BuildReport",
+    report: BuildReport,
     progress: Callable[[str, float, float, str], None],
 ) -> dict[str, str]:
     """Write ``catalog.duckdb`` and ``views.sql`` into ``staging``; put every table's and
@@ -94,7 +95,7 @@ def create_views(
     return view_hashes
 
 
-def materialize(con: Any, sch: "TableSchema", staging: Path) -> str:
+def materialize(con: Any, sch: TableSchema, staging: Path) -> str:
     """Store a derived view's rows as Parquet (it is recomputed on every build, from the
     tables just built), store the same rows in catalog.duckdb in place of the view, and
     return the view over that file that views.sql gives."""
@@ -104,11 +105,14 @@ def materialize(con: Any, sch: "TableSchema", staging: Path) -> str:
     dest.mkdir(parents=True, exist_ok=True)
     cols = [r[0] for r in con.execute(f'DESCRIBE "{sch.table}"').fetchall()]
     # JSON is stored as text, as the Parquet writer stores it for every table
-    as_text = [f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols
-               if c in sch.column_names and sch.column(c).type.upper() == "JSON"]
+    as_text = [
+        f'CAST("{c}" AS VARCHAR) AS "{c}"'
+        for c in cols
+        if c in sch.column_names and sch.column(c).type.upper() == "JSON"
+    ]
     replace = f" REPLACE ({', '.join(as_text)})" if as_text else ""
     con.execute(
-        f'COPY (SELECT *{replace} FROM "{sch.table}") TO \'{sql_str(str(dest / "part-0.parquet"))}\' '
+        f"COPY (SELECT *{replace} FROM \"{sch.table}\") TO '{sql_str(str(dest / 'part-0.parquet'))}' "
         f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
     )
     if cols == sch.column_names:
@@ -122,9 +126,7 @@ def materialize(con: Any, sch: "TableSchema", staging: Path) -> str:
     return sql
 
 
-def view_statements(
-    schemas: Mapping[str, "TableSchema"], views_dir: Path
-) -> list[tuple[str, str]]:
+def view_statements(schemas: Mapping[str, TableSchema], views_dir: Path) -> list[tuple[str, str]]:
     """(name, CREATE VIEW statement): tables in schema order, then derived views by dependency."""
     out = [(t, s.view_sql()) for t, s in schemas.items() if s.kind == "table"]
     derived = [t for t, s in schemas.items() if s.kind == "view"]
@@ -133,7 +135,7 @@ def view_statements(
     for v in derived:
         f = views_dir / f"{v}.sql"
         if not f.is_file():
-            raise FileNotFoundError(f"schemas/{v}.toml has kind = \"view\" but {f} does not exist")
+            raise FileNotFoundError(f'schemas/{v}.toml has kind = "view" but {f} does not exist')
         sql, refs = _view_sql(v, f.read_text(encoding="utf-8"))
         sqls[v] = sql
         deps[v] = {r for r in refs if r in sqls or r in derived} - {v}

@@ -37,14 +37,27 @@ from . import serve  # noqa: E402,F401
 # None means "every following token that does not start with '-'".
 MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
     "--only": frozenset(
-        ("metadata", "splits", "keystep", "proficiency", "atomic", "commentary", "relations",
-         "ego_pose", "transcripts", "manifests", "search")
+        (
+            "metadata",
+            "splits",
+            "keystep",
+            "proficiency",
+            "atomic",
+            "commentary",
+            "relations",
+            "ego_pose",
+            "transcripts",
+            "manifests",
+            "search",
+        )
     ),
     "--parts": None,
     "--cams": None,
     "--per": None,
     "--in": frozenset(("atomic", "commentary", "narration", "keystep", "demonstration")),
-    "--has": frozenset(("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")),
+    "--has": frozenset(
+        ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")
+    ),
 }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
 import typer
 
@@ -48,10 +48,10 @@ def command_errors() -> Iterator[None]:
         # `egoexo-sql query ... | head`: stop writing, exit cleanly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0)
+        raise typer.Exit(0)  # noqa: B904
 
 
-def report_written(n: int, output: Optional[str], fmt: str) -> None:
+def report_written(n: int, output: str | None, fmt: str) -> None:
     """``wrote N rows (FORMAT) to FILE`` on stderr when the rows went to a file."""
     if output not in (None, "-"):
         typer.echo(f"wrote {n} row{'' if n == 1 else 's'} ({fmt}) to {output}", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ def build(
         typer.Argument(help="The release folder (the downloader's --out_dir).", show_default=False),
     ],
     catalog: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--catalog",
             help="Catalog folder to write (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog).",
@@ -26,7 +26,7 @@ def build(
         ),
     ] = None,
     only: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--only",
             help="Compile only these groups (several after one --only, repeated, or with "
@@ -35,9 +35,7 @@ def build(
             show_default=False,
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Rehash and recompile everything.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rehash and recompile everything.")] = False,
     lenient: Annotated[
         bool,
         typer.Option(
@@ -56,8 +54,9 @@ def build(
     target = catalog_dir(catalog)
     if sys.stderr.isatty():
         with _RichProgress() as progress:
-            report = build_catalog(release_dir, target, only=groups, force=force, progress=progress,
-                                   lenient=lenient)
+            report = build_catalog(
+                release_dir, target, only=groups, force=force, progress=progress, lenient=lenient
+            )
     else:
         report = build_catalog(release_dir, target, only=groups, force=force, lenient=lenient)
     typer.echo(report.summary())
@@ -77,7 +76,7 @@ class _RichProgress:
 
     _LABELS = {"scan": "scanning", "hash": "hashing", "compile": "compiling", "views": "views"}
 
-    def __enter__(self) -> "_RichProgress":
+    def __enter__(self) -> _RichProgress:
         from rich.console import Console
         from rich.progress import (
             BarColumn,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from ..errors import EgoExoSQLError
 from .app import app, catalog_dir, fail
 
 
-def _write(text: str, output: Optional[str]) -> None:
+def _write(text: str, output: str | None) -> None:
     """To stdout, or to OUTPUT through a temporary file renamed over it once complete."""
     from ..query_runner import sink
 
@@ -26,16 +25,14 @@ def export_views(
     dialect: ExportDialect = typer.Option(
         ExportDialect.spark, "--dialect", help="Engine to write the view definitions for."
     ),
-    output: Optional[str] = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
-    location: Optional[str] = typer.Option(
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    location: str | None = typer.Option(
         None,
         "--location",
         help="Where the engine finds the catalog folder, e.g. s3a://bucket/egoexo_catalog after "
         "copying it there (default: the catalog's absolute path on this machine).",
     ),
-    catalog: Optional[str] = typer.Option(
+    catalog: str | None = typer.Option(
         None, "--catalog", help="Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
     ),
 ) -> None:
@@ -59,7 +56,9 @@ def export_views(
         for msg in export.warnings:
             typer.echo(f"warning: {dialect.value}: {msg}", err=True)
         if output not in (None, "-"):
-            typer.echo(f"wrote {len(export.statements)} view definitions ({dialect.value}) to {output}", err=True)
+            typer.echo(
+                f"wrote {len(export.statements)} view definitions ({dialect.value}) to {output}", err=True
+            )
     except EgoExoSQLError as e:
         fail(str(e), e.exit_code)
 
@@ -67,7 +66,9 @@ def export_views(
 @app.command("docs", hidden=True)
 def docs(
     out_dir: Path = typer.Option(Path("docs"), "--out-dir", help="Folder to write the generated docs into."),
-    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a generated file is stale."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 when a generated file is stale."
+    ),
 ) -> None:
     """Regenerate docs/data-dictionary.md, docs/cookbook.md and docs/cli-reference.md."""
     import subprocess

@@ -36,8 +36,14 @@ def query(**options: object) -> None:
         return v.value if isinstance(v, Enum) else v
 
     with command_errors():
-        run_query(value("sql"), value("file"), value("format"), value("output"),
-                  catalog_dir(value("catalog")), value("dialect"))
+        run_query(
+            value("sql"),
+            value("file"),
+            value("format"),
+            value("output"),
+            catalog_dir(value("catalog")),
+            value("dialect"),
+        )
 
 
 def _query_signature() -> inspect.Signature:
@@ -45,17 +51,20 @@ def _query_signature() -> inspect.Signature:
     (:data:`egoexo_sql.query_runner.QUERY_OPTIONS`) the fast entry point parses with."""
     params = []
     for o in QUERY_OPTIONS:
-        annotation: object = Optional[Path] if o.is_path else Optional[str]
+        annotation: object = Optional[Path] if o.is_path else Optional[str]  # noqa: UP045
         if not o.flags:
             default: object = typer.Argument(None, help=o.help)
         elif o.choices:
             choice = Enum(o.name.title(), {c: c for c in o.choices}, type=str)  # type: ignore[misc]
-            annotation = choice if o.default is not None else Optional[choice]
-            default = typer.Option(choice(o.default) if o.default is not None else None, *o.flags, help=o.help)
+            annotation = choice if o.default is not None else Optional[choice]  # noqa: UP045
+            default = typer.Option(
+                choice(o.default) if o.default is not None else None, *o.flags, help=o.help
+            )
         else:
             default = typer.Option(None, *o.flags, help=o.help)
-        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                        annotation=annotation))
+        params.append(
+            inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        )
     return inspect.Signature(params, return_annotation=None)
 
 
@@ -67,7 +76,7 @@ app.command()(query)
 @app.command()
 def tables(
     format: TextFormat = typer.Option(TextFormat.table, "--format", help="Output format."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    catalog: str | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """List the catalog's views with row counts and descriptions."""
     with command_errors():
@@ -84,7 +93,7 @@ def tables(
 def describe(
     table: str = typer.Argument(..., help="A view of the catalog, e.g. takes."),
     format: TextFormat = typer.Option(TextFormat.table, "--format", help="Output format."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    catalog: str | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Columns of a view: types, nullability and descriptions."""
     with command_errors():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Optional
 
 import typer
 
@@ -50,30 +49,60 @@ def write_lines(rows: list[tuple], terms: list[str], out, width: int = 80) -> No
     if not rows:
         return
     col = {c: i for i, c in enumerate(HIT_COLUMNS)}
-    cells = [(_num(r[col["score"]], ".3f"), r[col["source"]], r[col["take_uid"]] or "-",
-              r[col["take_name"]] or "-", _num(r[col["time"]], ".2f"),
-              snippet(r[col["text"]], terms, width)) for r in rows]
+    cells = [
+        (
+            _num(r[col["score"]], ".3f"),
+            r[col["source"]],
+            r[col["take_uid"]] or "-",
+            r[col["take_name"]] or "-",
+            _num(r[col["time"]], ".2f"),
+            snippet(r[col["text"]], terms, width),
+        )
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(5)]
     for c in cells:
-        out.write("  ".join([c[0].rjust(widths[0]), c[1].ljust(widths[1]), c[2].ljust(widths[2]),
-                             c[3].ljust(widths[3]), c[4].rjust(widths[4]), c[5]]).rstrip() + "\n")
+        out.write(
+            "  ".join(
+                [
+                    c[0].rjust(widths[0]),
+                    c[1].ljust(widths[1]),
+                    c[2].ljust(widths[2]),
+                    c[3].ljust(widths[3]),
+                    c[4].rjust(widths[4]),
+                    c[5],
+                ]
+            ).rstrip()
+            + "\n"
+        )
 
 
 @app.command()
 def search(
-    query: str = typer.Argument(..., help="Words to look for, e.g. \"cracks an egg\" (any of them; see --all)."),
-    sources: Optional[list[SearchSource]] = typer.Option(
-        None, "--in", help="Search only these sources: atomic commentary narration keystep demonstration.",
-        show_default=False),
-    scenario: Optional[list[str]] = typer.Option(
-        None, "--scenario", help="Only takes of this scenario, e.g. Cooking (repeatable: any of them).",
-        show_default=False),
+    query: str = typer.Argument(
+        ..., help='Words to look for, e.g. "cracks an egg" (any of them; see --all).'
+    ),
+    sources: list[SearchSource] | None = typer.Option(
+        None,
+        "--in",
+        help="Search only these sources: atomic commentary narration keystep demonstration.",
+        show_default=False,
+    ),
+    scenario: list[str] | None = typer.Option(
+        None,
+        "--scenario",
+        help="Only takes of this scenario, e.g. Cooking (repeatable: any of them).",
+        show_default=False,
+    ),
     limit: int = typer.Option(20, "--limit", min=1, help="Hits to print."),
     all_terms: bool = typer.Option(False, "--all", help="Only texts that contain every word of the query."),
     format: SearchFormat = typer.Option(SearchFormat.lines, "--format", help="Output format."),
-    engine: Engine = typer.Option(Engine.sql, "--engine", help="sql: bm25.sql over the Parquet; "
-                                  "memory: load the index first (faster when searching a lot)."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    engine: Engine = typer.Option(
+        Engine.sql,
+        "--engine",
+        help="sql: bm25.sql over the Parquet; memory: load the index first (faster when searching a lot).",
+    ),
+    catalog: str | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Ranked (BM25) text search over atomic descriptions, expert commentary, narrations,
     keystep steps and demonstration comments: score, source, take, time (s), snippet."""
@@ -84,8 +113,15 @@ def search(
 
         terms = query_terms(query)
         with Catalog.open(catalog_dir(catalog)) as cat:
-            rows = run(cat, query, sources=[s.value for s in sources] if sources else None,
-                       scenarios=scenario or None, limit=limit, all_terms=all_terms, engine=engine.value)
+            rows = run(
+                cat,
+                query,
+                sources=[s.value for s in sources] if sources else None,
+                scenarios=scenario or None,
+                limit=limit,
+                all_terms=all_terms,
+                engine=engine.value,
+            )
         if format is SearchFormat.lines:
             write_lines(rows, terms, sys.stdout)
         else:

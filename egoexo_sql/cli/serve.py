@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Optional
 
 import typer
 
@@ -12,13 +11,18 @@ from .app import CATALOG_HELP, app, catalog_dir, command_errors
 
 @app.command()
 def serve(
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=CATALOG_HELP, show_default=False),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but a loopback "
-                             "address makes the catalog readable from other machines (a warning says so)."),
+    catalog: str | None = typer.Option(None, "--catalog", help=CATALOG_HELP, show_default=False),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to listen on. Anything but a loopback "
+        "address makes the catalog readable from other machines (a warning says so).",
+    ),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a web browser."),
-    sql_timeout: float = typer.Option(5.0, "--sql-timeout", metavar="SECONDS",
-                                      help="Stop a query of the SQL page after this long."),
+    sql_timeout: float = typer.Option(
+        5.0, "--sql-timeout", metavar="SECONDS", help="Stop a query of the SQL page after this long."
+    ),
 ) -> None:
     """Browse the catalog in a web browser: facets over the takes, a page per take with its
     annotations on one time axis, every view, SQL and text search. Read-only, offline."""
@@ -31,8 +35,9 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        typer.echo(f"warning: listening on {host}: anyone who can reach this machine can read the catalog",
-                   err=True)
+        typer.echo(
+            f"warning: listening on {host}: anyone who can reach this machine can read the catalog", err=True
+        )
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/takes"
     typer.echo(f"serving {catalog_dir(catalog)} at {url} (Ctrl-C stops)", err=True)
     if open_browser:

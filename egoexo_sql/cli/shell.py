@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ from .app import app, catalog_dir, fail
 
 @app.command()
 def shell(
-    catalog: Optional[str] = typer.Option(
+    catalog: str | None = typer.Option(
         None, "--catalog", help="Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
     ),
 ) -> None:
@@ -39,6 +38,6 @@ def shell(
     except BrokenPipeError:  # `egoexo-sql shell < q.sql | head`: stop writing, exit cleanly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0)
+        raise typer.Exit(0)  # noqa: B904
     if code:
         raise typer.Exit(code)

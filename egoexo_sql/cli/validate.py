@@ -5,7 +5,7 @@ Also home of the reconciliation text that ``build`` prints under its summary.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 @app.command()
 def validate(
     catalog: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--catalog",
             help="Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog).",
@@ -27,7 +27,7 @@ def validate(
         ),
     ] = None,
     report: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--report",
             help="Also write an HTML report (index.html) and validation.json into this folder.",
@@ -54,8 +54,11 @@ def validate(
     typer.echo(
         f"{len(rep.checks)} checks: {len(rep.checks) - len(failed)} passed, {len(failed)} failed "
         f"({len(blocking)} blocking) in {rep.seconds.get('total', 0):.1f} s"
-        + (f" (great_expectations import {rep.seconds['great_expectations import']:.1f} s)"
-           if "great_expectations import" in rep.seconds else "")
+        + (
+            f" (great_expectations import {rep.seconds['great_expectations import']:.1f} s)"
+            if "great_expectations import" in rep.seconds
+            else ""
+        )
     )
     if report:
         path = write_html(rep, report, rec_lines)
@@ -64,7 +67,7 @@ def validate(
         raise typer.Exit(1)
 
 
-def check_line(c: "CheckResult") -> str:
+def check_line(c: CheckResult) -> str:
     """``FAIL  blocking  takes: take_uid is not null: 2 of 102 rows, e.g. ...``"""
     where = f"{c.table}: " if c.table and c.family == "schema" else ""
     if c.family == "audit":
@@ -83,7 +86,7 @@ def check_line(c: "CheckResult") -> str:
     return f"{c.status:<5} {tag:<8} {where}{c.description}: {count}"
 
 
-def reconciliation_lines(rec: "Reconciliation", *, all_files: bool = False) -> list[str]:
+def reconciliation_lines(rec: Reconciliation, *, all_files: bool = False) -> list[str]:
     """The reconciliation as text; files whose takes are all in takes.json only with ``all_files``."""
     out = []
     for f in rec.files:
@@ -96,8 +99,11 @@ def reconciliation_lines(rec: "Reconciliation", *, all_files: bool = False) -> l
         out.append(f"every take_uid of the {len(rec.files)} annotation files is in takes.json")
     if rec.release:
         v = ", ".join(f"{k} {val}" for k, val in rec.release.items() if val is not None)
-        agree = "every stamped annotation file agrees" if not rec.stamps else \
-            f"{len(rec.stamps)} annotation file(s) disagree"
+        agree = (
+            "every stamped annotation file agrees"
+            if not rec.stamps
+            else f"{len(rec.stamps)} annotation file(s) disagree"
+        )
         out.append(f"release (metadata.json): {v}; {agree}")
     for s in rec.stamps:
         out.append(f"{s.source_file}: stamp {s.stamp} disagrees with metadata.json: {s.reason}")
@@ -116,7 +122,9 @@ def reconciliation_lines(rec: "Reconciliation", *, all_files: bool = False) -> l
         by_file.setdefault(source_file, []).append(f"{variant.describe()} ({n:,})")
     for source_file, forms in by_file.items():
         total = sum(n for f, _, n in rec.normalised if f == source_file)
-        out.append(f"{source_file}: normalised {total:,} value(s) written in a recorded real-data "
-                   f"form: {'; '.join(forms)}")
+        out.append(
+            f"{source_file}: normalised {total:,} value(s) written in a recorded real-data "
+            f"form: {'; '.join(forms)}"
+        )
     out.extend(f"note: {n}" for n in rec.notes)
     return out

@@ -9,7 +9,8 @@ was written. Field names, nesting and types follow egoexo-format.md sections 8-1
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from . import text
 from .encoding import lz_compress_uri, rle_counts_string
@@ -73,11 +74,24 @@ class Keystep:
         for g, size in enumerate(groups):
             gid = node_id
             gname = f"{['Prepare', 'Perform', 'Finish', 'Check', 'Clean up'][g % 5]} ({task_name})"
-            nodes[str(gid)] = {"id": gid, "is_leafnode": False, "name": gname, "parent_id": 0, "parent_name": task_name}
+            nodes[str(gid)] = {
+                "id": gid,
+                "is_leafnode": False,
+                "name": gname,
+                "parent_id": 0,
+                "parent_name": task_name,
+            }
             node_id += 1
             for _ in range(size):
                 u = next(it)
-                leaf = {"id": node_id, "is_leafnode": True, "name": self.vocabulary[u], "parent_id": gid, "parent_name": gname, "unique_id": u}
+                leaf = {
+                    "id": node_id,
+                    "is_leafnode": True,
+                    "name": self.vocabulary[u],
+                    "parent_id": gid,
+                    "parent_name": gname,
+                    "unique_id": u,
+                }
                 nodes[str(node_id)] = leaf
                 leaves.append(leaf)
                 node_id += 1
@@ -98,15 +112,17 @@ class Keystep:
             if b - a < 0.2:
                 b = min(end, a + 0.2)
             leaf = leaves[(seq_start + i + (rng.random() < 0.2)) % len(leaves)]
-            segs.append({
-                "start_time": round(a, 3),
-                "end_time": round(b, 3),
-                "step_id": leaf["id"],
-                "step_unique_id": leaf["unique_id"],
-                "step_name": leaf["name"],
-                "step_description": f"{leaf['name'].lower()} {rng.choice(['carefully', 'quickly', 'with the right hand', 'as shown', 'again', ''])}".strip(),
-                "is_essential": rng.random() < 0.7,
-            })
+            segs.append(
+                {
+                    "start_time": round(a, 3),
+                    "end_time": round(b, 3),
+                    "step_id": leaf["id"],
+                    "step_unique_id": leaf["unique_id"],
+                    "step_name": leaf["name"],
+                    "step_description": f"{leaf['name'].lower()} {rng.choice(['carefully', 'quickly', 'with the right hand', 'as shown', 'again', ''])}".strip(),
+                    "is_essential": rng.random() < 0.7,
+                }
+            )
         return segs
 
 
@@ -144,12 +160,15 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
                 meta_key: meta,
                 "segments": segs,
             }
-        yield f"annotations/keystep_{split}.json", {"annotations": annotations, "taxonomy": taxonomy, "vocabulary": vocabulary}
+        yield (
+            f"annotations/keystep_{split}.json",
+            {"annotations": annotations, "taxonomy": taxonomy, "vocabulary": vocabulary},
+        )
     # keystep_benchmark: steps with at least `cutoff` segments become classes
     cutoff = max(1, int(round(20 * world.scale)))
     counts = Counter(s["step_unique_id"] for split in by_split.values() for _, segs in split for s in segs)
     scen_of = {}
-    for task_name, leaves in ks.leaves.items():
+    for _task_name, leaves in ks.leaves.items():
         for leaf in leaves:
             for sc in KEYSTEP_SCENARIOS:
                 if leaf["unique_id"] in ks.library[sc]:
@@ -173,25 +192,36 @@ def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
                     continue
                 segments.append(_bench_segment(t, split, s, label[s["step_unique_id"]]))
         truth["keystep_benchmark_segments"] += len(segments)
-        yield f"annotations/keystep_benchmark/keystep_segment_{split}.json", {
-            "date": "04/02/2024",
-            "description": f"Keystep recognition benchmark, {split} split: trimmed keystep segments with labels.",
-            "splits": split,
-            "segments": segments,
-        }
+        yield (
+            f"annotations/keystep_benchmark/keystep_segment_{split}.json",
+            {
+                "date": "04/02/2024",
+                "description": f"Keystep recognition benchmark, {split} split: trimmed keystep segments with labels.",
+                "splits": split,
+                "segments": segments,
+            },
+        )
     test_segments = []
     for t in world.takes:
-        if t.split == "test" and t.scenario in KEYSTEP_SCENARIOS and t.task_name in ks.leaves and rng.random() < 0.6:
+        if (
+            t.split == "test"
+            and t.scenario in KEYSTEP_SCENARIOS
+            and t.task_name in ks.leaves
+            and rng.random() < 0.6
+        ):
             for s in ks.segments(t)[:8]:
                 item = _bench_segment(t, "test", s, None)
                 test_segments.append(item)
     truth["keystep_benchmark_segments"] += len(test_segments)
-    yield "annotations/keystep_benchmark/keystep_segment_test_unannotated.json", {
-        "date": "04/02/2024",
-        "description": "Keystep recognition benchmark, test split without labels.",
-        "splits": "test",
-        "segments": test_segments,
-    }
+    yield (
+        "annotations/keystep_benchmark/keystep_segment_test_unannotated.json",
+        {
+            "date": "04/02/2024",
+            "description": "Keystep recognition benchmark, test split without labels.",
+            "splits": "test",
+            "segments": test_segments,
+        },
+    )
 
 
 def _csv(s: str) -> str:
@@ -267,13 +297,15 @@ def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
             for key, maker in (("good_executions", text.good_text), ("tips_for_improvement", text.tip_text)):
                 items = []
                 for _ in range(rng.randint(1, 4)):
-                    items.append({
-                        "video_time": round(rng.uniform(0, duration), 3),
-                        # the v2 files hold a Python list literal in a string (docs/real-data-variants.md)
-                        "list": repr([maker(rng, x.scenario) for _ in range(rng.randint(1, 3))]),
-                        "expert_uid": rng.choice(experts),
-                        "video_name": x.name,
-                    })
+                    items.append(
+                        {
+                            "video_time": round(rng.uniform(0, duration), 3),
+                            # the v2 files hold a Python list literal in a string (docs/real-data-variants.md)
+                            "list": repr([maker(rng, x.scenario) for _ in range(rng.randint(1, 3))]),
+                            "expert_uid": rng.choice(experts),
+                            "video_name": x.name,
+                        }
+                    )
                 items.sort(key=lambda i: i["video_time"])
                 rec[key] = items
                 truth["proficiency_demonstration"] += len(items)
@@ -304,7 +336,11 @@ def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
                 rejected = rng.random() < 0.03 or (not rejected_done and split == "val")
                 rejected_done = rejected_done or rejected
                 # the v1-era key spelling survives in some annotations
-                subj_key = "narration_subject" if (n_ann % 40 == 7 or (not variant_done and split == "val")) else "subject"
+                subj_key = (
+                    "narration_subject"
+                    if (n_ann % 40 == 7 or (not variant_done and split == "val"))
+                    else "subject"
+                )
                 variant_done = variant_done or subj_key == "narration_subject"
                 times = sorted(rng.uniform(0, t.duration) for _ in range(m))
                 descs = []
@@ -314,28 +350,37 @@ def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
                     if raw and rng.random() < 0.9:
                         rid = rng.choice(list(raw))
                         best = {"raw_cam_id": rid, "cam_id": raw[rid] if rng.random() > 0.02 else None}
-                    descs.append({
-                        "text": text.atomic_text(rng, t.scenario, is_c),
-                        "timestamp": round(ts, 3),
-                        subj_key: "C" if is_c else "O",
-                        "ego_visible": rng.random() < 0.8,
-                        "best_exo": best,
-                        "unsure": (rng.random() < 0.05) if rng.random() > 0.05 else None,
-                    })
-                anns.append({
-                    "annotation_uid": rng.uid(),
-                    "annotator_id": str(rng.randint(10**15, 10**16 - 1)),
-                    "rejected": rejected,
-                    "reject_reason": rng.choice(["Low quality", "Incomplete descriptions", "Wrong take"]) if rejected else None,
-                    "descriptions": descs,
-                })
+                    descs.append(
+                        {
+                            "text": text.atomic_text(rng, t.scenario, is_c),
+                            "timestamp": round(ts, 3),
+                            subj_key: "C" if is_c else "O",
+                            "ego_visible": rng.random() < 0.8,
+                            "best_exo": best,
+                            "unsure": (rng.random() < 0.05) if rng.random() > 0.05 else None,
+                        }
+                    )
+                anns.append(
+                    {
+                        "annotation_uid": rng.uid(),
+                        "annotator_id": str(rng.randint(10**15, 10**16 - 1)),
+                        "rejected": rejected,
+                        "reject_reason": rng.choice(["Low quality", "Incomplete descriptions", "Wrong take"])
+                        if rejected
+                        else None,
+                        "descriptions": descs,
+                    }
+                )
                 truth["atomic_descriptions"] += m
             annotations[t.uid] = anns
-        yield f"annotations/atomic_descriptions_{split}.json", {
-            "annotations": annotations,
-            "ds": "20240403_14:35:06",
-            "take_cam_id_map": cam_map,
-        }
+        yield (
+            f"annotations/atomic_descriptions_{split}.json",
+            {
+                "annotations": annotations,
+                "ds": "20240403_14:35:06",
+                "take_cam_id_map": cam_map,
+            },
+        )
 
 
 # ---------------------------------------------------------------- expert commentary
@@ -360,45 +405,87 @@ def commentary_files(world: World, rng: Rng, truth: Counter) -> Files:
             txt = None if err else text.commentary_text(rng, t.scenario)
             dur = round(rng.uniform(2.0, 30.0), 2)
             rec = f"{i}.webm"
-            items.append({"recording": rec, "video_time": vt, "text": txt, "error": err,
-                          "_error_desc": "transcription failed: empty audio" if err else None, "duration_approx": dur})
+            items.append(
+                {
+                    "recording": rec,
+                    "video_time": vt,
+                    "text": txt,
+                    "error": err,
+                    "_error_desc": "transcription failed: empty audio" if err else None,
+                    "duration_approx": dur,
+                }
+            )
             events = []
             for _ in range(rng.choices((0, 1, 2, 3), weights=(5, 3, 2, 1))[0]):
                 g = start_ms + rng.randint(0, int(dur * 1000))
                 x0, y0 = rng.random(), rng.random()
-                events.append({
-                    "type": "path",
-                    "action": rng.choice(["draw", "draw", "clear"]),
-                    "global_time": g,
-                    "paths": [{"from": {"x": round(x0, 4), "y": round(y0, 4), "t": 0},
-                               "to": {"x": round(min(1, x0 + rng.uniform(-0.1, 0.1)), 4), "y": round(min(1, y0 + rng.uniform(-0.1, 0.1)), 4), "t": rng.randint(10, 900)}}],
-                })
-            data_anns.append({"recording_path": f"recordings/{rec}", "duration_approx": dur, "video_time": vt,
-                              "start_global_time": start_ms, "events": events})
+                events.append(
+                    {
+                        "type": "path",
+                        "action": rng.choice(["draw", "draw", "clear"]),
+                        "global_time": g,
+                        "paths": [
+                            {
+                                "from": {"x": round(x0, 4), "y": round(y0, 4), "t": 0},
+                                "to": {
+                                    "x": round(min(1, x0 + rng.uniform(-0.1, 0.1)), 4),
+                                    "y": round(min(1, y0 + rng.uniform(-0.1, 0.1)), 4),
+                                    "t": rng.randint(10, 900),
+                                },
+                            }
+                        ],
+                    }
+                )
+            data_anns.append(
+                {
+                    "recording_path": f"recordings/{rec}",
+                    "duration_approx": dur,
+                    "video_time": vt,
+                    "start_global_time": start_ms,
+                    "events": events,
+                }
+            )
             start_ms += int(dur * 1000) + rng.randint(1000, 60_000)
-            transcripts[rec] = {"text": txt if txt is not None else "", "language": "en", "error": err,
-                                "_error_desc": "transcription failed: empty audio" if err else None}
+            transcripts[rec] = {
+                "text": txt if txt is not None else "",
+                "language": "en",
+                "error": err,
+                "_error_desc": "transcription failed: empty audio" if err else None,
+            }
         truth["expert_commentary"] += n
         truth["expert_ratings"] += 1
-        per_take.setdefault(t.uid, []).append({
-            "take_name": t.name,
-            "take_uid": t.uid,
-            "task_id": t.task_id,
-            "task_name": t.task_name,
-            "commentary": f"{t.name}/{expert}",
-            "commentary_data": items,
-            "_debug_commentary_name": f"{t.name}/{expert}",
-        })
+        per_take.setdefault(t.uid, []).append(
+            {
+                "take_name": t.name,
+                "take_uid": t.uid,
+                "task_id": t.task_id,
+                "task_name": t.task_name,
+                "commentary": f"{t.name}/{expert}",
+                "commentary_data": items,
+                "_debug_commentary_name": f"{t.name}/{expert}",
+            }
+        )
         folder = f"annotations/expert_commentary/{t.name}/{expert}"
         rating = max(1, min(10, int(round(rng.gauss(6.5, 1.8)))))
-        folder_files.append((f"{folder}/data.json", {
-            "user_id": expert, "video_name": t.name, "ds": "20231020_16:01:44", "annotations": data_anns,
-            "proficiency": {"rating": rating, "why": text.reason_text(rng)},
-        }))
+        folder_files.append(
+            (
+                f"{folder}/data.json",
+                {
+                    "user_id": expert,
+                    "video_name": t.name,
+                    "ds": "20231020_16:01:44",
+                    "annotations": data_anns,
+                    "proficiency": {"rating": rating, "why": text.reason_text(rng)},
+                },
+            )
+        )
         folder_files.append((f"{folder}/transcriptions.json", transcripts))
     for split in ("train", "val"):
         annotations = {t.uid: per_take[t.uid] for t in world.takes if t.split == split and t.uid in per_take}
-        yield f"annotations/expert_commentary_{split}.json", {"ds": "20240405_11:12:40", "annotations": annotations}
+        yield (
+            f"annotations/expert_commentary_{split}.json",
+            {"ds": "20240405_11:12:40", "annotations": annotations},
+        )
     yield from folder_files
 
 
@@ -430,24 +517,42 @@ def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: in
             names = list(dict.fromkeys(names))
             empty = rng.random() < 0.05 or (not empty_done and split == "val")
             empty_done = empty_done or empty
-            meta = lambda: {"annotation_uid": rng.uid(), "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
-                            "response_time": 1_700_000_000 + rng.randint(0, 10**7), "job_id": str(rng.randint(10**6, 10**7)),
-                            "response_id": str(rng.randint(10**8, 10**9))}
+
+            def meta():
+                return {
+                    "annotation_uid": rng.uid(),
+                    "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
+                    "response_time": 1_700_000_000 + rng.randint(0, 10**7),
+                    "job_id": str(rng.randint(10**6, 10**7)),
+                    "response_id": str(rng.randint(10**8, 10**9)),
+                }
+
             boxes = []
             n_frames = int(t.duration * 30)
             for name in names:
                 for _ in range(rng.randint(1, 3)):
-                    boxes.append({
-                        "x": round(rng.uniform(0, 1200), 2), "y": round(rng.uniform(0, 1200), 2),
-                        "width": round(rng.uniform(20, 300), 2), "height": round(rng.uniform(20, 300), 2),
-                        "rotation": 0, "original_width": 1408, "original_height": 1408,
-                        "frameNumber": rng.randrange(max(1, n_frames)), "endInterpolation": rng.random() < 0.3,
-                        "interpolated": rng.random() < 0.5, "track_id": name, "milo_type": "bbox",
-                    })
+                    boxes.append(
+                        {
+                            "x": round(rng.uniform(0, 1200), 2),
+                            "y": round(rng.uniform(0, 1200), 2),
+                            "width": round(rng.uniform(20, 300), 2),
+                            "height": round(rng.uniform(20, 300), 2),
+                            "rotation": 0,
+                            "original_width": 1408,
+                            "original_height": 1408,
+                            "frameNumber": rng.randrange(max(1, n_frames)),
+                            "endInterpolation": rng.random() < 0.3,
+                            "interpolated": rng.random() < 0.5,
+                            "track_id": name,
+                            "milo_type": "bbox",
+                        }
+                    )
             truth["relations_boxes"] += len(boxes)
             object_masks: dict[str, Any] = {}
             if not empty:
-                cams = [f"{t.ego_cam}_214-1"] + rng.sample(t.exo_cams, k=min(len(t.exo_cams), rng.randint(1, 3)))
+                cams = [f"{t.ego_cam}_214-1"] + rng.sample(
+                    t.exo_cams, k=min(len(t.exo_cams), rng.randint(1, 3))
+                )
                 for name in names:
                     object_masks[name] = {}
                     for cam in cams:
@@ -457,14 +562,29 @@ def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: in
                         for f in frames:
                             if rng.random() < 0.9 and len(ann) < masks_per_object:
                                 ann[str(f)] = {
-                                    "width": w, "height": h, "encodedMask": _mask(rng, w // 8, h // 8),
+                                    "width": w,
+                                    "height": h,
+                                    "encodedMask": _mask(rng, w // 8, h // 8),
                                     "intSegClicks": {
-                                        "positive": [{"x": rng.randint(0, w), "y": rng.randint(0, h), "timestamp": 1_700_000_000_000 + rng.randint(0, 10**9)}],
-                                        "negative": [], "upperLeft": [], "bottomRight": [], "unlabeled": [],
+                                        "positive": [
+                                            {
+                                                "x": rng.randint(0, w),
+                                                "y": rng.randint(0, h),
+                                                "timestamp": 1_700_000_000_000 + rng.randint(0, 10**9),
+                                            }
+                                        ],
+                                        "negative": [],
+                                        "upperLeft": [],
+                                        "bottomRight": [],
+                                        "unlabeled": [],
                                     },
                                 }
-                        object_masks[name][cam] = {"annotation": ann, "annotation_metadata": meta(), "annotation_fps": 1,
-                                                   "annotated_frames": frames}
+                        object_masks[name][cam] = {
+                            "annotation": ann,
+                            "annotation_metadata": meta(),
+                            "annotation_fps": 1,
+                            "annotated_frames": frames,
+                        }
                         truth["relations_objects"] += 1
                         truth["relations_masks"] += len(ann)
             annotations[t.uid] = {
@@ -474,4 +594,3 @@ def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: in
                 "object_masks": object_masks,
             }
         yield f"annotations/relations_{split}.json", {"annotations": annotations}
-

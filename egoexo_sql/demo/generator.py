@@ -8,9 +8,10 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -40,8 +41,10 @@ class DemoReport:
     variants: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = [f"wrote {self.files:,} files, {self.bytes / 1e6:,.1f} MB to {self.out_dir} in {self.seconds:.1f} s "
-                 f"(scale {self.scale:g}, seed {self.seed}; groups: {' '.join(self.groups)})"]
+        lines = [
+            f"wrote {self.files:,} files, {self.bytes / 1e6:,.1f} MB to {self.out_dir} in {self.seconds:.1f} s "
+            f"(scale {self.scale:g}, seed {self.seed}; groups: {' '.join(self.groups)})"
+        ]
         width = max((len(k) for k in self.stats), default=0)
         for k, v in self.stats.items():
             lines.append(f"  {k:<{width}}  {v}")
@@ -136,7 +139,9 @@ def generate(
             write("visual_objects.json", M.visual_objects_json(world), indent=True)
             write("metadata.json", M.metadata_json(world), indent=True)
             truth["takes"] = len(world.takes)
-            truth["take_videos"] = sum(len(s) for r in takes_records for s in r["frame_aligned_videos"].values())
+            truth["take_videos"] = sum(
+                len(s) for r in takes_records for s in r["frame_aligned_videos"].values()
+            )
             truth["captures"] = len(world.captures)
             truth["capture_cameras"] = sum(len(c.cameras) for c in world.captures)
             truth["participants"] = len(world.participants)
@@ -154,8 +159,14 @@ def generate(
             ("keystep", lambda: A.keystep_files(world, rng_for(seed, "keystep"), truth)),
             ("proficiency", lambda: A.proficiency_files(world, rng_for(seed, "proficiency"), truth)),
             ("atomic", lambda: planter.atomic(A.atomic_files(world, rng_for(seed, "atomic"), truth))),
-            ("commentary", lambda: planter.commentary(A.commentary_files(world, rng_for(seed, "commentary"), truth))),
-            ("relations", lambda: A.relations_files(world, rng_for(seed, "relations"), truth, masks_per_object)),
+            (
+                "commentary",
+                lambda: planter.commentary(A.commentary_files(world, rng_for(seed, "commentary"), truth)),
+            ),
+            (
+                "relations",
+                lambda: A.relations_files(world, rng_for(seed, "relations"), truth, masks_per_object),
+            ),
         ]
         for group, files in family:
             if group not in groups:
@@ -178,7 +189,9 @@ def generate(
 
             for old in out.glob("takes/*/audio/*_transcriptions.json"):
                 old.unlink()
-            for rel, obj in search_truth.watch(transcript_files(world, rng_for(seed, "transcripts"), truth, planter)):
+            for rel, obj in search_truth.watch(
+                transcript_files(world, rng_for(seed, "transcripts"), truth, planter)
+            ):
                 write(rel, obj)
         search_truth.record(truth)
         report.planted = planter.planted
@@ -197,7 +210,8 @@ def generate(
             report.variants = rewrite.written
             report.notes.append(
                 f"real-data variants written: {len(rewrite.written)} of {rewrite.n_variants} "
-                f"recorded forms, {sum(rewrite.written.values()):,} values")
+                f"recorded forms, {sum(rewrite.written.values()):,} values"
+            )
         report.stats = _stats(world, truth, out, groups)
     finally:
         if gc_was:
@@ -212,8 +226,11 @@ def _stamped(rel: str, obj: Any) -> bool:
 
     from ..tables.release_files import INPUTS
 
-    return (isinstance(obj, dict) and any(k in obj for k in ("version", "date", "ds"))
-            and any(fnmatchcase(rel, p) for p in INPUTS))
+    return (
+        isinstance(obj, dict)
+        and any(k in obj for k in ("version", "date", "ds"))
+        and any(fnmatchcase(rel, p) for p in INPUTS)
+    )
 
 
 def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
@@ -234,24 +251,35 @@ def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> 
         "ego hours": f"{sum(t.duration for t in takes) / 3600:,.1f}",
     }
     if "keystep" in groups:
-        s["keystep takes train/val"] = f"{sum(t.keystep and t.split == 'train' for t in takes)}/{sum(t.keystep and t.split == 'val' for t in takes)}"
+        s["keystep takes train/val"] = (
+            f"{sum(t.keystep and t.split == 'train' for t in takes)}/{sum(t.keystep and t.split == 'val' for t in takes)}"
+        )
         s["keystep segments"] = f"{truth['keystep_segments']:,}"
     if "atomic" in groups:
-        s["atomic descriptions / takes"] = f"{truth['atomic_descriptions']:,} / {sum(bool(t.atomic_split) for t in takes):,}"
+        s["atomic descriptions / takes"] = (
+            f"{truth['atomic_descriptions']:,} / {sum(bool(t.atomic_split) for t in takes):,}"
+        )
     if "commentary" in groups:
         experts = {e for t in takes for e in t.commentary_experts}
         s["commentaries / takes / experts / recordings"] = (
-            f"{truth['expert_ratings']:,} / {sum(bool(t.commentary_experts) for t in takes):,} / {len(experts)} / {truth['expert_commentary']:,}")
+            f"{truth['expert_ratings']:,} / {sum(bool(t.commentary_experts) for t in takes):,} / {len(experts)} / {truth['expert_commentary']:,}"
+        )
     if "proficiency" in groups:
-        s["proficiency demonstrator records / orphan take_uids"] = f"{truth['proficiency_demonstrator']:,} / {len(world.orphans)}"
+        s["proficiency demonstrator records / orphan take_uids"] = (
+            f"{truth['proficiency_demonstrator']:,} / {len(world.orphans)}"
+        )
     if "relations" in groups:
         s["relations takes / masks"] = f"{sum(t.relations for t in takes):,} / {truth['relations_masks']:,}"
     if "transcripts" in groups:
         s["transcripts: segments / words (narrated takes)"] = (
-            f"{truth['narrations']:,} / {truth['narration_words']:,} ({sum(t.is_narrated for t in takes)})")
+            f"{truth['narrations']:,} / {truth['narration_words']:,} ({sum(t.is_narrated for t in takes)})"
+        )
     if "ego_pose" in groups:
         s["ego pose takes body man/auto, hand man/auto"] = " / ".join(
-            str(truth[f"ego_pose_takes_{k}_{src}"]) for k in ("body", "hand") for src in ("annotation", "automatic"))
+            str(truth[f"ego_pose_takes_{k}_{src}"])
+            for k in ("body", "hand")
+            for src in ("annotation", "automatic")
+        )
     if "metadata" in groups:
         mb = sum((out / f"{n}.json").stat().st_size for n in METADATA_FILES) / 1e6
         s["six metadata files"] = f"{mb:.1f} MB (real: 46 MB)"

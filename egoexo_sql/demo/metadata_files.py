@@ -72,7 +72,13 @@ def frame_aligned_videos(t: Take, rng: Rng) -> dict[str, Any]:
             }
         }
     fav["collage"] = {
-        "0": {"clip_uid": rng.uid(), "is_collage": True, "stream_id": "0", "readable_stream_id": "0", "relative_path": "ego_preview.mp4"}
+        "0": {
+            "clip_uid": rng.uid(),
+            "is_collage": True,
+            "stream_id": "0",
+            "readable_stream_id": "0",
+            "relative_path": "ego_preview.mp4",
+        }
     }
     has_best = t.best_exo is not None and rng.random() < 0.5
     fav["best_exo"] = {
@@ -93,7 +99,10 @@ def take_record(t: Take, rng: Rng, capture: dict[str, Any]) -> dict[str, Any]:
     start_idx = rng.randint(300, 20000)
     objects = []
     if cap.site.objects and rng.random() < 0.15:
-        objects = [{"name": name, "object_uid": uid} for uid, name in rng.sample(cap.site.objects, k=min(3, len(cap.site.objects)))]
+        objects = [
+            {"name": name, "object_uid": uid}
+            for uid, name in rng.sample(cap.site.objects, k=min(3, len(cap.site.objects)))
+        ]
     has_vrs = rng.random() < 0.99
     return {
         "root_dir": f"takes/{t.name}",
@@ -180,7 +189,12 @@ def physical_setting_json(world: World) -> list[dict[str, Any]]:
 
 def visual_objects_json(world: World) -> list[dict[str, Any]]:
     return [
-        {"object_uid": uid, "name": name, "physical_setting_uid": s.physical_uid, "additional_metadata": "nan"}
+        {
+            "object_uid": uid,
+            "name": name,
+            "physical_setting_uid": s.physical_uid,
+            "additional_metadata": "nan",
+        }
         for s in world.sites
         for uid, name in s.objects
     ]

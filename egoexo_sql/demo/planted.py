@@ -24,8 +24,9 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .world import Take, World, rng_for
 
@@ -44,36 +45,81 @@ class Phrase:
 
 
 PHRASES: tuple[Phrase, ...] = (
-    Phrase("quail", "atomic", "quail egg ramekin", (
-        "C cracks the quail egg into the ramekin.",
-        "C places the quail egg beside the ramekin with the left hand.",
-        "C drops the quail egg into the ramekin.",
-    ), subject="C", scenario="Cooking"),
+    Phrase(
+        "quail",
+        "atomic",
+        "quail egg ramekin",
+        (
+            "C cracks the quail egg into the ramekin.",
+            "C places the quail egg beside the ramekin with the left hand.",
+            "C drops the quail egg into the ramekin.",
+        ),
+        subject="C",
+        scenario="Cooking",
+    ),
     # the same scene told of C and of someone else: the query's "C" must decide
-    Phrase("thermos_c", "atomic", "C wipes the thermos lid", (
-        "C wipes the thermos lid.",
-        "C wipes the thermos lid with a rag.",
-    ), subject="C", scenario="Cooking"),
-    Phrase("thermos_o", "atomic", "the man X wipes the thermos lid", (
-        "The man X wipes the thermos lid.",
-        "The man X wipes the thermos lid with a rag.",
-    ), subject="O", scenario="Cooking"),
-    Phrase("mandoline", "commentary", "pincer grip on the mandoline", (
-        "Notice the pincer grip on the mandoline; the fingertips stay tucked away from the blade.",
-        "Her pincer grip on the mandoline is exactly right, slow and controlled.",
-    ), scenario="Cooking"),
-    Phrase("hanger_commentary", "commentary", "derailleur hanger bent", (
-        "The derailleur hanger is bent, which is why the chain keeps skipping.",
-        "He should check whether the derailleur hanger is bent before adjusting anything.",
-    ), scenario="Bike Repair"),
-    Phrase("saffron", "narration", "blooming saffron threads", (
-        "So now I'm blooming the saffron threads in warm milk, that way the colour spreads evenly.",
-        "I always bloom the saffron threads first, otherwise they just float on top.",
-    ), scenario="Cooking"),
-    Phrase("hanger_narration", "narration", "derailleur hanger bent", (
-        "I think the derailleur hanger is bent, so I'm checking it against the spokes.",
-        "If the derailleur hanger is bent the shifting never feels right.",
-    ), scenario="Bike Repair"),
+    Phrase(
+        "thermos_c",
+        "atomic",
+        "C wipes the thermos lid",
+        (
+            "C wipes the thermos lid.",
+            "C wipes the thermos lid with a rag.",
+        ),
+        subject="C",
+        scenario="Cooking",
+    ),
+    Phrase(
+        "thermos_o",
+        "atomic",
+        "the man X wipes the thermos lid",
+        (
+            "The man X wipes the thermos lid.",
+            "The man X wipes the thermos lid with a rag.",
+        ),
+        subject="O",
+        scenario="Cooking",
+    ),
+    Phrase(
+        "mandoline",
+        "commentary",
+        "pincer grip on the mandoline",
+        (
+            "Notice the pincer grip on the mandoline; the fingertips stay tucked away from the blade.",
+            "Her pincer grip on the mandoline is exactly right, slow and controlled.",
+        ),
+        scenario="Cooking",
+    ),
+    Phrase(
+        "hanger_commentary",
+        "commentary",
+        "derailleur hanger bent",
+        (
+            "The derailleur hanger is bent, which is why the chain keeps skipping.",
+            "He should check whether the derailleur hanger is bent before adjusting anything.",
+        ),
+        scenario="Bike Repair",
+    ),
+    Phrase(
+        "saffron",
+        "narration",
+        "blooming saffron threads",
+        (
+            "So now I'm blooming the saffron threads in warm milk, that way the colour spreads evenly.",
+            "I always bloom the saffron threads first, otherwise they just float on top.",
+        ),
+        scenario="Cooking",
+    ),
+    Phrase(
+        "hanger_narration",
+        "narration",
+        "derailleur hanger bent",
+        (
+            "I think the derailleur hanger is bent, so I'm checking it against the spokes.",
+            "If the derailleur hanger is bent the shifting never feels right.",
+        ),
+        scenario="Bike Repair",
+    ),
 )
 
 
@@ -96,8 +142,17 @@ class Planter:
         return text
 
     def _record(self, p: Phrase, take_uid: str, take_name: str | None, time: float, text: str) -> None:
-        self.planted.append({"id": p.id, "query": p.query, "source": p.source, "take_uid": take_uid,
-                             "take_name": take_name, "time": time, "text": text})
+        self.planted.append(
+            {
+                "id": p.id,
+                "query": p.query,
+                "source": p.source,
+                "take_uid": take_uid,
+                "take_name": take_name,
+                "time": time,
+                "text": text,
+            }
+        )
 
     def _spread(self, candidates: list[tuple[str, Any]], n: int, scenario: str | None = None) -> list[Any]:
         """``n`` candidates (``(take_uid, item)``), on as many different takes as possible,
@@ -167,7 +222,7 @@ class Planter:
                         self._commentary_text[(c["commentary"], r["recording"])] = r["text"]
                         self._record(p, c["take_uid"], c["take_name"], r["video_time"], r["text"])
             elif rel.startswith("annotations/expert_commentary/") and rel.endswith("/transcriptions.json"):
-                commentary = rel[len("annotations/expert_commentary/"):-len("/transcriptions.json")]
+                commentary = rel[len("annotations/expert_commentary/") : -len("/transcriptions.json")]
                 for rec, entry in obj.items():
                     new = self._commentary_text.get((commentary, rec))
                     if new is not None:
@@ -200,7 +255,9 @@ class Planter:
             seg = segments[free.pop(self.rng.randrange(len(free)))]
             sentence = self._text(p)
             seg["text"] = " " + sentence
-            seg["tokens"] = [self.rng.randint(220, 50256) for _ in range(int(len(sentence.split()) * 1.35) + 1)]
+            seg["tokens"] = [
+                self.rng.randint(220, 50256) for _ in range(int(len(sentence.split()) * 1.35) + 1)
+            ]
             seg["words"] = words_for(self.rng, sentence, seg["start"], seg["end"])
             seg["no_speech_prob"] = round(self.rng.uniform(0.0005, 0.05), 12)
             self._record(p, t.uid, t.name, seg["start"], sentence)
@@ -265,4 +322,3 @@ class SearchTruth:
         truth["search_postings"] = self.postings
         truth["search_terms"] = len(self.terms)
         truth["search_stats"] = len(self.sources)  # one row per source with documents
-

@@ -11,17 +11,35 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .world import Rng, Take, World
 
 BODY_JOINTS = [
-    "nose", "left-eye", "right-eye", "left-ear", "right-ear", "left-shoulder", "right-shoulder",
-    "left-elbow", "right-elbow", "left-wrist", "right-wrist", "left-hip", "right-hip",
-    "left-knee", "right-knee", "left-ankle", "right-ankle",
+    "nose",
+    "left-eye",
+    "right-eye",
+    "left-ear",
+    "right-ear",
+    "left-shoulder",
+    "right-shoulder",
+    "left-elbow",
+    "right-elbow",
+    "left-wrist",
+    "right-wrist",
+    "left-hip",
+    "right-hip",
+    "left-knee",
+    "right-knee",
+    "left-ankle",
+    "right-ankle",
 ]
 HAND_JOINTS = [f"{side}_wrist" for side in ("left", "right")] + [
-    f"{side}_{finger}_{i}" for side in ("left", "right") for finger in ("thumb", "index", "middle", "ring", "pinky") for i in range(1, 5)
+    f"{side}_{finger}_{i}"
+    for side in ("left", "right")
+    for finger in ("thumb", "index", "middle", "ring", "pinky")
+    for i in range(1, 5)
 ]
 ARIA_INTRINSICS = [[150.0, 0.0, 255.5], [0.0, 150.0, 255.5], [0.0, 0.0, 1.0]]
 
@@ -46,13 +64,14 @@ def pose_frames(t: Take, rng: Rng, source: str, cap: int) -> list[int]:
     n_frames = max(1, int(t.duration * 30))
     if source == "automatic":  # pseudo ground truth: dense, about every 3rd frame
         start = rng.randrange(max(1, n_frames - 3 * cap))
-        return [f for f in range(start, n_frames, 3)][:cap]
+        return list(range(start, n_frames, 3))[:cap]
     k = min(cap, n_frames)
     return sorted(rng.sample(range(n_frames), k))
 
 
-def _entry(rng: Rng, joints: list[str], cams: list[str], manual: bool, kind: str, base: list[float],
-           truth: Counter) -> dict[str, Any]:
+def _entry(
+    rng: Rng, joints: list[str], cams: list[str], manual: bool, kind: str, base: list[float], truth: Counter
+) -> dict[str, Any]:
     """One rater's entry of a frame: {"annotation3D": ..., "annotation2D": ...}."""
     a3: dict[str, Any] = {}
     for j in joints:
@@ -60,8 +79,12 @@ def _entry(rng: Rng, joints: list[str], cams: list[str], manual: bool, kind: str
             views = rng.randint(2, max(2, len(cams)))
             if kind == "hand" and manual and views < 3:
                 continue  # the manual hand pipeline keeps joints seen by >= 3 views
-            a3[j] = {"x": base[0] + rng.gauss(0, 0.3), "y": base[1] + rng.gauss(0, 0.3), "z": base[2] + rng.gauss(0, 0.5),
-                     "num_views_for_3d": views}
+            a3[j] = {
+                "x": base[0] + rng.gauss(0, 0.3),
+                "y": base[1] + rng.gauss(0, 0.3),
+                "z": base[2] + rng.gauss(0, 0.5),
+                "num_views_for_3d": views,
+            }
     a2: dict[str, Any] = {}
     for cam in cams:
         is_aria = cam.startswith("aria")
@@ -69,8 +92,11 @@ def _entry(rng: Rng, joints: list[str], cams: list[str], manual: bool, kind: str
         cj = {}
         for j in joints:
             if rng.random() < 0.85:
-                cj[j] = {"x": rng.uniform(-0.2 * w, 1.2 * w) if is_aria else rng.uniform(0, w), "y": rng.uniform(0, h),
-                         "placement": ("manual" if rng.random() < 0.6 else "auto") if manual else "auto"}
+                cj[j] = {
+                    "x": rng.uniform(-0.2 * w, 1.2 * w) if is_aria else rng.uniform(0, w),
+                    "y": rng.uniform(0, h),
+                    "placement": ("manual" if rng.random() < 0.6 else "auto") if manual else "auto",
+                }
         if cj:
             a2[cam] = cj
             truth["ego_pose_2d"] += len(cj)
@@ -123,7 +149,9 @@ def camera_pose_file(t: Take, rng: Rng, frames: list[int], truth: Counter) -> di
     return out
 
 
-def ego_pose_files(world: World, rng: Rng, truth: Counter, frames_per_take: int = 8) -> Iterator[tuple[str, Any]]:
+def ego_pose_files(
+    world: World, rng: Rng, truth: Counter, frames_per_take: int = 8
+) -> Iterator[tuple[str, Any]]:
     for t in world.takes:
         if not t.camera_pose:
             continue
@@ -135,6 +163,12 @@ def ego_pose_files(world: World, rng: Rng, truth: Counter, frames_per_take: int 
             all_frames.update(frames)
             truth[f"ego_pose_takes_{kind}_{source}"] += 1
             truth["ego_pose_takes"] += 1  # rows of the ego_pose_takes table: one per file
-            yield f"annotations/ego_pose/{t.split}/{kind}/{source}/{t.uid}.json", pose_file(t, rng, kind, source, frames, truth)
+            yield (
+                f"annotations/ego_pose/{t.split}/{kind}/{source}/{t.uid}.json",
+                pose_file(t, rng, kind, source, frames, truth),
+            )
         cam_frames = sorted(all_frames) or list(range(min(frames_per_take, int(t.duration * 30))))
-        yield f"annotations/ego_pose/{t.split}/camera_pose/{t.uid}.json", camera_pose_file(t, rng, cam_frames, truth)
+        yield (
+            f"annotations/ego_pose/{t.split}/camera_pose/{t.uid}.json",
+            camera_pose_file(t, rng, cam_frames, truth),
+        )

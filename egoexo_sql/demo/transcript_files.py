@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import text
 from .world import Rng, Take, World
@@ -45,24 +46,72 @@ if TYPE_CHECKING:  # pragma: no cover
 Files = Iterator[tuple[str, Any]]
 
 REASONS = {
-    "Cooking": ["it keeps the shell out of the bowl", "the pan needs to be hot first", "otherwise it sticks",
-                "that way it cooks evenly", "I don't want to overcook it", "the knife stays sharp longer"],
-    "Health": ["the swab has to stay in for fifteen seconds", "you read the result after ten minutes",
-               "it keeps the sample clean", "the cuff has to sit above the elbow", "you don't want to touch the tip"],
-    "Bike Repair": ["the wheel comes out easier that way", "you don't want to pinch the tube",
-                    "the brake has to be open first", "it keeps the chain from skipping", "the bolts strip if you force them"],
-    "Music": ["it keeps the tempo steady", "the wrist should stay loose", "that way the note rings longer",
-              "I want the phrase to breathe", "it is easier to hear the pitch"],
-    "Basketball": ["it gives me a better angle", "I keep my eyes on the rim", "the follow-through matters more than power",
-                   "it protects the ball", "my feet have to be set first"],
-    "Rock Climbing": ["it saves energy in my arms", "I want my hips close to the wall", "this hold is better with an open hand",
-                      "I look for the next foothold first", "my legs do most of the work"],
-    "Soccer": ["it keeps the ball close", "the inside of the foot gives more control", "it opens up the field",
-               "I want to keep my head up", "it is harder for a defender to reach"],
-    "Dance": ["it keeps me on the beat", "my weight has to be on the front foot", "the turn starts from the hips",
-              "it makes the move look smoother", "I count the steps in my head"],
+    "Cooking": [
+        "it keeps the shell out of the bowl",
+        "the pan needs to be hot first",
+        "otherwise it sticks",
+        "that way it cooks evenly",
+        "I don't want to overcook it",
+        "the knife stays sharp longer",
+    ],
+    "Health": [
+        "the swab has to stay in for fifteen seconds",
+        "you read the result after ten minutes",
+        "it keeps the sample clean",
+        "the cuff has to sit above the elbow",
+        "you don't want to touch the tip",
+    ],
+    "Bike Repair": [
+        "the wheel comes out easier that way",
+        "you don't want to pinch the tube",
+        "the brake has to be open first",
+        "it keeps the chain from skipping",
+        "the bolts strip if you force them",
+    ],
+    "Music": [
+        "it keeps the tempo steady",
+        "the wrist should stay loose",
+        "that way the note rings longer",
+        "I want the phrase to breathe",
+        "it is easier to hear the pitch",
+    ],
+    "Basketball": [
+        "it gives me a better angle",
+        "I keep my eyes on the rim",
+        "the follow-through matters more than power",
+        "it protects the ball",
+        "my feet have to be set first",
+    ],
+    "Rock Climbing": [
+        "it saves energy in my arms",
+        "I want my hips close to the wall",
+        "this hold is better with an open hand",
+        "I look for the next foothold first",
+        "my legs do most of the work",
+    ],
+    "Soccer": [
+        "it keeps the ball close",
+        "the inside of the foot gives more control",
+        "it opens up the field",
+        "I want to keep my head up",
+        "it is harder for a defender to reach",
+    ],
+    "Dance": [
+        "it keeps me on the beat",
+        "my weight has to be on the front foot",
+        "the turn starts from the hips",
+        "it makes the move look smoother",
+        "I count the steps in my head",
+    ],
 }
-TIPS = ["just take your time", "keep it steady", "nice and slow", "not too hard", "you can feel it", "that's the trick"]
+TIPS = [
+    "just take your time",
+    "keep it steady",
+    "nice and slow",
+    "not too hard",
+    "you can feel it",
+    "that's the trick",
+]
 NARRATION = [
     "Okay, so now I'm going to {vb} {obj}.",
     "First I {vb} {obj} {place}.",
@@ -83,14 +132,51 @@ SPANISH = [
     "Ahora {yo} {objeto} otra vez.",
     "¿Ves? {razon_cap}.",
 ]
-VERBOS = [("tomar", "tomo"), ("mover", "muevo"), ("girar", "giro"), ("levantar", "levanto"),
-          ("sostener", "sostengo"), ("empujar", "empujo"), ("revisar", "reviso")]
-OBJETOS = ["la pelota", "la presa", "el pie izquierdo", "la pared", "el balón", "la sartén", "el huevo", "la mano derecha"]
-RAZONES = ["así ahorro energía", "me da más equilibrio", "es más fácil así", "mantengo el ritmo", "no quiero perder el control"]
+VERBOS = [
+    ("tomar", "tomo"),
+    ("mover", "muevo"),
+    ("girar", "giro"),
+    ("levantar", "levanto"),
+    ("sostener", "sostengo"),
+    ("empujar", "empujo"),
+    ("revisar", "reviso"),
+]
+OBJETOS = [
+    "la pelota",
+    "la presa",
+    "el pie izquierdo",
+    "la pared",
+    "el balón",
+    "la sartén",
+    "el huevo",
+    "la mano derecha",
+]
+RAZONES = [
+    "así ahorro energía",
+    "me da más equilibrio",
+    "es más fácil así",
+    "mantengo el ritmo",
+    "no quiero perder el control",
+]
 CONSEJOS = ["despacio", "con calma", "sin prisa"]
-STAFF = ["Okay.", "Ready?", "Are we recording?", "Alright, go ahead.", "You can start whenever you're ready.",
-         "Nice.", "Hold on.", "One more time.", "Can you hand me that?", "Got it.", "Perfect.", "Sorry.",
-         "Yeah.", "Is it on?", "We're good.", "Okay, that's it."]
+STAFF = [
+    "Okay.",
+    "Ready?",
+    "Are we recording?",
+    "Alright, go ahead.",
+    "You can start whenever you're ready.",
+    "Nice.",
+    "Hold on.",
+    "One more time.",
+    "Can you hand me that?",
+    "Got it.",
+    "Perfect.",
+    "Sorry.",
+    "Yeah.",
+    "Is it on?",
+    "We're good.",
+    "Okay, that's it.",
+]
 HALLUCINATIONS = ["Thank you.", "Thanks for watching!", "you"]
 
 
@@ -107,8 +193,13 @@ def ing_form(base: str) -> str:
     if base.endswith("e") and not base.endswith("ee"):
         return base[:-1] + "ing"
     vowels = "aeiou"
-    if (len(base) <= 4 and base not in ("open",) and base[-1] in "bdgmnprt" and base[-2] in vowels
-            and base[-3] not in vowels):
+    if (
+        len(base) <= 4
+        and base not in ("open",)
+        and base[-1] in "bdgmnprt"
+        and base[-2] in vowels
+        and base[-3] not in vowels
+    ):
         return base + base[-1] + "ing"
     return base + "ing"
 
@@ -118,16 +209,27 @@ def _sentence(rng: Rng, t: Take) -> str:
     objs = text.OBJECTS.get(t.scenario) or text.OBJECTS["Cooking"]
     vb = base_form(rng.choice(verbs))
     s = rng.choice(NARRATION).format(
-        vb=vb, ving=ing_form(vb), obj=rng.choice(objs), place=rng.choice(text.PLACES),
-        reason=rng.choice(REASONS[t.scenario]), tip=rng.choice(TIPS))
+        vb=vb,
+        ving=ing_form(vb),
+        obj=rng.choice(objs),
+        place=rng.choice(text.PLACES),
+        reason=rng.choice(REASONS[t.scenario]),
+        tip=rng.choice(TIPS),
+    )
     return s
 
 
 def _spanish(rng: Rng) -> str:
     verbo, yo = rng.choice(VERBOS)
     razon = rng.choice(RAZONES)
-    return rng.choice(SPANISH).format(verbo=verbo, yo=yo, objeto=rng.choice(OBJETOS), razon=razon,
-                                      razon_cap=razon[0].upper() + razon[1:], consejo=rng.choice(CONSEJOS))
+    return rng.choice(SPANISH).format(
+        verbo=verbo,
+        yo=yo,
+        objeto=rng.choice(OBJETOS),
+        razon=razon,
+        razon_cap=razon[0].upper() + razon[1:],
+        consejo=rng.choice(CONSEJOS),
+    )
 
 
 def _floor2(x: float) -> float:
@@ -147,7 +249,9 @@ def words_for(rng: Rng, sentence: str, start: float, end: float, lo: float = 0.5
         share = span * k / total
         ws = max(start, min(end, round(cursor, 2)))
         we = max(ws, min(end, round(cursor + share * rng.uniform(0.7, 1.0), 2)))
-        out.append({"word": " " + w, "start": ws, "end": we, "probability": round(rng.uniform(lo, 1.0) ** 0.3, 4)})
+        out.append(
+            {"word": " " + w, "start": ws, "end": we, "probability": round(rng.uniform(lo, 1.0) ** 0.3, 4)}
+        )
         cursor += share
     return out
 
@@ -161,8 +265,9 @@ QUALITY = {
 }
 
 
-def segment(rng: Rng, idx: int, seek: int, start: float, end: float, sentence: str, *,
-            kind: str = "speech") -> dict[str, Any]:
+def segment(
+    rng: Rng, idx: int, seek: int, start: float, end: float, sentence: str, *, kind: str = "speech"
+) -> dict[str, Any]:
     n = len(sentence.split())
     logprob, ratio, no_speech, lo = QUALITY[kind]
     return {
@@ -180,7 +285,9 @@ def segment(rng: Rng, idx: int, seek: int, start: float, end: float, sentence: s
     }
 
 
-def _timeline(rng: Rng, duration: float, sentences, gap_mean: float, first: float) -> list[tuple[float, float, str]]:
+def _timeline(
+    rng: Rng, duration: float, sentences, gap_mean: float, first: float
+) -> list[tuple[float, float, str]]:
     """(start, end, sentence) inside [0, duration]: speech at ~2.2-3.4 words a second."""
     out = []
     t = first
@@ -201,7 +308,7 @@ def _forever(fn):
         yield fn()
 
 
-def transcript(t: Take, rng: Rng, planter: "Planter | None" = None) -> dict[str, Any]:
+def transcript(t: Take, rng: Rng, planter: Planter | None = None) -> dict[str, Any]:
     """The Whisper result for one take."""
     language = "en"
     if t.is_narrated:
@@ -217,8 +324,13 @@ def transcript(t: Take, rng: Rng, planter: "Planter | None" = None) -> dict[str,
         n = rng.choices((0, 1, 2, 3, 4, 6), weights=(25, 22, 20, 15, 10, 8))[0]
         utterances = [rng.choice(STAFF) for _ in range(n)]
         hallucinate = n and rng.random() < 0.35
-        spans = _timeline(rng, t.duration, utterances, gap_mean=max(5.0, t.duration / max(n, 1) / 2),
-                          first=rng.uniform(0.2, 6.0))
+        spans = _timeline(
+            rng,
+            t.duration,
+            utterances,
+            gap_mean=max(5.0, t.duration / max(n, 1) / 2),
+            first=rng.uniform(0.2, 6.0),
+        )
         if hallucinate and spans and spans[-1][1] + 3 < t.duration:
             start = round(spans[-1][1] + rng.uniform(0.5, 2.5), 2)
             end = min(_floor2(t.duration), round(start + rng.uniform(0.8, 2.0), 2))
@@ -237,7 +349,7 @@ def transcript(t: Take, rng: Rng, planter: "Planter | None" = None) -> dict[str,
     return {"text": "".join(s["text"] for s in segments), "segments": segments, "language": language}
 
 
-def transcript_files(world: World, rng: Rng, truth: Counter, planter: "Planter | None" = None) -> Files:
+def transcript_files(world: World, rng: Rng, truth: Counter, planter: Planter | None = None) -> Files:
     if planter is not None:
         planter.plan_narration(world)
     for t in world.takes:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 
@@ -73,7 +74,7 @@ def bool_01(v: Any) -> Any:
 
 
 def digits_as_int(v: Any) -> Any:
-    """"30" -> 30, only where the number reads back as the same text (not "056")."""
+    """ "30" -> 30, only where the number reads back as the same text (not "056")."""
     if isinstance(v, str) and v.isdigit() and v.isascii() and str(int(v)) == v:
         return int(v)
     return _SKIP
@@ -95,7 +96,7 @@ def drop_null(v: Any) -> Any:
 
 
 def second_word_lower(v: Any) -> Any:
-    """"Early Expert" -> "Early expert" (labels of one word have no such form)."""
+    """ "Early Expert" -> "Early expert" (labels of one word have no such form)."""
     if not isinstance(v, str) or " " not in v:
         return _SKIP
     first, rest = v.split(" ", 1)
@@ -104,18 +105,37 @@ def second_word_lower(v: Any) -> Any:
 
 #: One form per recorded variant (tests/test_variants.py checks).
 FORMS: tuple[Form, ...] = (
-    Form("proficiency_demonstrator.bare_list", "annotations/proficiency_demonstrator_*.json",
-         whole_file=True, share=0.5),
-    Form("proficiency_demonstration.bare_list", "annotations/proficiency_demonstration_*.json",
-         whole_file=True, share=0.5),
-    Form("proficiency_demonstrator.score_case", "annotations/proficiency_demonstrator_*.json",
-         second_word_lower, share=0.2),
-    Form("atomic_descriptions.narration_subject", "annotations/atomic_descriptions_*.json",
-         rename_to="narration_subject", share=0.2),
-    Form("atomic_descriptions.flag_text", "annotations/atomic_descriptions_*.json",
-         bool_01_text, share=0.3),
-    Form("keystep.annotation_metadata", "annotations/keystep_[tv]*.json",
-         rename_to="annotation_metadata", share=0.2),
+    Form(
+        "proficiency_demonstrator.bare_list",
+        "annotations/proficiency_demonstrator_*.json",
+        whole_file=True,
+        share=0.5,
+    ),
+    Form(
+        "proficiency_demonstration.bare_list",
+        "annotations/proficiency_demonstration_*.json",
+        whole_file=True,
+        share=0.5,
+    ),
+    Form(
+        "proficiency_demonstrator.score_case",
+        "annotations/proficiency_demonstrator_*.json",
+        second_word_lower,
+        share=0.2,
+    ),
+    Form(
+        "atomic_descriptions.narration_subject",
+        "annotations/atomic_descriptions_*.json",
+        rename_to="narration_subject",
+        share=0.2,
+    ),
+    Form("atomic_descriptions.flag_text", "annotations/atomic_descriptions_*.json", bool_01_text, share=0.3),
+    Form(
+        "keystep.annotation_metadata",
+        "annotations/keystep_[tv]*.json",
+        rename_to="annotation_metadata",
+        share=0.2,
+    ),
     Form("takes.v1_missing_keys", "takes.json", drop_null, share=0.5),
     Form("takes.task_id_text", "takes.json", int_text, share=0.2),
     Form("takes.validated_int", "takes.json", bool_01, share=0.3),
@@ -159,7 +179,9 @@ def slots(obj: Any, path: str) -> Iterator[tuple[Any, Any]]:
         step = steps[i]
         last = i == len(steps) - 1
         if step is None:
-            keys = range(len(node)) if isinstance(node, list) else list(node) if isinstance(node, dict) else ()
+            keys = (
+                range(len(node)) if isinstance(node, list) else list(node) if isinstance(node, dict) else ()
+            )
         else:
             keys = [k for k in step if k in node] if isinstance(node, dict) else ()
         for k in keys:
@@ -226,8 +248,12 @@ class VariantWriter:
     def _whole(self, form: Form, path: str, obj: Any) -> Any:
         """A form of the whole file: ``{"annotations": [records]}`` written as the bare
         list (counted per record, as the build counts it)."""
-        if path == "$" and isinstance(obj, dict) and set(obj) == {"annotations"} \
-                and isinstance(obj["annotations"], list):
+        if (
+            path == "$"
+            and isinstance(obj, dict)
+            and set(obj) == {"annotations"}
+            and isinstance(obj["annotations"], list)
+        ):
             self.written[form.variant] += len(obj["annotations"])
             return obj["annotations"]
         raise ValueError(f"no whole-file form for {form.variant} ({path})")  # pragma: no cover

@@ -59,8 +59,29 @@ UNIV_TO_BUCKET = {  # ego4d/cli/universities.py
 # the proficiency test list: uniandes bouldering/salsa, unc basketball, upenn piano,
 # utokyo soccer, georgiatech covid, cmu bike, iiith piano, minnesota climbing)
 SCENARIO_UNIVERSITIES: dict[str, dict[str, int]] = {
-    "Cooking": {"georgiatech": 2, "iiith": 3, "indiana": 3, "minnesota": 2, "nus": 2, "sfu": 2, "upenn": 3, "utokyo": 2, "fair": 1, "uniandes": 2},
-    "Health": {"georgiatech": 3, "iiith": 2, "indiana": 2, "minnesota": 1, "nus": 1, "sfu": 2, "unc": 1, "uniandes": 2, "upenn": 1},
+    "Cooking": {
+        "georgiatech": 2,
+        "iiith": 3,
+        "indiana": 3,
+        "minnesota": 2,
+        "nus": 2,
+        "sfu": 2,
+        "upenn": 3,
+        "utokyo": 2,
+        "fair": 1,
+        "uniandes": 2,
+    },
+    "Health": {
+        "georgiatech": 3,
+        "iiith": 2,
+        "indiana": 2,
+        "minnesota": 1,
+        "nus": 1,
+        "sfu": 2,
+        "unc": 1,
+        "uniandes": 2,
+        "upenn": 1,
+    },
     "Bike Repair": {"cmu": 4, "indiana": 1, "minnesota": 1, "uniandes": 1},
     "Music": {"iiith": 2, "upenn": 3, "indiana": 1, "utokyo": 1},
     "Basketball": {"unc": 5, "uniandes": 2, "iiith": 1, "sfu": 1},
@@ -90,9 +111,44 @@ SETTING_SLUG = {
     "Dance": "studio",
 }
 SETTING_OBJECTS = {
-    "Cooking": ["knife", "cutting_board", "frying_pan", "stainless_bowl", "spatula", "egg", "tomato", "cucumber", "pot", "plate", "spoon", "kettle", "mug", "oil_bottle"],
-    "Health": ["test_kit", "swab", "tube", "timer", "thermometer", "oximeter", "blood_pressure_cuff", "cpr_dummy", "gloves"],
-    "Bike Repair": ["bike", "wheel", "tire_lever", "pump", "allen_wrench_set", "chain_lube", "rag", "inner_tube", "wrench"],
+    "Cooking": [
+        "knife",
+        "cutting_board",
+        "frying_pan",
+        "stainless_bowl",
+        "spatula",
+        "egg",
+        "tomato",
+        "cucumber",
+        "pot",
+        "plate",
+        "spoon",
+        "kettle",
+        "mug",
+        "oil_bottle",
+    ],
+    "Health": [
+        "test_kit",
+        "swab",
+        "tube",
+        "timer",
+        "thermometer",
+        "oximeter",
+        "blood_pressure_cuff",
+        "cpr_dummy",
+        "gloves",
+    ],
+    "Bike Repair": [
+        "bike",
+        "wheel",
+        "tire_lever",
+        "pump",
+        "allen_wrench_set",
+        "chain_lube",
+        "rag",
+        "inner_tube",
+        "wrench",
+    ],
     "Music": ["piano", "guitar", "violin", "bow", "music_stand", "trumpet", "trombone", "saxophone"],
     "Basketball": ["basketball", "hoop", "cone"],
     "Rock Climbing": ["hold", "chalk_bag", "crash_pad"],
@@ -100,7 +156,16 @@ SETTING_OBJECTS = {
     "Dance": ["mirror", "speaker"],
 }
 # is_narrated takes by scenario (456 in v2), as weights
-NARRATED_WEIGHTS = {"Cooking": 5, "Health": 3, "Bike Repair": 3, "Music": 2, "Basketball": 1, "Rock Climbing": 1, "Soccer": 1, "Dance": 1}
+NARRATED_WEIGHTS = {
+    "Cooking": 5,
+    "Health": 3,
+    "Bike Repair": 3,
+    "Music": 2,
+    "Basketball": 1,
+    "Rock Climbing": 1,
+    "Soccer": 1,
+    "Dance": 1,
+}
 
 # annotation coverage at scale 1
 KEYSTEP_TAKES = {"train": 668, "val": 182}
@@ -117,18 +182,34 @@ PROFICIENCY_SCENARIOS = ("Basketball", "Cooking", "Dance", "Music", "Rock Climbi
 DEMONSTRATOR_RECORDS = 2580  # train+val, orphans included (not published)
 DEMONSTRATION_RECORDS = 2580
 PROFICIENCY_ORPHANS = 258  # distinct take_uids missing from takes.json, over all proficiency files
-POSE_TAKES = {("body", "annotation"): 1358, ("body", "automatic"): 2559, ("hand", "annotation"): 458, ("hand", "automatic"): 976}
-POSE_SCENARIOS = {"body": ("Basketball", "Dance", "Soccer", "Rock Climbing", "Bike Repair", "Music", "Health", "Cooking"),
-                  "hand": ("Music", "Cooking", "Bike Repair", "Health")}
+POSE_TAKES = {
+    ("body", "annotation"): 1358,
+    ("body", "automatic"): 2559,
+    ("hand", "annotation"): 458,
+    ("hand", "automatic"): 976,
+}
+POSE_SCENARIOS = {
+    "body": ("Basketball", "Dance", "Soccer", "Rock Climbing", "Bike Repair", "Music", "Health", "Cooking"),
+    "hand": ("Music", "Cooking", "Bike Repair", "Health"),
+}
 NARRATED_TAKES = 456
 BEST_EXO_FRACTION = 0.90
 
 PROFICIENCY_LEVELS = ("Novice", "Early Expert", "Intermediate Expert", "Late Expert")
 
 DEVICE_BY_UNIV = {
-    "cmu": "hero10", "fair": "hero10", "georgiatech": "hero9", "iiith": "hero9", "indiana": "hero10",
-    "minnesota": "hero9", "nus": "hero8", "sfu": "hero10", "unc": "hero10", "uniandes": "hero9",
-    "upenn": "hero11", "utokyo": "hero10",
+    "cmu": "hero10",
+    "fair": "hero10",
+    "georgiatech": "hero9",
+    "iiith": "hero9",
+    "indiana": "hero10",
+    "minnesota": "hero9",
+    "nus": "hero8",
+    "sfu": "hero10",
+    "unc": "hero10",
+    "uniandes": "hero9",
+    "upenn": "hero11",
+    "utokyo": "hero10",
 }
 
 
@@ -224,7 +305,7 @@ class Capture:
     timesync_uid: str
     timesync_validated: bool
     validated: bool
-    takes: list["Take"] = field(default_factory=list)
+    takes: list[Take] = field(default_factory=list)
 
     @property
     def ego_cam(self) -> str:
@@ -331,12 +412,25 @@ class World:
             n = scaled(sites, self.scale)
             univs = list(SCENARIO_UNIVERSITIES[scenario])
             for i in range(n):
-                univ = univs[i % len(univs)] if i < len(univs) else rng.weighted(SCENARIO_UNIVERSITIES[scenario])
+                univ = (
+                    univs[i % len(univs)] if i < len(univs) else rng.weighted(SCENARIO_UNIVERSITIES[scenario])
+                )
                 key = (univ, SETTING_SLUG[scenario])
                 per_univ_counter[key] = per_univ_counter.get(key, 0) + 1
                 uid += rng.randint(1, 3)  # physical_uid is an int key with gaps
-                meta = "{}" if rng.random() < 0.85 else json.dumps({"room": SETTING_SLUG[scenario], "indoor": scenario not in ("Soccer",)})
-                site = Site(uid, f"{SETTING_SLUG[scenario]}{per_univ_counter[key]:02d}", univ, scenario, vsid[univ], meta)
+                meta = (
+                    "{}"
+                    if rng.random() < 0.85
+                    else json.dumps({"room": SETTING_SLUG[scenario], "indoor": scenario not in ("Soccer",)})
+                )
+                site = Site(
+                    uid,
+                    f"{SETTING_SLUG[scenario]}{per_univ_counter[key]:02d}",
+                    univ,
+                    scenario,
+                    vsid[univ],
+                    meta,
+                )
                 names = SETTING_OBJECTS[scenario]
                 for name in rng.sample(names, k=rng.randint(min(2, len(names)), len(names))):
                     site.objects.append((rng.uid(), name))
@@ -355,14 +449,42 @@ class World:
         wanted = {sc: scaled(v[2], self.scale) for sc, v in SCENARIOS.items()}
         to_reuse = max(0, sum(wanted.values()) - target_total)
         genders = ["female", "male", "male", "female", "non-binary", None]
-        races = ["Asian", "White", "Hispanic or Latino", "Black or African American", "Mixed", "Prefer not to say"]
-        fields = ["student", "chef", "nurse", "engineer", "musician", "coach", "athlete", "designer", "teacher", "mechanic", "dancer", "researcher"]
-        countries = {"uniandes": "colombian", "utokyo": "japan", "iiith": "india", "nus": "singapore", "sfu": "canada"}
+        races = [
+            "Asian",
+            "White",
+            "Hispanic or Latino",
+            "Black or African American",
+            "Mixed",
+            "Prefer not to say",
+        ]
+        fields = [
+            "student",
+            "chef",
+            "nurse",
+            "engineer",
+            "musician",
+            "coach",
+            "athlete",
+            "designer",
+            "teacher",
+            "mechanic",
+            "dancer",
+            "researcher",
+        ]
+        countries = {
+            "uniandes": "colombian",
+            "utokyo": "japan",
+            "iiith": "india",
+            "nus": "singapore",
+            "sfu": "canada",
+        }
         for scenario in SCENARIOS:
             weights = SCENARIO_UNIVERSITIES[scenario]
             for i in range(wanted[scenario]):
                 univ = list(weights)[i] if i < len(weights) else rng.weighted(weights)
-                reusable = [p for (sc, u), ps in self.pools.items() if u == univ and sc != scenario for p in ps]
+                reusable = [
+                    p for (sc, u), ps in self.pools.items() if u == univ and sc != scenario for p in ps
+                ]
                 if to_reuse and reusable and rng.random() < 0.5:
                     p = rng.choice(reusable)
                     if p not in self.pools.get((scenario, univ), []):
@@ -375,7 +497,9 @@ class World:
                     "age_range": rng.randint(18, 65),
                     "gender": rng.choice(genders),
                     "race_ethnicity": rng.choice(races),
-                    "country_born": countries.get(univ, rng.choice(["usa", "india", "china", "mexico", "canada", "germany"])),
+                    "country_born": countries.get(
+                        univ, rng.choice(["usa", "india", "china", "mexico", "canada", "germany"])
+                    ),
                     "field": rng.choice(fields),
                     "native_language": None,
                     "home_language": None,
@@ -383,7 +507,9 @@ class World:
                     "current_student": None,
                 }
                 if rng.random() < 0.3:  # some universities filled the survey fields
-                    meta["native_language"] = rng.choice(["english", "spanish", "hindi", "japanese", "mandarin"])
+                    meta["native_language"] = rng.choice(
+                        ["english", "spanish", "hindi", "japanese", "mandarin"]
+                    )
                     meta["home_language"] = meta["native_language"]
                     meta["education_completed"] = rng.choice(["high school", "bachelor", "master", "phd"])
                     meta["current_student"] = rng.choice(["yes", "no"])
@@ -402,7 +528,9 @@ class World:
         """Participants who can appear in a capture of ``univ`` (a participant belongs to one university)."""
         own = self.pools.get((scenario, univ))
         if not own:
-            own = [p for p in self.participants if p.univ == univ] or [self._participant_at(univ, self.participants[0])]
+            own = [p for p in self.participants if p.univ == univ] or [
+                self._participant_at(univ, self.participants[0])
+            ]
             self.pools[(scenario, univ)] = own
         return own
 
@@ -449,14 +577,18 @@ class World:
         name_counter: dict[tuple[str, str], int] = {}
         total_takes = 0
         scen_takes = {sc: scaled(v[1], self.scale) for sc, v in SCENARIOS.items()}
-        for scenario, (pid, _, _, _, hours, n_caps) in SCENARIOS.items():
+        for scenario, (_pid, _, _, _, hours, n_caps) in SCENARIOS.items():
             n_takes = scen_takes[scenario]
             n_caps = min(scaled(n_caps, self.scale), n_takes)
             mean_dur = hours * 3600 / VIEWS_PER_HOUR / SCENARIOS[scenario][1]
             per_cap = apportion(n_takes - n_caps, [rng.random() + 0.2 for _ in range(n_caps)])
             tasks = self.scenario_tasks(scenario)
             for ci in range(n_caps):
-                univ = rng.weighted(SCENARIO_UNIVERSITIES[scenario]) if ci >= len(SCENARIO_UNIVERSITIES[scenario]) else list(SCENARIO_UNIVERSITIES[scenario])[ci]
+                univ = (
+                    rng.weighted(SCENARIO_UNIVERSITIES[scenario])
+                    if ci >= len(SCENARIO_UNIVERSITIES[scenario])
+                    else list(SCENARIO_UNIVERSITIES[scenario])[ci]
+                )
                 key = (univ, scenario)
                 name_counter[key] = name_counter.get(key, 0) + 1
                 cname, origin = self._capture_name(rng, univ, scenario, name_counter[key])
@@ -464,12 +596,24 @@ class World:
                     name_counter[key] += 1
                     cname, origin = self._capture_name(rng, univ, scenario, name_counter[key])
                 site = rng.choice(self.sites_for(scenario, univ))
-                day = 1654041600 + rng.randint(0, 540) * 86400 + 7 * 3600  # 2022-06 .. 2023-11, local midnight
+                day = (
+                    1654041600 + rng.randint(0, 540) * 86400 + 7 * 3600
+                )  # 2022-06 .. 2023-11, local midnight
                 cap = Capture(
-                    uid=rng.uid(), name=cname, origin_id=origin, univ=univ, scenario=scenario, site=site,
-                    ds_recorded=day, has_trajectory=rng.random() < 0.99, has_gaze=rng.random() < 0.99,
-                    has_postsurvey=rng.random() < 0.8, cameras=self._cameras(rng, univ), timesync_uid=rng.uid(),
-                    timesync_validated=rng.random() < 0.97, validated=rng.random() < 0.97,
+                    uid=rng.uid(),
+                    name=cname,
+                    origin_id=origin,
+                    univ=univ,
+                    scenario=scenario,
+                    site=site,
+                    ds_recorded=day,
+                    has_trajectory=rng.random() < 0.99,
+                    has_gaze=rng.random() < 0.99,
+                    has_postsurvey=rng.random() < 0.8,
+                    cameras=self._cameras(rng, univ),
+                    timesync_uid=rng.uid(),
+                    timesync_validated=rng.random() < 0.97,
+                    validated=rng.random() < 0.97,
                 )
                 self.captures.append(cap)
                 if univ == "uniandes" and scenario == "Rock Climbing":
@@ -494,13 +638,26 @@ class World:
                     exo = [c for c in cap.exo_cams if c != "cam02" or rng.random() > 0.02]
                     has_bounds = rng.random() > 0.06
                     start = round(rng.uniform(0.1, min(8.0, duration * 0.05)), 5) if has_bounds else None
-                    end = round(duration - rng.uniform(0.05, min(6.0, duration * 0.05)), 5) if has_bounds else None
+                    end = (
+                        round(duration - rng.uniform(0.05, min(6.0, duration * 0.05)), 5)
+                        if has_bounds
+                        else None
+                    )
                     t = Take(
-                        uid=rng.uid(), name=f"{cname}_{idx}", capture=cap, idx=idx,
+                        uid=rng.uid(),
+                        name=f"{cname}_{idx}",
+                        capture=cap,
+                        idx=idx,
                         participant=participant if rng.random() > 0.01 else None,
-                        task_id=task[0], task_name=task[1], scenario=scenario, duration=duration,
+                        task_id=task[0],
+                        task_name=task[1],
+                        scenario=scenario,
+                        duration=duration,
                         best_exo=rng.choice(exo) if exo and rng.random() < BEST_EXO_FRACTION else None,
-                        task_start=start, task_end=end, is_narrated=False, exo_cams=exo,
+                        task_start=start,
+                        task_end=end,
+                        is_narrated=False,
+                        exo_cams=exo,
                     )
                     cap.takes.append(t)
                     self.takes.append(t)
@@ -533,7 +690,10 @@ class World:
                 fix(takes[rng.randrange(avoid_first, len(takes))] if len(takes) > avoid_first else takes[-1])
 
         ensure(lambda t: t.best_exo is None, lambda t: setattr(t, "best_exo", None))
-        ensure(lambda t: t.task_start is None, lambda t: (setattr(t, "task_start", None), setattr(t, "task_end", None)))
+        ensure(
+            lambda t: t.task_start is None,
+            lambda t: (setattr(t, "task_start", None), setattr(t, "task_end", None)),
+        )
         ensure(lambda t: t.participant is None, lambda t: setattr(t, "participant", None))
         ensure(lambda t: t.is_narrated, lambda t: setattr(t, "is_narrated", True))
         # a take without a task (the official notebook calls it "Dropped"), not a keystep scenario
@@ -545,7 +705,9 @@ class World:
         # a capture without cam02, one with cam05, one with aria02, an upenn capture with gpNN cams
         caps = [c for c in self.captures if c.univ != "upenn"]
         if not any(c.univ == "upenn" for c in self.captures):
-            self._retarget_capture(rng, next(c for c in self.captures if c.scenario in ("Music", "Cooking")), "upenn")
+            self._retarget_capture(
+                rng, next(c for c in self.captures if c.scenario in ("Music", "Cooking")), "upenn"
+            )
         if not any("cam02" not in c.exo_cams for c in caps):
             self._drop_cam(caps[0], "cam02")
         if not any("cam05" in c.exo_cams for c in caps):
@@ -573,7 +735,13 @@ class World:
             if p.univ == univ:
                 return p
         origin = 1 + sum(p.univ == univ for p in self.participants)
-        p = Participant(max(x.uid for x in self.participants) + 1, f"{origin:03d}", univ, like.collection_date, dict(like.metadata))
+        p = Participant(
+            max(x.uid for x in self.participants) + 1,
+            f"{origin:03d}",
+            univ,
+            like.collection_date,
+            dict(like.metadata),
+        )
         self.participants.append(p)
         return p
 
@@ -608,7 +776,11 @@ class World:
 
         # keystep: 668 train / 182 val takes of the procedural scenarios
         for split, n in KEYSTEP_TAKES.items():
-            pool = [t for t in self.takes if t.split == split and t.scenario in KEYSTEP_SCENARIOS and t.task_id is not None]
+            pool = [
+                t
+                for t in self.takes
+                if t.split == split and t.scenario in KEYSTEP_SCENARIOS and t.task_id is not None
+            ]
             for t in pick(pool, scaled(n, s)):
                 t.keystep = True
         # atomic descriptions: 4,965 takes. Only train/val files are released, so the
@@ -660,7 +832,9 @@ class World:
         # commentaries per take: total 11,689 over the commentary takes, at most all experts of the scenario
         takes = self._commentary_takes
         total = scaled(COMMENTARIES, self.scale)
-        counts = apportion(max(total, len(takes)), [rng.random() + 0.3 for _ in takes], minimum=1) if takes else []
+        counts = (
+            apportion(max(total, len(takes)), [rng.random() + 0.3 for _ in takes], minimum=1) if takes else []
+        )
         # a take has at most every expert of its scenario: move the excess to takes with room
         room = [len(experts[t.scenario]) for t in takes]
         excess = sum(max(0, k - r) for k, r in zip(counts, room))
@@ -686,11 +860,19 @@ class World:
             tasks = self.scenario_tasks(sc)
             tid, tname = rng.choice(tasks)
             cname, _ = self._capture_name(rng, univ, sc, 900 + i)
-            out.append(OrphanTake(
-                uid=rng.uid(), name=f"{cname}_{rng.randint(0, 9)}", scenario=sc, univ=univ, task_id=tid,
-                task_name=tname, participant_origin_id=f"{rng.randint(1, 400):03d}",
-                split="train" if rng.random() < 0.8 else "val", exo_cams=["cam01", "cam02", "cam03", "cam04"],
-            ))
+            out.append(
+                OrphanTake(
+                    uid=rng.uid(),
+                    name=f"{cname}_{rng.randint(0, 9)}",
+                    scenario=sc,
+                    univ=univ,
+                    task_id=tid,
+                    task_name=tname,
+                    participant_origin_id=f"{rng.randint(1, 400):03d}",
+                    split="train" if rng.random() < 0.8 else "val",
+                    exo_cams=["cam01", "cam02", "cam03", "cam04"],
+                )
+            )
         return out
 
     @cached_property

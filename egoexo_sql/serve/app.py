@@ -32,13 +32,34 @@ EXPORT_MAX_ROWS = 1_000_000
 #: the takes command's list-valued filters (a parameter repeats for several values)
 LIST_PARAMS = ("scenario", "task", "university", "split", "benchmark", "proficiency", "has", "per")
 #: facet -> take_summary column
-FACETS = {"scenario": "scenario", "split": "split", "university": "university",
-          "proficiency": "proficiency_score", "task": "task_name"}
-TAKE_COLUMNS = ("take_name", "scenario", "task_name", "split", "university", "duration_sec",
-                "proficiency_score", "n_keystep_segments", "n_atomic_descriptions", "n_expert_commentaries",
-                "is_narrated", "take_uid")
-EXPORTS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "uids": "text/plain; charset=utf-8",
-           "egoexo": "text/x-shellscript; charset=utf-8", "plan": "text/plain; charset=utf-8"}
+FACETS = {
+    "scenario": "scenario",
+    "split": "split",
+    "university": "university",
+    "proficiency": "proficiency_score",
+    "task": "task_name",
+}
+TAKE_COLUMNS = (
+    "take_name",
+    "scenario",
+    "task_name",
+    "split",
+    "university",
+    "duration_sec",
+    "proficiency_score",
+    "n_keystep_segments",
+    "n_atomic_descriptions",
+    "n_expert_commentaries",
+    "is_narrated",
+    "take_uid",
+)
+EXPORTS = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "uids": "text/plain; charset=utf-8",
+    "egoexo": "text/x-shellscript; charset=utf-8",
+    "plan": "text/plain; charset=utf-8",
+}
 
 
 def filters_from(params: Any):
@@ -85,13 +106,17 @@ def facets(cat: Any, f: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"count": cat.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]}
     fc: dict[str, dict[str, int]] = {}
     for name, col in FACETS.items():
-        rows = cat.execute(f'SELECT "{col}", count(*) FROM ({sql}) GROUP BY 1 ORDER BY 2 DESC, 1', params).fetchall()
+        rows = cat.execute(
+            f'SELECT "{col}", count(*) FROM ({sql}) GROUP BY 1 ORDER BY 2 DESC, 1', params
+        ).fetchall()
         fc[name] = {str(v): n for v, n in rows if v is not None}
-    has = ", ".join(f'count(*) FILTER (WHERE has_{k})' for k in HAS_KINDS)
+    has = ", ".join(f"count(*) FILTER (WHERE has_{k})" for k in HAS_KINDS)
     counts = cat.execute(f"SELECT {has} FROM ({sql})", params).fetchall()[0]
-    fc["has"] = {k: n for k, n in zip(HAS_KINDS, counts)}
-    nar = cat.execute(f"SELECT count(*) FILTER (WHERE is_narrated), count(*) FILTER (WHERE NOT is_narrated) "
-                      f"FROM ({sql})", params).fetchall()[0]
+    fc["has"] = dict(zip(HAS_KINDS, counts))
+    nar = cat.execute(
+        f"SELECT count(*) FILTER (WHERE is_narrated), count(*) FILTER (WHERE NOT is_narrated) FROM ({sql})",
+        params,
+    ).fetchall()[0]
     fc["narrated"] = {"true": nar[0], "false": nar[1]}
     out["facets"] = fc
     return out
@@ -102,8 +127,9 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        return templates.TemplateResponse(request, name, {"views": engine.views, **links(request), **ctx},
-                                          status_code=status)
+        return templates.TemplateResponse(
+            request, name, {"views": engine.views, **links(request), **ctx}, status_code=status
+        )
 
     async def db(fn):
         return await run_in_threadpool(engine.run, fn)
@@ -111,6 +137,7 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
     async def index(request: Request) -> Response:
         def work(cat):
             return cat.build_info, cat.table_rows()
+
         info, tables = await db(work)
         return page(request, "index.html", info=info, tables=tables, root=str(engine.catalog.path))
 
@@ -126,19 +153,35 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             fc = facets(cat, f)
             sql, params = _selection(cat, f)
             cols = ", ".join(f'"{c}"' for c in TAKE_COLUMNS)
-            rows = cat.execute(f'SELECT {cols} FROM ({sql}) ORDER BY "{sort}" {"DESC" if desc else ""} NULLS LAST, '
-                               f'take_uid LIMIT {PAGE_SIZE} OFFSET {(pg - 1) * PAGE_SIZE}', params).fetchall()
+            rows = cat.execute(
+                f'SELECT {cols} FROM ({sql}) ORDER BY "{sort}" {"DESC" if desc else ""} NULLS LAST, '
+                f"take_uid LIMIT {PAGE_SIZE} OFFSET {(pg - 1) * PAGE_SIZE}",
+                params,
+            ).fetchall()
             durations = [r[0] for r in cat.execute(f"SELECT duration_sec FROM ({sql})", params).fetchall()]
             has_manifests = cat.execute("SELECT count(*) FROM manifest_files").fetchall()[0][0] > 0
             return fc, rows, durations, has_manifests
+
         fc, rows, durations, has_manifests = await db(work)
         qs = _query_string(request)
-        return page(request, "takes.html", fc=fc, rows=rows, columns=TAKE_COLUMNS, sort=sort, desc=desc,
-                    page=pg, pages=max(1, math.ceil(fc["count"] / PAGE_SIZE)), qs=qs,
-                    params=request.query_params, selected=_selected(request), has_manifests=has_manifests,
-                    plot_scenarios=plots.bars(fc["facets"]["scenario"], "takes per scenario"),
-                    plot_durations=plots.histogram(durations, "duration (minutes)", scale=60),
-                    plot_proficiency=plots.bars(fc["facets"]["proficiency"], "proficiency (demonstrator)"))
+        return page(
+            request,
+            "takes.html",
+            fc=fc,
+            rows=rows,
+            columns=TAKE_COLUMNS,
+            sort=sort,
+            desc=desc,
+            page=pg,
+            pages=max(1, math.ceil(fc["count"] / PAGE_SIZE)),
+            qs=qs,
+            params=request.query_params,
+            selected=_selected(request),
+            has_manifests=has_manifests,
+            plot_scenarios=plots.bars(fc["facets"]["scenario"], "takes per scenario"),
+            plot_durations=plots.histogram(durations, "duration (minutes)", scale=60),
+            plot_proficiency=plots.bars(fc["facets"]["proficiency"], "proficiency (demonstrator)"),
+        )
 
     async def takes_export(request: Request) -> Response:
         fmt = request.path_params["fmt"]
@@ -153,6 +196,7 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             from ..takes_output import render
 
             return render(cat, f, fmt, parts=parts, cams=cams, out_dir=out_dir)
+
         result = await db(work)
         headers = {"X-Egoexo-Takes": str(result.n_takes)}
         if result.notes:
@@ -176,32 +220,55 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
                 return None
             summary = dict(zip(cols, row[0]))
             uid = summary["take_uid"]
-            videos = cat.execute("SELECT cam_id, stream, readable_stream_id, is_ego, is_collage, relative_path "
-                                 "FROM take_videos WHERE take_uid = ? ORDER BY cam_id, stream", [uid]).fetchall()
+            videos = cat.execute(
+                "SELECT cam_id, stream, readable_stream_id, is_ego, is_collage, relative_path "
+                "FROM take_videos WHERE take_uid = ? ORDER BY cam_id, stream",
+                [uid],
+            ).fetchall()
             participant = None
             if summary.get("participant_uid") is not None:
-                p = cat.execute("SELECT * FROM participants WHERE participant_uid = ?", [summary["participant_uid"]])
+                p = cat.execute(
+                    "SELECT * FROM participants WHERE participant_uid = ?", [summary["participant_uid"]]
+                )
                 pc = [d[0] for d in p.description]
                 pr = p.fetchall()
                 participant = dict(zip(pc, pr[0])) if pr else None
-            timeline = cat.execute("SELECT source, start_time, end_time, text FROM take_timeline "
-                                   "WHERE take_uid = ? ORDER BY start_time, source", [uid]).fetchall()
-            pose = cat.execute("SELECT kind, source, n_frames FROM ego_pose_takes WHERE take_uid = ? "
-                               "ORDER BY ALL", [uid]).fetchall()
-            relations = cat.execute("SELECT count(*) FROM relations_objects WHERE take_uid = ?", [uid]).fetchall()[0][0]
+            timeline = cat.execute(
+                "SELECT source, start_time, end_time, text FROM take_timeline "
+                "WHERE take_uid = ? ORDER BY start_time, source",
+                [uid],
+            ).fetchall()
+            pose = cat.execute(
+                "SELECT kind, source, n_frames FROM ego_pose_takes WHERE take_uid = ? ORDER BY ALL", [uid]
+            ).fetchall()
+            relations = cat.execute(
+                "SELECT count(*) FROM relations_objects WHERE take_uid = ?", [uid]
+            ).fetchall()[0][0]
             from ..select import Filters
             from ..takes_output import render
 
             quoted = uid.replace("'", "''")
             command = render(cat, Filters.of(where=f"take_uid = '{quoted}'"), "egoexo").text
             return summary, videos, participant, timeline, pose, relations, command
+
         found = await db(work)
         if found is None:
             raise HTTPException(404, f"no take with take_uid or take_name {key!r}")
         summary, videos, participant, timeline, pose, relations, command = found
         lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at)
-        return page(request, "take.html", s=summary, videos=videos, participant=participant,
-                    timeline=timeline, lanes=lanes, pose=pose, relations=relations, command=command, t=t_at)
+        return page(
+            request,
+            "take.html",
+            s=summary,
+            videos=videos,
+            participant=participant,
+            timeline=timeline,
+            lanes=lanes,
+            pose=pose,
+            relations=relations,
+            command=command,
+            t=t_at,
+        )
 
     async def table(request: Request) -> Response:
         view = request.path_params["view"]
@@ -234,23 +301,43 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             total = cat.execute(f'SELECT count(*) FROM "{view}" {where}', args).fetchall()[0][0]
             if fmt:
                 if total > EXPORT_MAX_ROWS:
-                    raise UsageError(f"{total:,} rows: add a filter (?column=value) to export at most "
-                                     f"{EXPORT_MAX_ROWS:,}")
+                    raise UsageError(
+                        f"{total:,} rows: add a filter (?column=value) to export at most {EXPORT_MAX_ROWS:,}"
+                    )
                 cur = cat.execute(f'SELECT * FROM "{view}" {where} {order}', args)
                 buf = io.StringIO(newline="")
-                out.write_text(fmt, [d[0] for d in cur.description], [str(d[1]) for d in cur.description],
-                               out.batches_of(cur), buf)
+                out.write_text(
+                    fmt,
+                    [d[0] for d in cur.description],
+                    [str(d[1]) for d in cur.description],
+                    out.batches_of(cur),
+                    buf,
+                )
                 return buf.getvalue()
-            cur = cat.execute(f'SELECT * FROM "{view}" {where} {order} LIMIT {PAGE_SIZE} '
-                              f'OFFSET {(pg - 1) * PAGE_SIZE}', args)
+            cur = cat.execute(
+                f'SELECT * FROM "{view}" {where} {order} LIMIT {PAGE_SIZE} OFFSET {(pg - 1) * PAGE_SIZE}',
+                args,
+            )
             return described, [d[0] for d in cur.description], cur.fetchall(), total, sort
+
         res = await db(work)
         if fmt:
             return Response(res, media_type=EXPORTS[fmt])
         described, cols, rows, total, sort = res
-        return page(request, "table.html", view=view, described=described, columns=cols, rows=rows, total=total,
-                    page=pg, pages=max(1, math.ceil(total / PAGE_SIZE)), sort=sort, qs=_query_string(request),
-                    params=qp)
+        return page(
+            request,
+            "table.html",
+            view=view,
+            described=described,
+            columns=cols,
+            rows=rows,
+            total=total,
+            page=pg,
+            pages=max(1, math.ceil(total / PAGE_SIZE)),
+            sort=sort,
+            qs=_query_string(request),
+            params=qp,
+        )
 
     async def sql(request: Request) -> Response:
         fmt = request.path_params.get("fmt")
@@ -306,14 +393,17 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
         Route("/search", search),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
         engine.close()
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: on_error, EgoExoSQLError: on_error,
-                                                       Exception: on_error},
-                    lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: on_error, EgoExoSQLError: on_error, Exception: on_error},
+        lifespan=lifespan,
+    )
     app.state.engine = engine
     return app
 

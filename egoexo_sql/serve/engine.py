@@ -4,12 +4,13 @@ every request under a lock, and user SQL on a cursor of its own with a time limi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..catalog import Catalog
-from ..sandbox import CATALOG_ALIAS
 from ..errors import QueryError
+from ..sandbox import CATALOG_ALIAS
 
 T = TypeVar("T")
 
@@ -49,7 +50,9 @@ class Engine:
             raise QueryError(f"the query ran longer than {self.sql_timeout:g} s and was stopped") from None
         except duckdb.Error as e:
             if not timer.is_alive():
-                raise QueryError(f"the query ran longer than {self.sql_timeout:g} s and was stopped") from None
+                raise QueryError(
+                    f"the query ran longer than {self.sql_timeout:g} s and was stopped"
+                ) from None
             raise QueryError(str(e)) from None
         finally:
             timer.cancel()

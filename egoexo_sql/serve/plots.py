@@ -4,11 +4,17 @@ annotation's row below (its text on click)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
-from typing import Iterable, Mapping, Sequence
 
-COLORS = {"keystep": "#2f6f8f", "keystep_benchmark": "#6b9fb8", "atomic": "#c9782b", "commentary": "#8a4f9e",
-          "narration": "#3f8f4f", "demonstration": "#b8434d"}
+COLORS = {
+    "keystep": "#2f6f8f",
+    "keystep_benchmark": "#6b9fb8",
+    "atomic": "#c9782b",
+    "commentary": "#8a4f9e",
+    "narration": "#3f8f4f",
+    "demonstration": "#b8434d",
+}
 LANES = ("keystep", "keystep_benchmark", "atomic", "narration", "commentary", "demonstration")
 
 
@@ -20,20 +26,30 @@ def bars(counts: Mapping[str, int], title: str, width: int = 420, bar: int = 18)
     top = max(n for _, n in items) or 1
     h = bar * len(items) + 24
     label_w = 150
-    out = [f'<svg class="plot" role="img" aria-label="{escape(title)}" width="{width}" height="{h}" '
-           f'viewBox="0 0 {width} {h}"><text x="0" y="12" class="title">{escape(title)}</text>']
+    out = [
+        f'<svg class="plot" role="img" aria-label="{escape(title)}" width="{width}" height="{h}" '
+        f'viewBox="0 0 {width} {h}"><text x="0" y="12" class="title">{escape(title)}</text>'
+    ]
     for i, (k, n) in enumerate(items):
         y = 20 + i * bar
         w = max(1, (width - label_w - 50) * n / top)
-        out.append(f'<g><title>{escape(k)}: {n:,}</title><text x="{label_w - 6}" y="{y + 12}" text-anchor="end">'
-                   f'{escape(k[:22])}</text><rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar - 5}" '
-                   f'class="bar"/><text x="{label_w + w + 4:.1f}" y="{y + 12}">{n:,}</text></g>')
+        out.append(
+            f'<g><title>{escape(k)}: {n:,}</title><text x="{label_w - 6}" y="{y + 12}" text-anchor="end">'
+            f'{escape(k[:22])}</text><rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar - 5}" '
+            f'class="bar"/><text x="{label_w + w + 4:.1f}" y="{y + 12}">{n:,}</text></g>'
+        )
     out.append("</svg>")
     return "".join(out)
 
 
-def histogram(values: Sequence[float | None], title: str, scale: float = 1.0, bins: int = 20,
-              width: int = 420, height: int = 150) -> str:
+def histogram(
+    values: Sequence[float | None],
+    title: str,
+    scale: float = 1.0,
+    bins: int = 20,
+    width: int = 420,
+    height: int = 150,
+) -> str:
     """A histogram of ``values`` / ``scale`` in ``bins`` equal bins."""
     xs = [v / scale for v in values if v is not None]
     if not xs:
@@ -45,47 +61,67 @@ def histogram(values: Sequence[float | None], title: str, scale: float = 1.0, bi
         counts[min(bins - 1, int((x - lo) / span * bins))] += 1
     top = max(counts)
     bw = (width - 20) / bins
-    out = [f'<svg class="plot" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}"><text x="0" y="12" class="title">{escape(title)}</text>']
+    out = [
+        f'<svg class="plot" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><text x="0" y="12" class="title">{escape(title)}</text>'
+    ]
     for i, n in enumerate(counts):
         h = (height - 45) * n / top if top else 0
         a, b = lo + span * i / bins, lo + span * (i + 1) / bins
-        out.append(f'<g><title>{a:.1f} to {b:.1f}: {n:,}</title><rect x="{10 + i * bw:.1f}" '
-                   f'y="{height - 25 - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" class="bar"/></g>')
-    out.append(f'<text x="10" y="{height - 8}">{lo:.1f}</text><text x="{width - 10}" y="{height - 8}" '
-               f'text-anchor="end">{hi:.1f}</text></svg>')
+        out.append(
+            f'<g><title>{a:.1f} to {b:.1f}: {n:,}</title><rect x="{10 + i * bw:.1f}" '
+            f'y="{height - 25 - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" class="bar"/></g>'
+        )
+    out.append(
+        f'<text x="10" y="{height - 8}">{lo:.1f}</text><text x="{width - 10}" y="{height - 8}" '
+        f'text-anchor="end">{hi:.1f}</text></svg>'
+    )
     return "".join(out)
 
 
-def timeline(events: Iterable[tuple], duration: float | None, at: float | None = None,
-             width: int = 1000, lane: int = 26) -> str:
+def timeline(
+    events: Iterable[tuple],
+    duration: float | None,
+    at: float | None = None,
+    width: int = 1000,
+    lane: int = 26,
+) -> str:
     """A take's annotations as lanes on one time axis: intervals as bars, moments as marks;
     each mark links to its row (#ev-N) and shows its text on hover."""
     events = list(events)
     end = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
-    lanes = [s for s in LANES if any(e[0] == s for e in events)] + sorted(
-        {e[0] for e in events} - set(LANES))
+    lanes = [s for s in LANES if any(e[0] == s for e in events)] + sorted({e[0] for e in events} - set(LANES))
     label_w = 130
     h = 30 + lane * max(1, len(lanes))
     x = lambda t: label_w + (width - label_w - 10) * max(0.0, t) / end  # noqa: E731
-    out = [f'<svg class="timeline" role="img" aria-label="annotations on one time axis" width="{width}" '
-           f'height="{h}" viewBox="0 0 {width} {h}">']
+    out = [
+        f'<svg class="timeline" role="img" aria-label="annotations on one time axis" width="{width}" '
+        f'height="{h}" viewBox="0 0 {width} {h}">'
+    ]
     for i, s in enumerate(lanes):
         y = 20 + i * lane
-        out.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" class="lane">{escape(s)}</text>'
-                   f'<line x1="{label_w}" x2="{width - 10}" y1="{y + 10}" y2="{y + 10}" class="axis"/>')
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" class="lane">{escape(s)}</text>'
+            f'<line x1="{label_w}" x2="{width - 10}" y1="{y + 10}" y2="{y + 10}" class="axis"/>'
+        )
     for n, (source, start, stop, text) in enumerate(events):
         if start is None:
             continue
         y = 20 + lanes.index(source) * lane
         color = COLORS.get(source, "#555")
-        tip = escape(f"{source} {start:.1f}s" + (f"-{stop:.1f}s" if stop is not None else "") + f": {text or ''}")
+        tip = escape(
+            f"{source} {start:.1f}s" + (f"-{stop:.1f}s" if stop is not None else "") + f": {text or ''}"
+        )
         if stop is not None:
-            mark = (f'<rect x="{x(start):.1f}" y="{y + 2}" width="{max(2.0, x(stop) - x(start)):.1f}" '
-                    f'height="16" fill="{color}" class="span"/>')
+            mark = (
+                f'<rect x="{x(start):.1f}" y="{y + 2}" width="{max(2.0, x(stop) - x(start)):.1f}" '
+                f'height="16" fill="{color}" class="span"/>'
+            )
         else:
             mark = f'<circle cx="{x(start):.1f}" cy="{y + 10}" r="4.5" fill="{color}" class="point"/>'
-        out.append(f'<a href="#ev-{n}" class="mark" data-source="{escape(source)}"><title>{tip}</title>{mark}</a>')
+        out.append(
+            f'<a href="#ev-{n}" class="mark" data-source="{escape(source)}"><title>{tip}</title>{mark}</a>'
+        )
     for k in range(0, 11):
         t = end * k / 10
         out.append(f'<text x="{x(t):.1f}" y="{h - 2}" text-anchor="middle" class="tick">{t:.0f}s</text>')

@@ -34,5 +34,14 @@ from .completion import CatalogWords, SQLCompleter
 from .session import HISTORY_ENV, Shell, history_path
 from .syntax import DOT_COMMANDS, is_complete, one_line, split_statements
 
-__all__ = ["CatalogWords", "DOT_COMMANDS", "HISTORY_ENV", "SQLCompleter", "Shell", "history_path",
-           "is_complete", "one_line", "split_statements"]
+__all__ = [
+    "CatalogWords",
+    "DOT_COMMANDS",
+    "HISTORY_ENV",
+    "SQLCompleter",
+    "Shell",
+    "history_path",
+    "is_complete",
+    "one_line",
+    "split_statements",
+]

@@ -25,7 +25,7 @@ class CatalogWords:
     keywords: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, cat: Catalog) -> "CatalogWords":
+    def load(cls, cat: Catalog) -> CatalogWords:
         from .. import sandbox
 
         con = cat.connection
@@ -57,9 +57,8 @@ class CatalogWords:
         words.functions = sorted(names)
         try:
             words.keywords = [
-                r[0].upper() for r in con.execute(
-                    "SELECT keyword_name FROM duckdb_keywords() ORDER BY 1"
-                ).fetchall()
+                r[0].upper()
+                for r in con.execute("SELECT keyword_name FROM duckdb_keywords() ORDER BY 1").fetchall()
             ]
         except Exception:  # pragma: no cover - an engine without duckdb_keywords()
             words.keywords = list(_FALLBACK_KEYWORDS)
@@ -74,11 +73,55 @@ class CatalogWords:
 
 
 _FALLBACK_KEYWORDS = (
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN",
-    "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "CROSS", "ON", "USING", "AS", "AND", "OR", "NOT",
-    "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END",
-    "DISTINCT", "UNION", "ALL", "EXCEPT", "INTERSECT", "WITH", "ASC", "DESC", "QUALIFY",
-    "DESCRIBE", "SUMMARIZE", "SHOW", "VALUES", "CAST", "TRUE", "FALSE",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "BY",
+    "ORDER",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "INNER",
+    "OUTER",
+    "CROSS",
+    "ON",
+    "USING",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "IS",
+    "NULL",
+    "LIKE",
+    "ILIKE",
+    "BETWEEN",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "DISTINCT",
+    "UNION",
+    "ALL",
+    "EXCEPT",
+    "INTERSECT",
+    "WITH",
+    "ASC",
+    "DESC",
+    "QUALIFY",
+    "DESCRIBE",
+    "SUMMARIZE",
+    "SHOW",
+    "VALUES",
+    "CAST",
+    "TRUE",
+    "FALSE",
 )
 _CLAUSES = re.compile(
     r"\b(SELECT|FROM|JOIN|WHERE|ON|USING|GROUP|ORDER|BY|HAVING|QUALIFY|LIMIT|DESCRIBE|SUMMARIZE|"
@@ -86,9 +129,7 @@ _CLAUSES = re.compile(
     re.I,
 )
 _TABLE_CONTEXT = {"FROM", "JOIN", "DESCRIBE", "SUMMARIZE"}
-_FROM_ITEM = re.compile(
-    r"(?:\bFROM|\bJOIN|,)\s+([A-Za-z_]\w*)(?:\s+(?:AS\s+)?([A-Za-z_]\w*))?", re.I
-)
+_FROM_ITEM = re.compile(r"(?:\bFROM|\bJOIN|,)\s+([A-Za-z_]\w*)(?:\s+(?:AS\s+)?([A-Za-z_]\w*))?", re.I)
 
 
 class SQLCompleter(Completer):
@@ -106,8 +147,9 @@ class SQLCompleter(Completer):
         m = re.search(r"([A-Za-z_]\w*)\.(\w*)$", before)
         if m:  # alias.column or view.column
             target = self._resolve(m.group(1), document.text)
-            yield from self._match(m.group(2), self.words.columns.get(target or "", []),
-                                   f"column of {target}", keep_case=True)
+            yield from self._match(
+                m.group(2), self.words.columns.get(target or "", []), f"column of {target}", keep_case=True
+            )
             return
         word = re.search(r"\w*$", before).group()
         if not word and not complete_event.completion_requested:
@@ -154,7 +196,7 @@ class SQLCompleter(Completer):
         last = found[-1].upper()
         # FROM a, b  -> still a table context after the comma; FROM a x -> not
         if last in _TABLE_CONTEXT:
-            tail = text[[m.end() for m in _CLAUSES.finditer(text)][-1]:]
+            tail = text[[m.end() for m in _CLAUSES.finditer(text)][-1] :]
             if re.fullmatch(r"\s*", tail) or re.search(r",\s*$", tail):
                 return last
             return "AFTER_TABLE"
@@ -188,8 +230,12 @@ class SQLCompleter(Completer):
             return
         cmd = DOT_ALIASES.get(parts[0].lower(), parts[0].lower())
         arg = parts[1] if len(parts) > 1 else ""
-        choices = {".schema": self.words.views, ".mode": list(MODES), ".timer": ["on", "off"],
-                   ".maxrows": ["0", str(DEFAULT_MAX_ROWS), "1000"]}.get(cmd)
+        choices = {
+            ".schema": self.words.views,
+            ".mode": list(MODES),
+            ".timer": ["on", "off"],
+            ".maxrows": ["0", str(DEFAULT_MAX_ROWS), "1000"],
+        }.get(cmd)
         if choices is not None:
             yield from self._match(arg.strip(), choices, cmd[1:], keep_case=True)
         elif cmd == ".output":

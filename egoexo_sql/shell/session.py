@@ -7,8 +7,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -82,7 +83,9 @@ class Shell:
     ):
         if isinstance(catalog, Catalog):
             if not catalog.sandboxed:
-                raise ValueError("the shell runs user SQL on a sandboxed catalog: Catalog.open(path, sandbox=True)")
+                raise ValueError(
+                    "the shell runs user SQL on a sandboxed catalog: Catalog.open(path, sandbox=True)"
+                )
             self.catalog = catalog
             self._owns_catalog = False
         else:
@@ -181,8 +184,10 @@ class Shell:
 
     def banner(self) -> str:
         n = len(self.words.views)
-        return (f"egoexo-sql shell on {self.catalog.path} ({n} views)\n"
-                "End SQL with ';'. .help lists the commands; .quit or Ctrl-D leaves.\n")
+        return (
+            f"egoexo-sql shell on {self.catalog.path} ({n} views)\n"
+            "End SQL with ';'. .help lists the commands; .quit or Ctrl-D leaves.\n"
+        )
 
     def run(self) -> int:
         """The interactive loop; returns the exit code (0)."""
@@ -432,8 +437,13 @@ class Shell:
         cmd = DOT_ALIASES.get(parts[0].lower(), parts[0].lower())
         arg = parts[1].strip() if len(parts) > 1 else ""
         handler = {
-            ".tables": self._tables, ".schema": self._schema, ".mode": self._mode,
-            ".output": self._output, ".timer": self._timer, ".maxrows": self._maxrows, ".help": self._help,
+            ".tables": self._tables,
+            ".schema": self._schema,
+            ".mode": self._mode,
+            ".output": self._output,
+            ".timer": self._timer,
+            ".maxrows": self._maxrows,
+            ".help": self._help,
             ".quit": self._quit,
         }.get(cmd)
         if handler is None:
@@ -451,8 +461,9 @@ class Shell:
         rows = self.catalog.table_rows()
         from ..catalog import TABLE_COLUMNS
 
-        self._write_rows(TABLE_COLUMNS, ["VARCHAR", "VARCHAR", "BIGINT", "VARCHAR"], rows,
-                         max_cell=_output.MAX_CELL)
+        self._write_rows(
+            TABLE_COLUMNS, ["VARCHAR", "VARCHAR", "BIGINT", "VARCHAR"], rows, max_cell=_output.MAX_CELL
+        )
 
     def _schema(self, arg: str) -> None:
         from ..catalog import DESCRIBE_COLUMNS
@@ -518,12 +529,18 @@ class Shell:
             self.error(f".maxrows {arg}: a number of rows, 0 for all")
 
     def _help(self, arg: str) -> None:
-        state = {"mode": self.mode, "output": self.output_path or "terminal",
-                 "timer": "on" if self.timer else "off", "maxrows": self.max_rows or "all"}
+        state = {
+            "mode": self.mode,
+            "output": self.output_path or "terminal",
+            "timer": "on" if self.timer else "off",
+            "maxrows": self.max_rows or "all",
+        }
         width = max(len(c) for c in DOT_COMMANDS)
         lines = [f"{cmd.ljust(width)}  {about.format(**state)}" for cmd, about in DOT_COMMANDS.items()]
         lines.append("")
-        lines.append("SQL: one read-only query per statement, ending with ';' (Alt-Enter runs the input as is).")
+        lines.append(
+            "SQL: one read-only query per statement, ending with ';' (Alt-Enter runs the input as is)."
+        )
         lines.append("Tab completes; Ctrl-C cancels a running query or clears the input; Ctrl-D leaves.")
         self.note("\n".join(lines))
 

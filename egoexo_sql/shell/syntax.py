@@ -41,7 +41,9 @@ def split_statements(text: str) -> tuple[list[str], str]:
     while i < n:
         c = text[i]
         if c == "'":
-            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            escapes = (
+                i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            )
             i += 1
             while i < n:
                 if escapes and text[i] == "\\":
@@ -65,8 +67,10 @@ def split_statements(text: str) -> tuple[list[str], str]:
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = n if end == -1 else end + 2
-        elif c == "$" and (m := re.match(r"\$([A-Za-z_]\w*)?\$", text[i:])) and (
-            i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
+        elif (
+            c == "$"
+            and (m := re.match(r"\$([A-Za-z_]\w*)?\$", text[i:]))
+            and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
         ):
             tag = m.group(0)
             end = text.find(tag, i + len(tag))

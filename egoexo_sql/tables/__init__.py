@@ -22,7 +22,15 @@ from __future__ import annotations
 
 from .source import GROUPS, Compiler, Source, StreamingSource, is_streaming, streaming_source
 
-__all__ = ["GROUPS", "Compiler", "Source", "StreamingSource", "all_sources", "is_streaming", "streaming_source"]
+__all__ = [
+    "GROUPS",
+    "Compiler",
+    "Source",
+    "StreamingSource",
+    "all_sources",
+    "is_streaming",
+    "streaming_source",
+]
 
 
 def all_sources() -> list[Source]:

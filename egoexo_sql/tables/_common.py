@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 
@@ -25,7 +26,7 @@ def split_of(rel: str, prefix: str) -> str | None:
     return m.group(1) if m else None
 
 
-def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[tuple[str, str]]:
+def split_files(release: Release, files: Iterable[Path], prefix: str) -> list[tuple[str, str]]:
     """(relative path, split) for the inputs named ``<prefix>_<split>.json``, in split order."""
     out = []
     for f in files:
@@ -37,7 +38,7 @@ def split_files(release: "Release", files: Iterable[Path], prefix: str) -> list[
     return out
 
 
-def split_files_once(release: "Release", files: Iterable[Path], stem: str) -> list[tuple[str, str]]:
+def split_files_once(release: Release, files: Iterable[Path], stem: str) -> list[tuple[str, str]]:
     """(relative path, split) of ``<stem>_<train|val|test>[_unannotated].json`` files, in
     split order; another name, or a second file for one split, is an InputError."""
     pattern = re.compile(rf"{re.escape(stem)}_(train|val|test)(_unannotated)?\.json")
@@ -46,15 +47,17 @@ def split_files_once(release: "Release", files: Iterable[Path], stem: str) -> li
         rel = release.rel(f)
         m = pattern.fullmatch(rel.rpartition("/")[2])
         if m is None:
-            raise InputError(rel, None, f"a file named {stem}_<train|val|test>[_unannotated].json",
-                             "another name")
+            raise InputError(
+                rel, None, f"a file named {stem}_<train|val|test>[_unannotated].json", "another name"
+            )
         found.append((SPLITS.index(m.group(1)), rel, m.group(1)))
     seen: dict[str, str] = {}
     out = []
     for _, rel, split in sorted(found):
         if split in seen:
-            raise InputError(rel, None, f"one {stem} file for the {split} split",
-                             f"a second one besides {seen[split]}")
+            raise InputError(
+                rel, None, f"one {stem} file for the {split} split", f"a second one besides {seen[split]}"
+            )
         seen[split] = rel
         out.append((rel, split))
     return out
@@ -71,7 +74,7 @@ class gc_free:
         self.compile_fn = compile_fn
         functools.update_wrapper(self, compile_fn)
 
-    def __call__(self, release: "Release", files: list[Path], *tables: Any) -> Any:
+    def __call__(self, release: Release, files: list[Path], *tables: Any) -> Any:
         from ..release import gc_paused
 
         with gc_paused():
@@ -81,7 +84,7 @@ class gc_free:
         return (gc_free, (self.compile_fn,))
 
 
-def to_table(table: str, cols: dict[str, Any]) -> "pa.Table":
+def to_table(table: str, cols: dict[str, Any]) -> pa.Table:
     """Columns (Python lists, or Arrow arrays built another way) -> the conformed table."""
     import pyarrow as pa
 
@@ -98,22 +101,21 @@ def to_table(table: str, cols: dict[str, Any]) -> "pa.Table":
     return conform(table, pa.table(arrays))
 
 
-def row_groups(counts: Sequence[int]) -> "pa.Array":
+def row_groups(counts: Sequence[int]) -> pa.Array:
     """Group index of each row when group i has counts[i] rows: [2, 0, 1] -> [0, 0, 2]."""
     import pyarrow as pa
 
-    return pa.array(list(chain.from_iterable(map(repeat, range(len(counts)), counts))),
-                    type=pa.int64())
+    return pa.array(list(chain.from_iterable(map(repeat, range(len(counts)), counts))), type=pa.int64())
 
 
-def repeat_per_row(values: Sequence[Any], rows: "pa.Array", type_: "pa.DataType") -> "pa.Array":
+def repeat_per_row(values: Sequence[Any], rows: pa.Array, type_: pa.DataType) -> pa.Array:
     """One value per group -> one value per row (``rows`` from :func:`row_groups`), in C."""
     import pyarrow as pa
 
     return pa.array(values, type=type_).take(rows)
 
 
-def has_duplicates(table: "pa.Table", keys: Sequence[str]) -> bool:
+def has_duplicates(table: pa.Table, keys: Sequence[str]) -> bool:
     """Whether some combination of the key columns occurs twice (computed in Arrow)."""
     if table.num_rows == 0:
         return False
@@ -125,9 +127,7 @@ def column(items: Sequence[Any], attr: str) -> list[Any]:
     return list(map(attrgetter(attr), items))
 
 
-def check_unique(
-    keys: Sequence[Any], file: str, path_of: Callable[[int], str], what: str
-) -> None:
+def check_unique(keys: Sequence[Any], file: str, path_of: Callable[[int], str], what: str) -> None:
     """InputError at the second occurrence of a key, naming both positions."""
     if len(set(keys)) == len(keys):
         return

@@ -15,8 +15,9 @@ ordinary way, which produces the precise InputError (file, JSON path, line, colu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import msgspec
 
@@ -50,7 +51,7 @@ class _Reader:
         """Make at least ``at_least`` more bytes available past pos; False at EOF."""
         if self.pos > len(self.buf) // 2 or self.pos > self.chunk:
             self.base += self.pos
-            self.buf = self.buf[self.pos:]
+            self.buf = self.buf[self.pos :]
             self.pos = 0
         got = False
         while len(self.buf) - self.pos < at_least and not self.eof:
@@ -74,7 +75,7 @@ class _Reader:
 
     def peek(self) -> bytes:
         self.skip_ws()
-        return self.buf[self.pos:self.pos + 1]
+        return self.buf[self.pos : self.pos + 1]
 
     def expect(self, ch: bytes) -> None:
         if self.peek() != ch:
@@ -87,7 +88,7 @@ class _Reader:
         need = self.chunk
         while True:
             self.fill(min(need, self.chunk))
-            view = memoryview(self.buf)[self.pos:]
+            view = memoryview(self.buf)[self.pos :]
             try:
                 msgspec.json.decode(view, type=msgspec.Raw)
             except msgspec.DecodeError as e:
@@ -95,7 +96,7 @@ class _Reader:
                 m = _TRAILING.search(msg)
                 if m:
                     end = int(m.group(1)) - 1  # msgspec counts the trailing character
-                    if 0 < end <= len(view) and view[end:end + 1] in (b",", b"}", b"]", b":"):
+                    if 0 < end <= len(view) and view[end : end + 1] in (b",", b"}", b"]", b":"):
                         out = view[:end]
                         self.pos += end
                         return out

@@ -72,8 +72,9 @@ def _flags(values: list[Any], rel: str, f: AtomicFile, start: int, key: str) -> 
             values[i] = _FLAG_TEXT[v]
             n += 1
         else:  # raises, naming the description
-            variants.boolean(v, rel, lambda i=i: _locate(f, i - start) + f".{key}",
-                             "atomic_descriptions.flag_text")
+            variants.boolean(
+                v, rel, lambda i=i: _locate(f, i - start) + f".{key}", "atomic_descriptions.flag_text"
+            )
     variants.note(rel, "atomic_descriptions.flag_text", n)
     return values
 
@@ -89,7 +90,7 @@ def _locate(f: AtomicFile, row: int) -> str:
     return "$.annotations"  # pragma: no cover
 
 
-def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_atomic(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     import pyarrow as pa
 
     parts: list[pa.Table] = []
@@ -110,9 +111,12 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
             for ai, a in enumerate(anns):
                 key = (uid, a.annotation_uid)
                 if key in seen:
-                    raise InputError(rel, f'$.annotations["{uid}"][{ai}].annotation_uid',
-                                     "an annotation_uid not used before for this take",
-                                     f"{a.annotation_uid!r}, already in {seen[key]}")
+                    raise InputError(
+                        rel,
+                        f'$.annotations["{uid}"][{ai}].annotation_uid',
+                        "an annotation_uid not used before for this take",
+                        f"{a.annotation_uid!r}, already in {seen[key]}",
+                    )
                 seen[key] = rel
                 d = a.descriptions
                 n = len(d)
@@ -129,29 +133,37 @@ def compile_atomic(release: "Release", files: list[Path]) -> dict[str, "pa.Table
         if None in subjects:  # the v1 key spelling, where subject is missing
             old = column(descs, "narration_subject")
             subjects = [s if s is not None else o for s, o in zip(subjects, old)]
-            variants.note(rel, "atomic_descriptions.narration_subject",
-                          sum(1 for s, o in zip(column(descs, "subject"), old) if s is None and o is not None))
+            variants.note(
+                rel,
+                "atomic_descriptions.narration_subject",
+                sum(1 for s, o in zip(column(descs, "subject"), old) if s is None and o is not None),
+            )
         bests = column(descs, "best_exo")
         raw_cam = [None if b is None else b.raw_cam_id for b in bests]
         if not set(map(type, raw_cam)) <= {str, type(None)}:
             raw_cam = [to_text(v) for v in raw_cam]
-        parts.append(to_table("atomic_descriptions", {
-            "take_uid": pa.array(a_take, type=pa.string()).take(rows),
-            "split": pa.repeat(pa.scalar(split, type=pa.string()), len(descs)),
-            "annotation_uid": pa.array(a_uid, type=pa.string()).take(rows),
-            "annotator_id": pa.array(a_annotator, type=pa.string()).take(rows),
-            "rejected": pa.array(a_rejected, type=pa.bool_()).take(rows),
-            "reject_reason": pa.array(a_reason, type=pa.string()).take(rows),
-            "description_idx": idx,
-            "timestamp": column(descs, "timestamp"),
-            "text": column(descs, "text"),
-            "subject": subjects,
-            "ego_visible": _flags(column(descs, "ego_visible"), rel, f, 0, "ego_visible"),
-            "unsure": _flags(column(descs, "unsure"), rel, f, 0, "unsure"),
-            "best_exo_cam_id": [None if b is None else b.cam_id for b in bests],
-            "best_exo_raw_cam_id": raw_cam,
-            "extra": pa.array(extra, type=pa.string()).take(rows),
-        }))
+        parts.append(
+            to_table(
+                "atomic_descriptions",
+                {
+                    "take_uid": pa.array(a_take, type=pa.string()).take(rows),
+                    "split": pa.repeat(pa.scalar(split, type=pa.string()), len(descs)),
+                    "annotation_uid": pa.array(a_uid, type=pa.string()).take(rows),
+                    "annotator_id": pa.array(a_annotator, type=pa.string()).take(rows),
+                    "rejected": pa.array(a_rejected, type=pa.bool_()).take(rows),
+                    "reject_reason": pa.array(a_reason, type=pa.string()).take(rows),
+                    "description_idx": idx,
+                    "timestamp": column(descs, "timestamp"),
+                    "text": column(descs, "text"),
+                    "subject": subjects,
+                    "ego_visible": _flags(column(descs, "ego_visible"), rel, f, 0, "ego_visible"),
+                    "unsure": _flags(column(descs, "unsure"), rel, f, 0, "unsure"),
+                    "best_exo_cam_id": [None if b is None else b.cam_id for b in bests],
+                    "best_exo_raw_cam_id": raw_cam,
+                    "extra": pa.array(extra, type=pa.string()).take(rows),
+                },
+            )
+        )
         del f, descs, bests
     if not parts:
         return {"atomic_descriptions": schema_of("atomic_descriptions").empty_table()}

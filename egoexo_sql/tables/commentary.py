@@ -68,7 +68,7 @@ class _TakeRef(msgspec.Struct, gc=False):
     take_name: str
 
 
-def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_commentary(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     import pyarrow as pa
 
     parts: list[pa.Table] = []
@@ -86,9 +86,12 @@ def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.T
                 if name:
                     uid_of.setdefault(name, uid)
                 if c.commentary in seen:
-                    raise InputError(rel, f'$.annotations["{uid}"][{ci}].commentary',
-                                     "a commentary not listed before",
-                                     f"{c.commentary!r}, already in {seen[c.commentary]}")
+                    raise InputError(
+                        rel,
+                        f'$.annotations["{uid}"][{ci}].commentary',
+                        "a commentary not listed before",
+                        f"{c.commentary!r}, already in {seen[c.commentary]}",
+                    )
                 seen[c.commentary] = rel
                 comm.append(c)
                 c_take.append(uid)
@@ -97,35 +100,44 @@ def compile_commentary(release: "Release", files: list[Path]) -> dict[str, "pa.T
         # commentary-level values once per commentary, repeated per recording in Arrow
         rows = row_groups([len(c.commentary_data) for c in comm])
         ids = column(comm, "commentary")
-        parts.append(to_table("expert_commentary", {
-            "take_uid": repeat_per_row(c_take, rows, pa.string()),
-            "split": pa.repeat(pa.scalar(split, type=pa.string()), len(recs)),
-            "take_name": repeat_per_row(column(comm, "take_name"), rows, pa.string()),
-            "commentary_id": repeat_per_row(ids, rows, pa.string()),
-            "expert_uid": repeat_per_row([i.rpartition("/")[2] for i in ids], rows, pa.string()),
-            "task_id": repeat_per_row(column(comm, "task_id"), rows, pa.int32()),
-            "recording_idx": idx,
-            "recording": column(recs, "recording"),
-            "video_time": column(recs, "video_time"),
-            "text": column(recs, "text"),
-            "error": column(recs, "error"),
-            "error_desc": [r.underscore_error_desc if r.underscore_error_desc is not None
-                           else r.error_desc for r in recs],
-            "duration_approx": column(recs, "duration_approx"),
-            "extra": repeat_per_row(extra, rows, pa.string()),
-        }))
+        parts.append(
+            to_table(
+                "expert_commentary",
+                {
+                    "take_uid": repeat_per_row(c_take, rows, pa.string()),
+                    "split": pa.repeat(pa.scalar(split, type=pa.string()), len(recs)),
+                    "take_name": repeat_per_row(column(comm, "take_name"), rows, pa.string()),
+                    "commentary_id": repeat_per_row(ids, rows, pa.string()),
+                    "expert_uid": repeat_per_row([i.rpartition("/")[2] for i in ids], rows, pa.string()),
+                    "task_id": repeat_per_row(column(comm, "task_id"), rows, pa.int32()),
+                    "recording_idx": idx,
+                    "recording": column(recs, "recording"),
+                    "video_time": column(recs, "video_time"),
+                    "text": column(recs, "text"),
+                    "error": column(recs, "error"),
+                    "error_desc": [
+                        r.underscore_error_desc if r.underscore_error_desc is not None else r.error_desc
+                        for r in recs
+                    ],
+                    "duration_approx": column(recs, "duration_approx"),
+                    "extra": repeat_per_row(extra, rows, pa.string()),
+                },
+            )
+        )
     return {
-        "expert_commentary": pa.concat_tables(parts) if parts else
-        schema_of("expert_commentary").empty_table(),
+        "expert_commentary": pa.concat_tables(parts)
+        if parts
+        else schema_of("expert_commentary").empty_table(),
         "expert_ratings": _ratings(release, files, uid_of),
     }
 
 
-def _ratings(release: "Release", files: list[Path], uid_of: dict[str, str]) -> "pa.Table":
+def _ratings(release: Release, files: list[Path], uid_of: dict[str, str]) -> pa.Table:
     # take_name -> take_uid: the commentary files know it for commented takes;
     # takes.json is read (take_uid and take_name only) only if some name is left.
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_uid", "take_name", "expert_uid", "commentary_id", "rating", "why")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("take_uid", "take_name", "expert_uid", "commentary_id", "rating", "why")
+    }
     data_files = sorted(r for r in map(release.rel, files) if r.endswith("/data.json"))
     for rel in data_files:
         parts = rel.split("/")

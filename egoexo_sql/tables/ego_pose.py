@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterator
 from functools import cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import TYPE_CHECKING, Union
 
 import msgspec
 
@@ -51,16 +52,16 @@ BUCKETS = 16
 
 
 class Joint3D(msgspec.Struct, gc=False):
-    x: Union[float, None] = None
-    y: Union[float, None] = None
-    z: Union[float, None] = None
-    num_views_for_3d: Union[int, None] = None
+    x: float | None = None
+    y: float | None = None
+    z: float | None = None
+    num_views_for_3d: int | None = None
 
 
 class Joint2D(msgspec.Struct, gc=False):
-    x: Union[float, None] = None
-    y: Union[float, None] = None
-    placement: Union[str, None] = None
+    x: float | None = None
+    y: float | None = None
+    placement: str | None = None
 
 
 class FrameAnnotation(msgspec.Struct, gc=False):
@@ -77,9 +78,9 @@ Mat34 = tuple[Row4, Row4, Row4]
 
 
 class CameraPose(msgspec.Struct, gc=False):
-    camera_intrinsics: Union[Mat33, None] = None
-    camera_extrinsics: Union[Mat34, dict[str, Mat34], None] = None
-    distortion_coeffs: Union[list[float], None] = None
+    camera_intrinsics: Mat33 | None = None
+    camera_extrinsics: Mat34 | dict[str, Mat34] | None = None
+    distortion_coeffs: list[float] | None = None
 
 
 #: the ``_posecols.ABI`` this module is written for; another one is not used
@@ -106,9 +107,11 @@ def _load_native(source: Path | None = None):
         if hashlib.sha256(src.read_bytes()).hexdigest() != built_from:
             import warnings
 
-            warnings.warn(f"{_posecols.__file__} was built from another version of {src}: ego pose "
-                          "decodes with msgspec until the package is installed again (pip install -e .)",
-                          stacklevel=2)
+            warnings.warn(
+                f"{_posecols.__file__} was built from another version of {src}: ego pose "
+                "decodes with msgspec until the package is installed again (pip install -e .)",
+                stacklevel=2,
+            )
             return None
     return _posecols
 
@@ -161,10 +164,10 @@ _first = itemgetter(0)
 _VIEWS, _PLACEMENT = attrgetter("num_views_for_3d"), attrgetter("placement")
 
 
-Chunk = Union[tuple[str, "pa.Table"], tuple[str, "pa.Table", dict[str, str]]]
+Chunk = Union[tuple[str, "pa.Table"], tuple[str, "pa.Table", dict[str, str]]]  # noqa: UP007
 
 
-def compile_pose_file(release: "Release", path: Path) -> Iterator[Chunk]:
+def compile_pose_file(release: Release, path: Path) -> Iterator[Chunk]:
     """One body or hand pose file -> ego_pose_3d, ego_pose_2d and ego_pose_takes rows
     (the first two without their partition columns, whose values come third)."""
     import pyarrow as pa
@@ -224,98 +227,148 @@ def compile_pose_file(release: "Release", path: Path) -> Iterator[Chunk]:
     part = {"kind": kind, "source": source, "split": split}
     # tables built in the schema's own types, the partition columns (from the path)
     # named, not repeated: the writer then neither casts, copies nor checks them
-    yield "ego_pose_3d", pa.Table.from_arrays([
-        _const(take_uid, n3),
-        _expand_int(g3_frame, g3_n, n3),
-        _expand_int(g3_idx, g3_n, n3),
-        pa.array(j3, pa.string()),
-        pa.array(list(map(_X, v3)), pa.float64()),
-        pa.array(list(map(_Y, v3)), pa.float64()),
-        pa.array(list(map(_Z, v3)), pa.float64()),
-        pa.array(list(map(_VIEWS, v3)), pa.int32()),
-    ], schema=_file_schema("ego_pose_3d")), part
+    yield (
+        "ego_pose_3d",
+        pa.Table.from_arrays(
+            [
+                _const(take_uid, n3),
+                _expand_int(g3_frame, g3_n, n3),
+                _expand_int(g3_idx, g3_n, n3),
+                pa.array(j3, pa.string()),
+                pa.array(list(map(_X, v3)), pa.float64()),
+                pa.array(list(map(_Y, v3)), pa.float64()),
+                pa.array(list(map(_Z, v3)), pa.float64()),
+                pa.array(list(map(_VIEWS, v3)), pa.int32()),
+            ],
+            schema=_file_schema("ego_pose_3d"),
+        ),
+        part,
+    )
     del j3, v3
-    yield "ego_pose_2d", pa.Table.from_arrays([
-        _const(take_uid, n2),
-        _expand_int(g2_frame, g2_n, n2),
-        _expand_int(g2_idx, g2_n, n2),
-        pa.array(g2_cam, pa.string()).take(_group_index(g2_n, n2)),
-        pa.array(j2, pa.string()),
-        pa.array(list(map(_X, v2)), pa.float64()),
-        pa.array(list(map(_Y, v2)), pa.float64()),
-        pa.array(list(map(_PLACEMENT, v2)), pa.string()),
-    ], schema=_file_schema("ego_pose_2d")), part
+    yield (
+        "ego_pose_2d",
+        pa.Table.from_arrays(
+            [
+                _const(take_uid, n2),
+                _expand_int(g2_frame, g2_n, n2),
+                _expand_int(g2_idx, g2_n, n2),
+                pa.array(g2_cam, pa.string()).take(_group_index(g2_n, n2)),
+                pa.array(j2, pa.string()),
+                pa.array(list(map(_X, v2)), pa.float64()),
+                pa.array(list(map(_Y, v2)), pa.float64()),
+                pa.array(list(map(_PLACEMENT, v2)), pa.string()),
+            ],
+            schema=_file_schema("ego_pose_2d"),
+        ),
+        part,
+    )
     yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, set(g2_cam))
 
 
-def _native_tables(cols: dict, take_uid: str, split: str, kind: str,
-                   source: str) -> Iterator[Chunk]:
+def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str) -> Iterator[Chunk]:
     """The decoder's column buffers -> the same three tables as the reference path."""
     import numpy as np
     import pyarrow as pa
 
     buf = pa.py_buffer
 
-    def num(name: str, typ: "pa.DataType", n: int) -> "pa.Array":
+    def num(name: str, typ: pa.DataType, n: int) -> pa.Array:
         valid = cols.get(name + "_valid")
-        return pa.Array.from_buffers(typ, n, [None if valid is None else buf(valid), buf(cols[name])],
-                                     null_count=cols.get(name + "_nulls", 0))
+        return pa.Array.from_buffers(
+            typ,
+            n,
+            [None if valid is None else buf(valid), buf(cols[name])],
+            null_count=cols.get(name + "_nulls", 0),
+        )
 
-    def text(name: str, n: int) -> "pa.Array":
+    def text(name: str, n: int) -> pa.Array:
         valid = cols.get(name + "_valid")
-        return pa.StringArray.from_buffers(n, buf(cols[name + "_offsets"]), buf(cols[name + "_data"]),
-                                           None if valid is None else buf(valid),
-                                           null_count=cols.get(name + "_nulls", 0))
+        return pa.StringArray.from_buffers(
+            n,
+            buf(cols[name + "_offsets"]),
+            buf(cols[name + "_data"]),
+            None if valid is None else buf(valid),
+            null_count=cols.get(name + "_nulls", 0),
+        )
 
     n3, n2 = cols["n3"], cols["n2"]
     part = {"kind": kind, "source": source, "split": split}
-    yield "ego_pose_3d", pa.Table.from_arrays([
-        _const(take_uid, n3),
-        num("frame3", pa.int32(), n3), num("idx3", pa.int32(), n3), text("joint3", n3),
-        num("x3", pa.float64(), n3), num("y3", pa.float64(), n3), num("z3", pa.float64(), n3),
-        num("views3", pa.int32(), n3),
-    ], schema=_file_schema("ego_pose_3d")), part
-    yield "ego_pose_2d", pa.Table.from_arrays([
-        _const(take_uid, n2),
-        num("frame2", pa.int32(), n2), num("idx2", pa.int32(), n2), text("cam2", n2),
-        text("joint2", n2), num("x2", pa.float64(), n2), num("y2", pa.float64(), n2),
-        text("placement2", n2),
-    ], schema=_file_schema("ego_pose_2d")), part
+    yield (
+        "ego_pose_3d",
+        pa.Table.from_arrays(
+            [
+                _const(take_uid, n3),
+                num("frame3", pa.int32(), n3),
+                num("idx3", pa.int32(), n3),
+                text("joint3", n3),
+                num("x3", pa.float64(), n3),
+                num("y3", pa.float64(), n3),
+                num("z3", pa.float64(), n3),
+                num("views3", pa.int32(), n3),
+            ],
+            schema=_file_schema("ego_pose_3d"),
+        ),
+        part,
+    )
+    yield (
+        "ego_pose_2d",
+        pa.Table.from_arrays(
+            [
+                _const(take_uid, n2),
+                num("frame2", pa.int32(), n2),
+                num("idx2", pa.int32(), n2),
+                text("cam2", n2),
+                text("joint2", n2),
+                num("x2", pa.float64(), n2),
+                num("y2", pa.float64(), n2),
+                text("placement2", n2),
+            ],
+            schema=_file_schema("ego_pose_2d"),
+        ),
+        part,
+    )
     frames = np.frombuffer(cols["frames"], np.int32).tolist()
     yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, cols["cams"])
 
 
-def _takes_row(take_uid: str, split: str, kind: str, source: str, frames: list[int], n3: int, n2: int,
-               cams) -> "pa.Table":
+def _takes_row(
+    take_uid: str, split: str, kind: str, source: str, frames: list[int], n3: int, n2: int, cams
+) -> pa.Table:
     """The file's one ego_pose_takes row (both decoders)."""
     import pyarrow as pa
 
-    return pa.Table.from_arrays([
-        pa.array([take_uid]), pa.array([split]), pa.array([kind]), pa.array([source]),
-        pa.array([len(frames)], pa.int32()),
-        pa.array([min(frames) if frames else None], pa.int32()),
-        pa.array([max(frames) if frames else None], pa.int32()),
-        pa.array([n3], pa.int64()),
-        pa.array([n2], pa.int64()),
-        pa.array([sorted(cams)], pa.list_(pa.string())),
-    ], schema=_arrow_schema("ego_pose_takes"))
+    return pa.Table.from_arrays(
+        [
+            pa.array([take_uid]),
+            pa.array([split]),
+            pa.array([kind]),
+            pa.array([source]),
+            pa.array([len(frames)], pa.int32()),
+            pa.array([min(frames) if frames else None], pa.int32()),
+            pa.array([max(frames) if frames else None], pa.int32()),
+            pa.array([n3], pa.int64()),
+            pa.array([n2], pa.int64()),
+            pa.array([sorted(cams)], pa.list_(pa.string())),
+        ],
+        schema=_arrow_schema("ego_pose_takes"),
+    )
 
 
 @cache
-def _arrow_schema(table: str) -> "pa.Schema":
+def _arrow_schema(table: str) -> pa.Schema:
     from ..schema import get
 
     return get(table).arrow_schema()
 
 
 @cache
-def _file_schema(table: str) -> "pa.Schema":
+def _file_schema(table: str) -> pa.Schema:
     from ..schema import get
 
     return get(table).file_arrow_schema()
 
 
-def _const(value: str, n: int) -> "pa.Array":
+def _const(value: str, n: int) -> pa.Array:
     """``n`` copies of one string, made from buffers (``pa.repeat`` is ~50x slower)."""
     import numpy as np
     import pyarrow as pa
@@ -325,7 +378,7 @@ def _const(value: str, n: int) -> "pa.Array":
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
 
 
-def _group_index(counts: list[int], n: int) -> "pa.Array":
+def _group_index(counts: list[int], n: int) -> pa.Array:
     """For each row, the index of its group (groups of ``counts`` rows, in order)."""
     import numpy as np
     import pyarrow as pa
@@ -333,7 +386,7 @@ def _group_index(counts: list[int], n: int) -> "pa.Array":
     return pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts), pa.int32())
 
 
-def _expand_int(values: list[int], counts: list[int], n: int) -> "pa.Array":
+def _expand_int(values: list[int], counts: list[int], n: int) -> pa.Array:
     """Each group's value repeated over its rows, as int32."""
     import numpy as np
     import pyarrow as pa
@@ -342,7 +395,7 @@ def _expand_int(values: list[int], counts: list[int], n: int) -> "pa.Array":
 
 
 # --------------------------------------------------------------------------- camera pose
-def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
+def compile_camera_file(release: Release, path: Path) -> Iterator[Chunk]:
     """One camera_pose file -> camera_poses rows (static cameras first, then per frame),
     without the split column, whose value comes third.
 
@@ -359,7 +412,7 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
     take_uid = name[: -len(".json")]
     data = release.read_bytes(rel)  # decode_json drops a byte order mark
     try:
-        cams: dict[str, CameraPose] = decode_json(data, dict[str, Union[CameraPose, None]], rel)
+        cams: dict[str, CameraPose] = decode_json(data, dict[str, CameraPose | None], rel)
         cams.pop("metadata", None)
         if any(p is None for p in cams.values()):
             raise InputError(rel, None, "", "")  # a camera that is null: let the slow path say so
@@ -378,10 +431,14 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
     for cam, pose in cams.items():
         if cam.isdigit() and pose.camera_intrinsics is None and pose.camera_extrinsics is None:
             # the docs' layout (frames first, cameras inside): no real v2 file has it
-            raise InputError(rel, f'$["{cam}"]', "a camera key (cam01, aria01, ...) holding "
-                             "camera_intrinsics/camera_extrinsics at the top level",
-                             "a frame number: the per-frame layout of the documentation, which "
-                             "the released files do not use")
+            raise InputError(
+                rel,
+                f'$["{cam}"]',
+                "a camera key (cam01, aria01, ...) holding "
+                "camera_intrinsics/camera_extrinsics at the top level",
+                "a frame number: the per-frame layout of the documentation, which "
+                "the released files do not use",
+            )
     cam_ids: list[str] = []
     frame_numbers: list[int | None] = []
     intrinsics: list = []
@@ -410,12 +467,19 @@ def compile_camera_file(release: "Release", path: Path) -> Iterator[Chunk]:
             distortion += [pose.distortion_coeffs] * n
     rows = len(cam_ids)
     mat = pa.list_(pa.list_(pa.float64()))
-    yield "camera_poses", pa.Table.from_arrays([
-        _const(take_uid, rows),
-        pa.array(cam_ids, pa.string()),
-        pa.array([True] * n_static + [False] * (rows - n_static), pa.bool_()),
-        pa.array(frame_numbers, pa.int32()),
-        pa.array(intrinsics, mat),
-        pa.array(extrinsics, mat),
-        pa.array(distortion, pa.list_(pa.float64())),
-    ], schema=_file_schema("camera_poses")), {"split": split}
+    yield (
+        "camera_poses",
+        pa.Table.from_arrays(
+            [
+                _const(take_uid, rows),
+                pa.array(cam_ids, pa.string()),
+                pa.array([True] * n_static + [False] * (rows - n_static), pa.bool_()),
+                pa.array(frame_numbers, pa.int32()),
+                pa.array(intrinsics, mat),
+                pa.array(extrinsics, mat),
+                pa.array(distortion, pa.list_(pa.float64())),
+            ],
+            schema=_file_schema("camera_poses"),
+        ),
+        {"split": split},
+    )

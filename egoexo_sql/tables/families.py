@@ -34,97 +34,193 @@ FAMILIES: tuple[Family, ...] = (
     Family("metadata.json", "metadata.json", ("tasks", "release_files")),
     # annotations (part "annotations")
     Family("annotations/splits.json", "annotations/splits.json", ("take_benchmarks",)),
-    Family("annotations/keystep_{train,val,test}.json", "annotations/keystep_train.json",
-           ("keystep_segments", "keystep_taxonomy", "keystep_vocabulary")),
-    Family("annotations/keystep_benchmark/keystep_segment_*.json",
-           "annotations/keystep_benchmark/keystep_segment_test_unannotated.json",
-           ("keystep_benchmark_segments",)),
-    Family("annotations/keystep_benchmark/label_mapping.csv",
-           "annotations/keystep_benchmark/label_mapping.csv", ("keystep_labels",)),
-    Family("annotations/atomic_descriptions_*.json", "annotations/atomic_descriptions_val.json",
-           ("atomic_descriptions",)),
-    Family("annotations/expert_commentary_*.json", "annotations/expert_commentary_train.json",
-           ("expert_commentary",)),
-    Family("annotations/proficiency_demonstrator_*.json",
-           "annotations/proficiency_demonstrator_train.json", ("proficiency_demonstrator",)),
-    Family("annotations/proficiency_demonstration_*.json",
-           "annotations/proficiency_demonstration_val.json", ("proficiency_demonstration",)),
-    Family("annotations/relations_*.json", "annotations/relations_test.json",
-           ("relations_objects", "relations_masks", "relations_boxes")),
-    Family("annotations/procedure_understanding_*.json",
-           "annotations/procedure_understanding_test_unannotated.json", ("procedure_understanding",)),
-    Family("annotations/ego_pose/*/body/annotation/*.json",
-           "annotations/ego_pose/train/body/annotation/<take_uid>.json",
-           ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes")),
-    Family("annotations/ego_pose/*/hand/annotation/*.json",
-           "annotations/ego_pose/val/hand/annotation/<take_uid>.json",
-           ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes")),
+    Family(
+        "annotations/keystep_{train,val,test}.json",
+        "annotations/keystep_train.json",
+        ("keystep_segments", "keystep_taxonomy", "keystep_vocabulary"),
+    ),
+    Family(
+        "annotations/keystep_benchmark/keystep_segment_*.json",
+        "annotations/keystep_benchmark/keystep_segment_test_unannotated.json",
+        ("keystep_benchmark_segments",),
+    ),
+    Family(
+        "annotations/keystep_benchmark/label_mapping.csv",
+        "annotations/keystep_benchmark/label_mapping.csv",
+        ("keystep_labels",),
+    ),
+    Family(
+        "annotations/atomic_descriptions_*.json",
+        "annotations/atomic_descriptions_val.json",
+        ("atomic_descriptions",),
+    ),
+    Family(
+        "annotations/expert_commentary_*.json",
+        "annotations/expert_commentary_train.json",
+        ("expert_commentary",),
+    ),
+    Family(
+        "annotations/proficiency_demonstrator_*.json",
+        "annotations/proficiency_demonstrator_train.json",
+        ("proficiency_demonstrator",),
+    ),
+    Family(
+        "annotations/proficiency_demonstration_*.json",
+        "annotations/proficiency_demonstration_val.json",
+        ("proficiency_demonstration",),
+    ),
+    Family(
+        "annotations/relations_*.json",
+        "annotations/relations_test.json",
+        ("relations_objects", "relations_masks", "relations_boxes"),
+    ),
+    Family(
+        "annotations/procedure_understanding_*.json",
+        "annotations/procedure_understanding_test_unannotated.json",
+        ("procedure_understanding",),
+    ),
+    Family(
+        "annotations/ego_pose/*/body/annotation/*.json",
+        "annotations/ego_pose/train/body/annotation/<take_uid>.json",
+        ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes"),
+    ),
+    Family(
+        "annotations/ego_pose/*/hand/annotation/*.json",
+        "annotations/ego_pose/val/hand/annotation/<take_uid>.json",
+        ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes"),
+    ),
     # part "ego_pose_pseudo_gt"
-    Family("annotations/ego_pose/*/body/automatic/*.json",
-           "annotations/ego_pose/train/body/automatic/<take_uid>.json",
-           ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes")),
-    Family("annotations/ego_pose/*/hand/automatic/*.json",
-           "annotations/ego_pose/train/hand/automatic/<take_uid>.json",
-           ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes")),
-    Family("annotations/ego_pose/*/camera_pose/*.json",
-           "annotations/ego_pose/test/camera_pose/<take_uid>.json", ("camera_poses",)),
+    Family(
+        "annotations/ego_pose/*/body/automatic/*.json",
+        "annotations/ego_pose/train/body/automatic/<take_uid>.json",
+        ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes"),
+    ),
+    Family(
+        "annotations/ego_pose/*/hand/automatic/*.json",
+        "annotations/ego_pose/train/hand/automatic/<take_uid>.json",
+        ("ego_pose_3d", "ego_pose_2d", "ego_pose_takes"),
+    ),
+    Family(
+        "annotations/ego_pose/*/camera_pose/*.json",
+        "annotations/ego_pose/test/camera_pose/<take_uid>.json",
+        ("camera_poses",),
+    ),
     # part "expert_commentary"
-    Family("annotations/expert_commentary/*/*/data.json",
-           "annotations/expert_commentary/<take_name>/<expert_uid>/data.json", ("expert_ratings",)),
-    Family("annotations/expert_commentary/*/*/transcriptions.json",
-           "annotations/expert_commentary/<take_name>/<expert_uid>/transcriptions.json",
-           reason="the same transcripts as annotations/expert_commentary_{train,val}.json "
-           "(commentary_data[].text), which the expert_commentary table holds for every recording"),
-    Family("annotations/expert_commentary/*/*/recordings/*.webm",
-           "annotations/expert_commentary/<take_name>/<expert_uid>/recordings/<n>.webm",
-           reason="audio recordings; expert_commentary.recording names each one"),
+    Family(
+        "annotations/expert_commentary/*/*/data.json",
+        "annotations/expert_commentary/<take_name>/<expert_uid>/data.json",
+        ("expert_ratings",),
+    ),
+    Family(
+        "annotations/expert_commentary/*/*/transcriptions.json",
+        "annotations/expert_commentary/<take_name>/<expert_uid>/transcriptions.json",
+        reason="the same transcripts as annotations/expert_commentary_{train,val}.json "
+        "(commentary_data[].text), which the expert_commentary table holds for every recording",
+    ),
+    Family(
+        "annotations/expert_commentary/*/*/recordings/*.webm",
+        "annotations/expert_commentary/<take_name>/<expert_uid>/recordings/<n>.webm",
+        reason="audio recordings; expert_commentary.recording names each one",
+    ),
     # part "take_transcription"
-    Family("takes/*/audio/*_transcriptions.json", "takes/<take_name>/audio/aria01_transcriptions.json",
-           ("narrations", "narration_words")),
+    Family(
+        "takes/*/audio/*_transcriptions.json",
+        "takes/<take_name>/audio/aria01_transcriptions.json",
+        ("narrations", "narration_words"),
+    ),
     # downloader manifests, when the user copies them into the release
-    Family("manifests/**/manifest.json", "manifests/downscaled_takes/448/manifest.json",
-           ("manifest_files",)),
+    Family("manifests/**/manifest.json", "manifests/downscaled_takes/448/manifest.json", ("manifest_files",)),
     # media and sensor data: listed by the manifests (manifest_files), not compiled
-    Family("takes/*/frame_aligned_videos/*.mp4", "takes/<take_name>/frame_aligned_videos/aria01_214-1.mp4",
-           reason="video; take_videos lists every frame-aligned video of takes.json, manifest_files "
-           "their sizes"),
-    Family("takes/*/*.mp4", "takes/<take_name>/ego_preview.mp4",
-           reason="video (the collage preview); take_videos lists it as the collage camera"),
-    Family("takes/*/*.vrs", "takes/<take_name>/aria01_noimagestreams.vrs",
-           reason="Aria VRS recordings (binary sensor streams); takes.vrs_relative_path names them"),
-    Family("takes/*/audio/*.wav", "takes/<take_name>/audio/aria01.wav",
-           reason="audio; the narrations tables hold its transcript"),
-    Family("takes/*/eye_gaze/**", "takes/<take_name>/eye_gaze/general_eye_gaze.csv",
-           reason="MPS eye gaze (per-frame sensor data); takes.has_trimmed_eye_gaze says which takes have it"),
-    Family("takes/*/trajectory/**", "takes/<take_name>/trajectory/closed_loop_trajectory.csv",
-           reason="MPS trajectories and point clouds (per-frame sensor data); takes.has_trimmed_trajectory "
-           "says which takes have them"),
-    Family("captures/*/timesync.csv", "captures/<capture_name>/timesync.csv",
-           reason="per-frame clock alignment of a capture's cameras (one row per frame); "
-           "takes.timesync_start_idx/end_idx index it"),
-    Family("captures/*/post_surveys.csv", "captures/<capture_name>/post_surveys.csv",
-           reason="format not established by any public source"),
-    Family("captures/*/timesync/**", "captures/<capture_name>/timesync/<file>",
-           reason="raw clock data of the capture's devices (sensor data)"),
-    Family("captures/*/trajectory/**", "captures/<capture_name>/trajectory/<file>",
-           reason="MPS trajectories and point clouds of the capture (sensor data); "
-           "captures.has_trajectory says which captures have them"),
-    Family("captures/*/eye_gaze/**", "captures/<capture_name>/eye_gaze/<file>",
-           reason="MPS eye gaze of the capture (sensor data); captures.has_gaze says which captures have it"),
-    Family("captures/*/videos/*", "captures/<capture_name>/videos/cam01.mp4",
-           reason="raw capture video and VRS; capture_cameras.relative_path names each one"),
-    Family("features/**", "features/omnivore_video/<take_uid>_<cam>_<stream>.pt",
-           reason="precomputed model features (PyTorch tensors); manifest_files lists them"),
-    Family("keystep_benchmark/clips_448p/**", "keystep_benchmark/clips_448p/<split>/<take_name>/<clip>.mp4",
-           reason="video clips of the keystep benchmark; keystep_benchmark_segments names each one"),
+    Family(
+        "takes/*/frame_aligned_videos/*.mp4",
+        "takes/<take_name>/frame_aligned_videos/aria01_214-1.mp4",
+        reason="video; take_videos lists every frame-aligned video of takes.json, manifest_files their sizes",
+    ),
+    Family(
+        "takes/*/*.mp4",
+        "takes/<take_name>/ego_preview.mp4",
+        reason="video (the collage preview); take_videos lists it as the collage camera",
+    ),
+    Family(
+        "takes/*/*.vrs",
+        "takes/<take_name>/aria01_noimagestreams.vrs",
+        reason="Aria VRS recordings (binary sensor streams); takes.vrs_relative_path names them",
+    ),
+    Family(
+        "takes/*/audio/*.wav",
+        "takes/<take_name>/audio/aria01.wav",
+        reason="audio; the narrations tables hold its transcript",
+    ),
+    Family(
+        "takes/*/eye_gaze/**",
+        "takes/<take_name>/eye_gaze/general_eye_gaze.csv",
+        reason="MPS eye gaze (per-frame sensor data); takes.has_trimmed_eye_gaze says which takes have it",
+    ),
+    Family(
+        "takes/*/trajectory/**",
+        "takes/<take_name>/trajectory/closed_loop_trajectory.csv",
+        reason="MPS trajectories and point clouds (per-frame sensor data); takes.has_trimmed_trajectory "
+        "says which takes have them",
+    ),
+    Family(
+        "captures/*/timesync.csv",
+        "captures/<capture_name>/timesync.csv",
+        reason="per-frame clock alignment of a capture's cameras (one row per frame); "
+        "takes.timesync_start_idx/end_idx index it",
+    ),
+    Family(
+        "captures/*/post_surveys.csv",
+        "captures/<capture_name>/post_surveys.csv",
+        reason="format not established by any public source",
+    ),
+    Family(
+        "captures/*/timesync/**",
+        "captures/<capture_name>/timesync/<file>",
+        reason="raw clock data of the capture's devices (sensor data)",
+    ),
+    Family(
+        "captures/*/trajectory/**",
+        "captures/<capture_name>/trajectory/<file>",
+        reason="MPS trajectories and point clouds of the capture (sensor data); "
+        "captures.has_trajectory says which captures have them",
+    ),
+    Family(
+        "captures/*/eye_gaze/**",
+        "captures/<capture_name>/eye_gaze/<file>",
+        reason="MPS eye gaze of the capture (sensor data); captures.has_gaze says which captures have it",
+    ),
+    Family(
+        "captures/*/videos/*",
+        "captures/<capture_name>/videos/cam01.mp4",
+        reason="raw capture video and VRS; capture_cameras.relative_path names each one",
+    ),
+    Family(
+        "features/**",
+        "features/omnivore_video/<take_uid>_<cam>_<stream>.pt",
+        reason="precomputed model features (PyTorch tensors); manifest_files lists them",
+    ),
+    Family(
+        "keystep_benchmark/clips_448p/**",
+        "keystep_benchmark/clips_448p/<split>/<take_name>/<clip>.mp4",
+        reason="video clips of the keystep benchmark; keystep_benchmark_segments names each one",
+    ),
     # named by the downloader or by other repositories, not part of the download
-    Family("annotations/keystep_task_graph_*.json", "annotations/keystep_task_graph_train.json",
-           reason="expected by the keystep task-graph baseline but not in the download (a user "
-           "listing of the release shows no such file)"),
-    Family("released_takes.json", "released_takes.json",
-           reason="published by the manifest generator only if it exists; no user listing shows it"),
-    Family("takes_dropped.json", "takes_dropped.json",
-           reason="published by the manifest generator only if it exists; no user listing shows it"),
+    Family(
+        "annotations/keystep_task_graph_*.json",
+        "annotations/keystep_task_graph_train.json",
+        reason="expected by the keystep task-graph baseline but not in the download (a user "
+        "listing of the release shows no such file)",
+    ),
+    Family(
+        "released_takes.json",
+        "released_takes.json",
+        reason="published by the manifest generator only if it exists; no user listing shows it",
+    ),
+    Family(
+        "takes_dropped.json",
+        "takes_dropped.json",
+        reason="published by the manifest generator only if it exists; no user listing shows it",
+    ),
 )
 
 
@@ -141,7 +237,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
             out.append("[^/]*")
         elif c == "{":
             j = pattern.index("}", i)
-            out.append("(?:" + "|".join(re.escape(a) for a in pattern[i + 1:j].split(",")) + ")")
+            out.append("(?:" + "|".join(re.escape(a) for a in pattern[i + 1 : j].split(",")) + ")")
             i = j
         else:
             out.append(re.escape(c))

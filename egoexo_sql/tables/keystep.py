@@ -60,12 +60,26 @@ class KeystepFile(msgspec.Struct, gc=False):
     vocabulary: dict[str, str] = {}
 
 
-SEGMENT_COLUMNS = ("take_uid", "split", "take_name", "scenario", "segment_idx", "start_time",
-                   "end_time", "step_id", "step_unique_id", "step_name", "step_description",
-                   "is_essential", "annotation_uid", "annotator_id", "extra")
+SEGMENT_COLUMNS = (
+    "take_uid",
+    "split",
+    "take_name",
+    "scenario",
+    "segment_idx",
+    "start_time",
+    "end_time",
+    "step_id",
+    "step_unique_id",
+    "step_name",
+    "step_description",
+    "is_essential",
+    "annotation_uid",
+    "annotator_id",
+    "extra",
+)
 
 
-def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_keystep(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     seg: dict[str, list[Any]] = {k: [] for k in SEGMENT_COLUMNS}
     taxonomy: dict[tuple[str, int], Node] = {}
     vocabulary: dict[int, str] = {}
@@ -74,9 +88,12 @@ def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Tabl
         f, extra = release.decode_records(rel, KeystepFile, TakeKeysteps, Node)
         for (take_uid, rec), rec_extra in zip(f.annotations.items(), extra):
             if take_uid in seen_takes:
-                raise InputError(rel, f'$.annotations["{take_uid}"]',
-                                 "each take annotated in one keystep file only",
-                                 f"the take is also in {seen_takes[take_uid]}")
+                raise InputError(
+                    rel,
+                    f'$.annotations["{take_uid}"]',
+                    "each take annotated in one keystep file only",
+                    f"the take is also in {seen_takes[take_uid]}",
+                )
             seen_takes[take_uid] = rel
             meta = rec.annotation_meta
             if meta is None and rec.annotation_metadata is not None:
@@ -102,30 +119,37 @@ def compile_keystep(release: "Release", files: list[Path]) -> dict[str, "pa.Tabl
                 seg["is_essential"].append(s.is_essential)
         # every split file repeats the taxonomy and vocabulary: keep the first of each
         for scenario, nodes in f.taxonomy.items():
-            for key, node in nodes.items():
+            for key, node in nodes.items():  # noqa: B007
                 taxonomy.setdefault((scenario, node.id), node)
         for key, name in f.vocabulary.items():
             try:
                 uid = int(key)
             except ValueError:
-                raise InputError(rel, f'$.vocabulary["{key}"]', "step ids that are integers",
-                                 repr(key)) from None
+                raise InputError(
+                    rel, f'$.vocabulary["{key}"]', "step ids that are integers", repr(key)
+                ) from None
             vocabulary.setdefault(uid, name)
 
     nodes = list(taxonomy.items())
     return {
         "keystep_segments": conform("keystep_segments", seg),
-        "keystep_taxonomy": conform("keystep_taxonomy", {
-            "scenario": [k[0] for k, _ in nodes],
-            "node_id": [k[1] for k, _ in nodes],
-            "name": [n.name for _, n in nodes],
-            "parent_id": [n.parent_id for _, n in nodes],
-            "parent_name": [n.parent_name for _, n in nodes],
-            "is_leafnode": [n.is_leafnode for _, n in nodes],
-            "unique_id": [n.unique_id for _, n in nodes],
-        }),
-        "keystep_vocabulary": conform("keystep_vocabulary", {
-            "step_unique_id": list(vocabulary),
-            "step_name": list(vocabulary.values()),
-        }),
+        "keystep_taxonomy": conform(
+            "keystep_taxonomy",
+            {
+                "scenario": [k[0] for k, _ in nodes],
+                "node_id": [k[1] for k, _ in nodes],
+                "name": [n.name for _, n in nodes],
+                "parent_id": [n.parent_id for _, n in nodes],
+                "parent_name": [n.parent_name for _, n in nodes],
+                "is_leafnode": [n.is_leafnode for _, n in nodes],
+                "unique_id": [n.unique_id for _, n in nodes],
+            },
+        ),
+        "keystep_vocabulary": conform(
+            "keystep_vocabulary",
+            {
+                "step_unique_id": list(vocabulary),
+                "step_name": list(vocabulary.values()),
+            },
+        ),
     }

@@ -32,7 +32,6 @@ LABELS_CSV = f"{FOLDER}/label_mapping.csv"
 LABELS_HEADER = ("label_id", "step_unique_id", "step_name", "scenario_name")
 
 
-
 class Segment(msgspec.Struct, gc=False):
     take_uid: str
     take_name: str | None = None
@@ -52,11 +51,23 @@ class SegmentFile(msgspec.Struct, gc=False):
     splits: str | None = None
 
 
-COLUMNS = ("take_uid", "split", "take_name", "segment_idx", "start_time", "end_time",
-           "step_unique_id", "label_id", "step_name", "ego_segment_name", "segment_names", "extra")
+COLUMNS = (
+    "take_uid",
+    "split",
+    "take_name",
+    "segment_idx",
+    "start_time",
+    "end_time",
+    "step_unique_id",
+    "label_id",
+    "step_name",
+    "ego_segment_name",
+    "segment_names",
+    "extra",
+)
 
 
-def compile_keystep_benchmark(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_keystep_benchmark(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     seg: dict[str, list[Any]] = {k: [] for k in COLUMNS}
     labels: dict[str, list[Any]] = {"label_id": [], "step_unique_id": [], "step_name": [], "scenario": []}
     segment_files = []
@@ -86,7 +97,7 @@ def compile_keystep_benchmark(release: "Release", files: list[Path]) -> dict[str
     }
 
 
-def _read_labels(release: "Release", rel: str, out: dict[str, list[Any]]) -> None:
+def _read_labels(release: Release, rel: str, out: dict[str, list[Any]]) -> None:
     """label_mapping.csv -> columns; a bad header, row or value is an InputError naming the line."""
     from ..release import check_utf8
 
@@ -109,8 +120,12 @@ def _read_labels(release: "Release", rel: str, out: dict[str, list[Any]]) -> Non
             raise InputError(rel, f"line {line}", f"{len(LABELS_HEADER)} fields", f"{len(row)}: {row!r}")
         label_id = _int(rel, line, "label_id", row[0])
         if label_id in seen:
-            raise InputError(rel, f"line {line}", "each label_id once",
-                             f"{label_id} again (first on line {seen[label_id]})")
+            raise InputError(
+                rel,
+                f"line {line}",
+                "each label_id once",
+                f"{label_id} again (first on line {seen[label_id]})",
+            )
         seen[label_id] = line
         out["label_id"].append(label_id)
         out["step_unique_id"].append(_int(rel, line, "step_unique_id", row[1]))

@@ -66,7 +66,7 @@ def part_of(rel: str) -> str | None:
     return "/".join(p.parts[1:-1])
 
 
-def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     parts: list[pa.Table] = []
     list_type = pa.list_(pa.string())
     for rel in sorted(release.rel(f) for f in files):
@@ -84,20 +84,23 @@ def compile_manifests(release: "Release", files: list[Path]) -> dict[str, "pa.Ta
                 relative_paths[i] = _single_slashes(relative_paths[i])
             variants.note(rel, "manifests.double_slash", len(doubled))
         relative = pa.array(relative_paths, type=pa.string())
-        t = to_table("manifest_files", {
-            "part": pa.repeat(pa.scalar(part, type=pa.string()), len(paths)),
-            "uid": repeat_per_row(column(entries, "uid"), rows, pa.string()),
-            "relative_path": relative,
-            "size_bytes": column(paths, "size"),
-            "views": column(paths, "views"),
-            "camera": camera_of(relative),
-            "universities": column(paths, "universities"),
-            "splits": repeat_per_row(column(entries, "splits"), rows, list_type),
-            "benchmarks": repeat_per_row(column(entries, "benchmarks"), rows, list_type),
-            "file_type": column(paths, "file_type"),
-            "source_path": column(paths, "source_path"),
-            "checksum": column(paths, "checksum"),
-        })
+        t = to_table(
+            "manifest_files",
+            {
+                "part": pa.repeat(pa.scalar(part, type=pa.string()), len(paths)),
+                "uid": repeat_per_row(column(entries, "uid"), rows, pa.string()),
+                "relative_path": relative,
+                "size_bytes": column(paths, "size"),
+                "views": column(paths, "views"),
+                "camera": camera_of(relative),
+                "universities": column(paths, "universities"),
+                "splits": repeat_per_row(column(entries, "splits"), rows, list_type),
+                "benchmarks": repeat_per_row(column(entries, "benchmarks"), rows, list_type),
+                "file_type": column(paths, "file_type"),
+                "source_path": column(paths, "source_path"),
+                "checksum": column(paths, "checksum"),
+            },
+        )
         if has_duplicates(t, ("uid", "relative_path")):
             _raise_duplicate_path(rel, entries)
         parts.append(t)
@@ -112,7 +115,7 @@ def _single_slashes(path: str) -> str:
     return path
 
 
-def camera_of(relative_paths: "pa.Array") -> "pa.Array":
+def camera_of(relative_paths: pa.Array) -> pa.Array:
     """The camera of each path by :data:`CAMERA_PATTERNS` (NULL: no camera), computed in Arrow."""
     import pyarrow.compute as pc
 
@@ -131,6 +134,10 @@ def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:
             where = f"$[{i}].paths[{j}].relative_path"
             key = (e.uid, _single_slashes(p.relative_path))
             if key in seen:
-                raise InputError(rel, where, "each path listed once per uid",
-                                 f"{p.relative_path!r} again (first at {seen[key]})")
+                raise InputError(
+                    rel,
+                    where,
+                    "each path listed once per uid",
+                    f"{p.relative_path!r} again (first at {seen[key]})",
+                )
             seen[key] = where

@@ -161,8 +161,13 @@ def _camera_flags(cams: list[Camera], file: str, at: str, variant: str) -> None:
         for key in ("is_ego", "has_walkaround"):
             v = getattr(cam, key)
             if v is not None and v is not True and v is not False:
-                setattr(cam, key, variants.boolean(
-                    v, file, lambda j=j, key=key: f"{at}.cameras[{j}].{key}", variant, "python_text"))
+                setattr(
+                    cam,
+                    key,
+                    variants.boolean(
+                        v, file, lambda j=j, key=key: f"{at}.cameras[{j}].{key}", variant, "python_text"
+                    ),
+                )
 
 
 def _flags_01(records: list[Any], key: str, file: str, variant: str) -> list[Any]:
@@ -183,7 +188,7 @@ def _task_ids(takes: list[Take]) -> list[Any]:
     return values
 
 
-def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_takes(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     takes, takes_extra = release.decode_records(TAKES_JSON, list[Take], Take)
     captures, captures_extra = release.decode_records(CAPTURES_JSON, list[Capture], Capture)
     split_of = take_to_split(read_splits(release))
@@ -201,16 +206,29 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
         if c is not None and c.cameras is not None:
             _camera_flags(c.cameras, TAKES_JSON, f"$[{i}].capture", "takes.camera_flags_text")
             embedded_cams.setdefault(c.capture_uid or t.capture_uid, c.cameras)
-    cc: dict[str, list[Any]] = {k: [] for k in (
-        "capture_uid", "cam_id", "is_ego", "device_type", "has_walkaround",
-        "includes_audio", "relative_path", "video_artifact_uid")}
+    cc: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "capture_uid",
+            "cam_id",
+            "is_ego",
+            "device_type",
+            "has_walkaround",
+            "includes_audio",
+            "relative_path",
+            "video_artifact_uid",
+        )
+    }
     is_ego: dict[tuple[str, str], bool | None] = {}
     for ci, c in enumerate(captures):
         if c.cameras is not None:
             _camera_flags(c.cameras, CAPTURES_JSON, f"$[{ci}]", "captures.camera_flags_text")
         cams = c.cameras if c.cameras is not None else embedded_cams.get(c.capture_uid, [])
         check_unique(
-            column(cams, "cam_id"), CAPTURES_JSON, lambda j: f"$[{ci}].cameras[{j}].cam_id", "cam_id"
+            column(cams, "cam_id"),
+            CAPTURES_JSON,
+            lambda j, ci=ci: f"$[{ci}].cameras[{j}].cam_id",
+            "cam_id",
         )
         for cam in cams:
             cc["capture_uid"].append(c.capture_uid)
@@ -228,23 +246,27 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
             is_ego.setdefault((cap_uid, cam.cam_id), cam.is_ego)
 
     tv = _flags_01(captures, "timesync_validated", CAPTURES_JSON, "captures.validated_int")
-    captures_t = conform("captures", {
-        "capture_uid": cap_uids,
-        "capture_name": column(captures, "capture_name"),
-        "university": column(captures, "university_name"),
-        "physical_setting_uid": column(captures, "physical_setting_uid"),
-        "recorded_at": [None if c.ds_recorded is None else round(c.ds_recorded * 1_000_000)
-                        for c in captures],
-        "has_trajectory": column(captures, "has_trajectory"),
-        "has_gaze": column(captures, "has_gaze"),
-        "has_postsurvey": column(captures, "has_postsurvey"),
-        "validated": _flags_01(captures, "validated", CAPTURES_JSON, "captures.validated_int"),
-        "timesync_validated": tv,
-        "root_dir": column(captures, "root_dir"),
-        "origin_capture_id": [to_text(c.origin_capture_id) for c in captures],
-        "timesync_uid": column(captures, "timesync_uid"),
-        "extra": captures_extra,
-    })
+    captures_t = conform(
+        "captures",
+        {
+            "capture_uid": cap_uids,
+            "capture_name": column(captures, "capture_name"),
+            "university": column(captures, "university_name"),
+            "physical_setting_uid": column(captures, "physical_setting_uid"),
+            "recorded_at": [
+                None if c.ds_recorded is None else round(c.ds_recorded * 1_000_000) for c in captures
+            ],
+            "has_trajectory": column(captures, "has_trajectory"),
+            "has_gaze": column(captures, "has_gaze"),
+            "has_postsurvey": column(captures, "has_postsurvey"),
+            "validated": _flags_01(captures, "validated", CAPTURES_JSON, "captures.validated_int"),
+            "timesync_validated": tv,
+            "root_dir": column(captures, "root_dir"),
+            "origin_capture_id": [to_text(c.origin_capture_id) for c in captures],
+            "timesync_uid": column(captures, "timesync_uid"),
+            "extra": captures_extra,
+        },
+    )
 
     # -- take videos
     v_take: list[str] = []
@@ -261,15 +283,20 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
             v_cam += [cam_key] * n
             v_stream += streams.keys()
             videos += streams.values()
-    take_videos_t = conform("take_videos", {
-        "take_uid": v_take, "cam_id": v_cam, "stream": v_stream,
-        "stream_id": column(videos, "stream_id"),
-        "readable_stream_id": column(videos, "readable_stream_id"),
-        "clip_uid": column(videos, "clip_uid"),
-        "is_collage": column(videos, "is_collage"),
-        "is_ego": v_ego,
-        "relative_path": column(videos, "relative_path"),
-    })
+    take_videos_t = conform(
+        "take_videos",
+        {
+            "take_uid": v_take,
+            "cam_id": v_cam,
+            "stream": v_stream,
+            "stream_id": column(videos, "stream_id"),
+            "readable_stream_id": column(videos, "readable_stream_id"),
+            "clip_uid": column(videos, "clip_uid"),
+            "is_collage": column(videos, "is_collage"),
+            "is_ego": v_ego,
+            "relative_path": column(videos, "relative_path"),
+        },
+    )
 
     # -- takes
     object_uids = []
@@ -282,40 +309,43 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
             if uid is not None:
                 ids.append(uid)
         object_uids.append(ids)
-    takes_t = conform("takes", {
-        "take_uid": uids,
-        "take_name": column(takes, "take_name"),
-        "capture_uid": column(takes, "capture_uid"),
-        "capture_name": [None if t.capture is None else t.capture.capture_name for t in takes],
-        "participant_uid": column(takes, "participant_uid"),
-        "university": column(takes, "university_name"),
-        "university_id": column(takes, "university_id"),
-        "scenario": column(takes, "parent_task_name"),
-        "scenario_id": column(takes, "parent_task_id"),
-        "task_id": _task_ids(takes),
-        "task_name": column(takes, "task_name"),
-        "take_idx": column(takes, "take_idx"),
-        "duration_sec": column(takes, "duration_sec"),
-        "best_exo": _v2_key(takes, "best_exo"),
-        "task_start_sec": _v2_key(takes, "task_start_sec"),
-        "task_end_sec": _v2_key(takes, "task_end_sec"),
-        "is_narrated": column(takes, "is_narrated"),
-        "is_dropped": column(takes, "is_dropped"),
-        "validated": _flags_01(takes, "validated", TAKES_JSON, "takes.validated_int"),
-        "physical_setting_uid": column(takes, "physical_setting_uid"),
-        "has_trimmed_vrs": column(takes, "has_trimmed_vrs"),
-        "has_trimmed_eye_gaze": column(takes, "has_trimmed_eye_gaze"),
-        "has_trimmed_trajectory": column(takes, "has_trimmed_trajectory"),
-        "split": [split_of.get(u) for u in uids],
-        "root_dir": column(takes, "root_dir"),
-        "origin_id": [to_text(t.origin_id) for t in takes],
-        "timesync_start_idx": column(takes, "timesync_start_idx"),
-        "timesync_end_idx": column(takes, "timesync_end_idx"),
-        "vrs_relative_path": column(takes, "vrs_relative_path"),
-        "vrs_all_streams_relative_path": column(takes, "vrs_all_streams_relative_path"),
-        "object_uids": object_uids,
-        "extra": takes_extra,
-    })
+    takes_t = conform(
+        "takes",
+        {
+            "take_uid": uids,
+            "take_name": column(takes, "take_name"),
+            "capture_uid": column(takes, "capture_uid"),
+            "capture_name": [None if t.capture is None else t.capture.capture_name for t in takes],
+            "participant_uid": column(takes, "participant_uid"),
+            "university": column(takes, "university_name"),
+            "university_id": column(takes, "university_id"),
+            "scenario": column(takes, "parent_task_name"),
+            "scenario_id": column(takes, "parent_task_id"),
+            "task_id": _task_ids(takes),
+            "task_name": column(takes, "task_name"),
+            "take_idx": column(takes, "take_idx"),
+            "duration_sec": column(takes, "duration_sec"),
+            "best_exo": _v2_key(takes, "best_exo"),
+            "task_start_sec": _v2_key(takes, "task_start_sec"),
+            "task_end_sec": _v2_key(takes, "task_end_sec"),
+            "is_narrated": column(takes, "is_narrated"),
+            "is_dropped": column(takes, "is_dropped"),
+            "validated": _flags_01(takes, "validated", TAKES_JSON, "takes.validated_int"),
+            "physical_setting_uid": column(takes, "physical_setting_uid"),
+            "has_trimmed_vrs": column(takes, "has_trimmed_vrs"),
+            "has_trimmed_eye_gaze": column(takes, "has_trimmed_eye_gaze"),
+            "has_trimmed_trajectory": column(takes, "has_trimmed_trajectory"),
+            "split": [split_of.get(u) for u in uids],
+            "root_dir": column(takes, "root_dir"),
+            "origin_id": [to_text(t.origin_id) for t in takes],
+            "timesync_start_idx": column(takes, "timesync_start_idx"),
+            "timesync_end_idx": column(takes, "timesync_end_idx"),
+            "vrs_relative_path": column(takes, "vrs_relative_path"),
+            "vrs_all_streams_relative_path": column(takes, "vrs_all_streams_relative_path"),
+            "object_uids": object_uids,
+            "extra": takes_extra,
+        },
+    )
     return {
         "takes": takes_t,
         "take_videos": take_videos_t,
@@ -325,8 +355,16 @@ def compile_takes(release: "Release", files: list[Path]) -> dict[str, "pa.Table"
 
 
 # -- participants.json ----------------------------------------------------------
-_PARTICIPANT_KEYS = ("gender", "race_ethnicity", "country_born", "field", "native_language",
-                     "home_language", "education_completed", "current_student")
+_PARTICIPANT_KEYS = (
+    "gender",
+    "race_ethnicity",
+    "country_born",
+    "field",
+    "native_language",
+    "home_language",
+    "education_completed",
+    "current_student",
+)
 
 
 def _json_object(raw: str | dict | None, file: str, path: str) -> tuple[dict, str | None]:
@@ -342,8 +380,7 @@ def _json_object(raw: str | dict | None, file: str, path: str) -> tuple[dict, st
     except msgspec.DecodeError as e:
         raise InputError(file, path, "a JSON object encoded as a string", f"invalid JSON ({e})") from None
     if not isinstance(obj, dict):
-        raise InputError(file, path, "a JSON object encoded as a string",
-                         f"JSON {type(obj).__name__}")
+        raise InputError(file, path, "a JSON object encoded as a string", f"JSON {type(obj).__name__}")
     return obj, raw
 
 
@@ -368,12 +405,13 @@ def _date(s: str | None, file: str, path: str) -> _dt.date | None:
         raise InputError(file, path, "a date YYYY-MM-DD", repr(s)) from None
 
 
-def compile_participants(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_participants(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     rows, extra = release.decode_records(PARTICIPANTS_JSON, list[Participant], Participant)
     uids = column(rows, "participant_uid")
     check_unique(uids, PARTICIPANTS_JSON, lambda i: f"$[{i}].participant_uid", "participant_uid")
-    cols: dict[str, list[Any]] = {k: [] for k in ("age", "age_range", "metadata_json", "collection_date",
-                                                   *_PARTICIPANT_KEYS)}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("age", "age_range", "metadata_json", "collection_date", *_PARTICIPANT_KEYS)
+    }
     for i, p in enumerate(rows):
         meta, text = _json_object(p.metadata, PARTICIPANTS_JSON, f"$[{i}].metadata")
         cols["metadata_json"].append(text)
@@ -384,65 +422,89 @@ def compile_participants(release: "Release", files: list[Path]) -> dict[str, "pa
             v = meta.get(k)
             cols[k].append(msgspec.json.encode(v).decode() if isinstance(v, (dict, list)) else to_text(v))
         cols["collection_date"].append(_date(p.collection_date, PARTICIPANTS_JSON, f"$[{i}].collection_date"))
-    return {"participants": conform("participants", {
-        "participant_uid": uids,
-        "origin_participant_id": [to_text(p.origin_participant_id) for p in rows],
-        "university": column(rows, "university_name"),
-        "university_id": column(rows, "university_id"),
-        **cols,
-        "extra": extra,
-    })}
+    return {
+        "participants": conform(
+            "participants",
+            {
+                "participant_uid": uids,
+                "origin_participant_id": [to_text(p.origin_participant_id) for p in rows],
+                "university": column(rows, "university_name"),
+                "university_id": column(rows, "university_id"),
+                **cols,
+                "extra": extra,
+            },
+        )
+    }
 
 
 # -- physical_setting.json ------------------------------------------------------
-def compile_physical_settings(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_physical_settings(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     rows, extra = release.decode_records(PHYSICAL_SETTING_JSON, list[PhysicalSetting], PhysicalSetting)
     uids = column(rows, "physical_uid")
     check_unique(uids, PHYSICAL_SETTING_JSON, lambda i: f"$[{i}].physical_uid", "physical_uid")
-    meta = [_json_object(r.metadata, PHYSICAL_SETTING_JSON, f"$[{i}].metadata")[1]
-            for i, r in enumerate(rows)]
-    return {"physical_settings": conform("physical_settings", {
-        "physical_setting_uid": uids,
-        "origin_physical_setting_id": [to_text(r.origin_physical_setting_id) for r in rows],
-        "university": column(rows, "univ_name"),
-        "video_source_id": column(rows, "video_source_id"),
-        "metadata_json": meta,
-        "extra": extra,
-    })}
+    meta = [
+        _json_object(r.metadata, PHYSICAL_SETTING_JSON, f"$[{i}].metadata")[1] for i, r in enumerate(rows)
+    ]
+    return {
+        "physical_settings": conform(
+            "physical_settings",
+            {
+                "physical_setting_uid": uids,
+                "origin_physical_setting_id": [to_text(r.origin_physical_setting_id) for r in rows],
+                "university": column(rows, "univ_name"),
+                "video_source_id": column(rows, "video_source_id"),
+                "metadata_json": meta,
+                "extra": extra,
+            },
+        )
+    }
 
 
 # -- visual_objects.json --------------------------------------------------------
-def compile_visual_objects(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_visual_objects(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     rows, extra = release.decode_records(VISUAL_OBJECTS_JSON, list[VisualObject], VisualObject)
     uids = column(rows, "object_uid")
     check_unique(uids, VISUAL_OBJECTS_JSON, lambda i: f"$[{i}].object_uid", "object_uid")
-    return {"visual_objects": conform("visual_objects", {
-        "object_uid": uids,
-        "name": column(rows, "name"),
-        "physical_setting_uid": column(rows, "physical_setting_uid"),
-        "additional_metadata": [None if r.additional_metadata in (None, "nan", "NaN") else
-                                r.additional_metadata for r in rows],
-        "extra": extra,
-    })}
+    return {
+        "visual_objects": conform(
+            "visual_objects",
+            {
+                "object_uid": uids,
+                "name": column(rows, "name"),
+                "physical_setting_uid": column(rows, "physical_setting_uid"),
+                "additional_metadata": [
+                    None if r.additional_metadata in (None, "nan", "NaN") else r.additional_metadata
+                    for r in rows
+                ],
+                "extra": extra,
+            },
+        )
+    }
 
 
 # -- metadata.json --------------------------------------------------------------
-def compile_tasks(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_tasks(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     meta: MetadataFile = release.decode(METADATA_JSON, MetadataFile)
     ids: list[int] = []
     for key in meta.tasks:
         try:
             ids.append(int(key))
         except ValueError:
-            raise InputError(METADATA_JSON, f'$.tasks["{key}"]', "task ids that are integers",
-                             repr(key)) from None
-    names = {i: n for i, n in zip(ids, meta.tasks.values())}
+            raise InputError(
+                METADATA_JSON, f'$.tasks["{key}"]', "task ids that are integers", repr(key)
+            ) from None
+    names = dict(zip(ids, meta.tasks.values()))
     check_unique(ids, METADATA_JSON, lambda i: f'$.tasks["{list(meta.tasks)[i]}"]', "task id")
     scen = [i // 1000 * 1000 for i in ids]
-    return {"tasks": conform("tasks", {
-        "task_id": ids,
-        "task_name": list(meta.tasks.values()),
-        "scenario_id": scen,
-        "scenario": [names.get(s) for s in scen],
-        "is_scenario": [i == s for i, s in zip(ids, scen)],
-    })}
+    return {
+        "tasks": conform(
+            "tasks",
+            {
+                "task_id": ids,
+                "task_name": list(meta.tasks.values()),
+                "scenario_id": scen,
+                "scenario": [names.get(s) for s in scen],
+                "is_scenario": [i == s for i, s in zip(ids, scen)],
+            },
+        )
+    }

@@ -72,13 +72,38 @@ def transcript_location(rel: str) -> tuple[str, str] | None:
     return (parts[1], cam) if cam and parts[1] else None
 
 
-def compile_narrations(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    seg_cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_name", "cam_id", "segment_idx", "seek", "start_time", "end_time", "text", "n_words",
-        "temperature", "avg_logprob", "compression_ratio", "no_speech_prob", "language")}
-    word_cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_name", "cam_id", "segment_idx", "word_idx", "word", "start_time", "end_time",
-        "probability")}
+def compile_narrations(release: Release, files: list[Path]) -> dict[str, pa.Table]:
+    seg_cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "take_name",
+            "cam_id",
+            "segment_idx",
+            "seek",
+            "start_time",
+            "end_time",
+            "text",
+            "n_words",
+            "temperature",
+            "avg_logprob",
+            "compression_ratio",
+            "no_speech_prob",
+            "language",
+        )
+    }
+    word_cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "take_name",
+            "cam_id",
+            "segment_idx",
+            "word_idx",
+            "word",
+            "start_time",
+            "end_time",
+            "probability",
+        )
+    }
     rels = sorted(r for r in map(release.rel, files) if transcript_location(r) is not None)
     for rel in rels:
         take_name, cam = transcript_location(rel)  # type: ignore[misc]

@@ -29,21 +29,22 @@ if TYPE_CHECKING:  # pragma: no cover
 GLOB = "annotations/procedure_understanding_*.json"
 _UID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-Members = Union[dict[str, msgspec.Raw], list[msgspec.Raw]]
+Members = Union[dict[str, msgspec.Raw], list[msgspec.Raw]]  # noqa: UP007
 
 
 class _Names(msgspec.Struct, gc=False):
-    take_uid: Union[str, None] = None
-    take_name: Union[str, None] = None
+    take_uid: str | None = None
+    take_name: str | None = None
 
 
 _names = msgspec.json.Decoder(_Names)
 _members = msgspec.json.Decoder(Members)
 
 
-def compile_procedure_understanding(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "split", "record_idx", "record_key", "json_path", "take_uid", "take_name", "record")}
+def compile_procedure_understanding(release: Release, files: list[Path]) -> dict[str, pa.Table]:
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("split", "record_idx", "record_key", "json_path", "take_uid", "take_name", "record")
+    }
     for rel, split in split_files_once(release, files, "procedure_understanding"):
         top = release.decode(rel, Members)
         prefix = "$"
@@ -51,8 +52,9 @@ def compile_procedure_understanding(release: "Release", files: list[Path]) -> di
             try:
                 top = _members.decode(top["annotations"])
             except msgspec.ValidationError:
-                raise InputError(rel, "$.annotations", "a list or an object of records",
-                                 "another JSON value") from None
+                raise InputError(
+                    rel, "$.annotations", "a list or an object of records", "another JSON value"
+                ) from None
             prefix = "$.annotations"
         if isinstance(top, dict):
             items = [(k, v) for k, v in top.items() if bytes(v)[:1] in (b"{", b"[")]
@@ -68,8 +70,9 @@ def compile_procedure_understanding(release: "Release", files: list[Path]) -> di
                 try:
                     names = _names.decode(text)
                 except msgspec.ValidationError as e:
-                    raise InputError(rel, path, "take_uid and take_name as strings when present",
-                                     str(e).split(" - at ")[0]) from None
+                    raise InputError(
+                        rel, path, "take_uid and take_name as strings when present", str(e).split(" - at ")[0]
+                    ) from None
             take_uid = names.take_uid or (key if key is not None and _UID.fullmatch(key) else None)
             cols["split"].append(split)
             cols["record_idx"].append(i)

@@ -38,7 +38,7 @@ class Record(msgspec.Struct, gc=False):
     university_id: str | None = None
     origin_participant_id: str | int | None = None
     proficiency_score: str | None = None
-    video_paths: dict[str, Union[str, None]] = {}
+    video_paths: dict[str, str | None] = {}
     good_executions: list[Point] = []
     tips_for_improvement: list[Point] = []
 
@@ -48,10 +48,10 @@ class ProficiencyFile(msgspec.Struct, gc=False):
 
 
 # The v2 files are {"annotations": [...]}; v1 files and the docs are a bare list. Accept both.
-FileType = Union[ProficiencyFile, list[Record]]
+FileType = Union[ProficiencyFile, list[Record]]  # noqa: UP007
 
 
-def _records(release: "Release", rel: str, family: str) -> tuple[list[Record], str, list[str | None]]:
+def _records(release: Release, rel: str, family: str) -> tuple[list[Record], str, list[str | None]]:
     """The file's records, the JSON path of the list holding them, their unknown keys."""
     f, extra = release.decode_records(rel, FileType, Record)
     if isinstance(f, ProficiencyFile):
@@ -70,10 +70,23 @@ def _take_name(r: Record) -> str | None:
     return None
 
 
-def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_uid", "split", "take_name", "proficiency_score", "proficiency_rank", "scenario",
-        "task_id", "task_name", "university_id", "origin_participant_id", "extra")}
+def compile_demonstrator(release: Release, files: list[Path]) -> dict[str, pa.Table]:
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "take_uid",
+            "split",
+            "take_name",
+            "proficiency_score",
+            "proficiency_rank",
+            "scenario",
+            "task_id",
+            "task_name",
+            "university_id",
+            "origin_participant_id",
+            "extra",
+        )
+    }
     for rel, split in split_files(release, files, "proficiency_demonstrator"):
         records, top, extra = _records(release, rel, "proficiency_demonstrator")
         cols["extra"] += extra
@@ -100,18 +113,35 @@ def compile_demonstrator(release: "Release", files: list[Path]) -> dict[str, "pa
 def _one_record_per_take(rel: str, top: str, i: int, take_uid: str, seen: dict[str, int], what: str) -> None:
     """A proficiency file names each take once; a second record is an input error."""
     if take_uid in seen:
-        raise InputError(rel, f"{top}[{i}].take_uid", f"one {what} record per take",
-                         f"{take_uid!r} again (first at {top}[{seen[take_uid]}])")
+        raise InputError(
+            rel,
+            f"{top}[{i}].take_uid",
+            f"one {what} record per take",
+            f"{take_uid!r} again (first at {top}[{seen[take_uid]}])",
+        )
     seen[take_uid] = i
 
 
 _KINDS = (("good_executions", "good_execution"), ("tips_for_improvement", "tip_for_improvement"))
 
 
-def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "take_uid", "split", "kind", "point_idx", "video_time", "expert_uid", "video_name",
-        "comments", "scenario", "task_id", "extra")}
+def compile_demonstration(release: Release, files: list[Path]) -> dict[str, pa.Table]:
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "take_uid",
+            "split",
+            "kind",
+            "point_idx",
+            "video_time",
+            "expert_uid",
+            "video_name",
+            "comments",
+            "scenario",
+            "task_id",
+            "extra",
+        )
+    }
     for rel, split in split_files(release, files, "proficiency_demonstration"):
         records, top, extra = _records(release, rel, "proficiency_demonstration")
         seen: dict[str, int] = {}
@@ -134,7 +164,10 @@ def compile_demonstration(release: "Release", files: list[Path]) -> dict[str, "p
                     sentences = p.sentences
                     if isinstance(sentences, str):
                         sentences = variants.text_list(
-                            sentences, rel, lambda i=i, j=j, attr=attr: f"{top}[{i}].{attr}[{j}].list",
-                            "proficiency_demonstration.list_literal")
+                            sentences,
+                            rel,
+                            lambda i=i, j=j, attr=attr: f"{top}[{i}].{attr}[{j}].list",  # noqa: B023
+                            "proficiency_demonstration.list_literal",
+                        )
                     cols["comments"].append(sentences)
     return {"proficiency_demonstration": conform("proficiency_demonstration", cols)}

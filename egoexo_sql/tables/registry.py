@@ -7,17 +7,23 @@ empty tables). Bump a source's ``version`` when its compiler's output changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-from .source import Source, streaming_source
 from ._common import gc_free
 from .atomic import compile_atomic
 from .commentary import DATA_JSON_GLOB, compile_commentary
+from .ego_pose import (
+    CAMERA_GLOB,
+    POSE_GLOBS,
+    compile_camera_file,
+    compile_pose_file,
+    unit_of_camera,
+    unit_of_pose,
+)
 from .keystep import compile_keystep
 from .keystep_benchmark import LABELS_CSV, SEGMENT_GLOB, compile_keystep_benchmark
-from .procedure_understanding import GLOB as PROCEDURE_GLOB
-from .procedure_understanding import compile_procedure_understanding
 from .manifests import MANIFEST_GLOB, compile_manifests
 from .metadata import (
     CAPTURES_JSON,
@@ -33,24 +39,19 @@ from .metadata import (
     compile_visual_objects,
 )
 from .narrations import TRANSCRIPT_GLOB, compile_narrations
+from .procedure_understanding import GLOB as PROCEDURE_GLOB
+from .procedure_understanding import compile_procedure_understanding
 from .proficiency import compile_demonstration, compile_demonstrator
+from .relations import GLOB as RELATIONS_GLOB
+from .relations import compile_relations_file, unit_of_relations
 from .release_files import INPUTS as RELEASE_FILES_INPUTS
 from .release_files import compile_release_files
 from .search_index import INPUTS as SEARCH_INPUTS
 from .search_index import TABLES as SEARCH_TABLES
 from .search_index import USES as SEARCH_USES
 from .search_index import compile_search_index
+from .source import Source, streaming_source
 from .splits import SPLITS_JSON, compile_splits
-from .ego_pose import (
-    CAMERA_GLOB,
-    POSE_GLOBS,
-    compile_camera_file,
-    compile_pose_file,
-    unit_of_camera,
-    unit_of_pose,
-)
-from .relations import GLOB as RELATIONS_GLOB
-from .relations import compile_relations_file, unit_of_relations
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -227,7 +228,7 @@ SOURCES: tuple[Source, ...] = (
 )
 
 
-def input_files(release: "Release", source: Source) -> list[Path]:
+def input_files(release: Release, source: Source) -> list[Path]:
     """The files a source reads: its patterns expanded, each file once, in path order.
 
     A missing required input is an InputError (the same one decoding would raise).
@@ -243,14 +244,15 @@ def input_files(release: "Release", source: Source) -> list[Path]:
         if p.is_dir():
             raise InputError(rel, None, "a JSON file", "a folder")
         if rel not in found:
-            raise InputError(rel, None, f"a file (required to build the {source.group} group)",
-                             "nothing at this path")
+            raise InputError(
+                rel, None, f"a file (required to build the {source.group} group)", "nothing at this path"
+            )
     return [found[k] for k in sorted(found)]
 
 
 def compile_release(
-    release: "Release | str | Path", groups: "Iterable[str] | None" = None
-) -> dict[str, "pa.Table"]:
+    release: Release | str | Path, groups: Iterable[str] | None = None
+) -> dict[str, pa.Table]:
     """Compile every source (or those of ``groups``) in order: {table: Arrow table}.
 
     The builder calls the sources one by one; this is the whole pipeline in one call,
@@ -267,8 +269,11 @@ def compile_release(
         if source.uses:
             from ..schema import get
 
-            tables = source.compile(rel, input_files(rel, source),
-                                    {t: out[t] if t in out else get(t).empty_table() for t in source.uses})
+            tables = source.compile(
+                rel,
+                input_files(rel, source),
+                {t: out[t] if t in out else get(t).empty_table() for t in source.uses},
+            )
         else:
             tables = source.compile(rel, input_files(rel, source))
         missing = set(source.tables) - set(tables)

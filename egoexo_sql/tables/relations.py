@@ -22,8 +22,9 @@ decoded whole, which gives the precise InputError.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -44,48 +45,48 @@ _ARIA_KEY = re.compile(r"^(aria\d+)_(.+)$")
 
 
 class Meta(msgspec.Struct, gc=False):
-    annotation_uid: Union[str, None] = None
-    annotator_id: Union[str, int, None] = None
+    annotation_uid: str | None = None
+    annotator_id: str | int | None = None
 
 
 class Mask(msgspec.Struct, gc=False):
-    width: Union[int, float, None] = None
-    height: Union[int, float, None] = None
-    encodedMask: Union[str, None] = None
+    width: int | float | None = None
+    height: int | float | None = None
+    encodedMask: str | None = None
 
 
 class CamMasks(msgspec.Struct, gc=False):
     annotation: dict[str, Mask] = {}
-    annotation_metadata: Union[Meta, None] = None
-    annotation_fps: Union[int, float, None] = None
+    annotation_metadata: Meta | None = None
+    annotation_fps: int | float | None = None
     annotated_frames: list[int] = []
 
 
 class Box(msgspec.Struct, gc=False):
-    x: Union[float, None] = None
-    y: Union[float, None] = None
-    width: Union[float, None] = None
-    height: Union[float, None] = None
-    rotation: Union[float, None] = None
-    original_width: Union[int, None] = None
-    original_height: Union[int, None] = None
-    frameNumber: Union[int, None] = None
-    endInterpolation: Union[bool, None] = None
-    interpolated: Union[bool, None] = None
-    track_id: Union[str, None] = None
-    milo_type: Union[str, None] = None
+    x: float | None = None
+    y: float | None = None
+    width: float | None = None
+    height: float | None = None
+    rotation: float | None = None
+    original_width: int | None = None
+    original_height: int | None = None
+    frameNumber: int | None = None
+    endInterpolation: bool | None = None
+    interpolated: bool | None = None
+    track_id: str | None = None
+    milo_type: str | None = None
 
 
 class ObjectNames(msgspec.Struct, gc=False):
     annotation: list[Box] = []
-    annotation_metadata: Union[Meta, None] = None
-    annotation_fps: Union[int, float, None] = None
+    annotation_metadata: Meta | None = None
+    annotation_fps: int | float | None = None
 
 
 class TakeRelations(msgspec.Struct, gc=False):
-    scenario: Union[str, None] = None
-    take_name: Union[str, None] = None
-    object_names: Union[ObjectNames, None] = None
+    scenario: str | None = None
+    take_name: str | None = None
+    object_names: ObjectNames | None = None
     object_masks: dict[str, dict[str, CamMasks]] = {}
 
 
@@ -99,7 +100,7 @@ def unit_of_relations(rel: str) -> str:
     return f"relations-{split}" if split else "relations-" + Path(rel).stem
 
 
-def _takes(release: "Release", rel: str) -> Iterator[tuple[str, TakeRelations]]:
+def _takes(release: Release, rel: str) -> Iterator[tuple[str, TakeRelations]]:
     """(take_uid, record) in file order, read take by take."""
     from ..release import decoder
 
@@ -110,8 +111,9 @@ def _takes(release: "Release", rel: str) -> Iterator[tuple[str, TakeRelations]]:
         for uid, raw in iter_members(release.path(rel), "annotations"):
             found = True
             if uid in seen:
-                raise InputError(rel, f'$.annotations["{uid}"]', "each take once in the file",
-                                 "the take a second time")
+                raise InputError(
+                    rel, f'$.annotations["{uid}"]', "each take once in the file", "the take a second time"
+                )
             seen.add(uid)
             try:
                 yield uid, dec.decode(raw)
@@ -127,7 +129,7 @@ def _takes(release: "Release", rel: str) -> Iterator[tuple[str, TakeRelations]]:
                 yield uid, rec
 
 
-def compile_relations_file(release: "Release", path: Path) -> Iterator[tuple[str, "pa.Table"]]:
+def compile_relations_file(release: Release, path: Path) -> Iterator[tuple[str, pa.Table]]:
     import pyarrow as pa
 
     rel = release.rel(path)
@@ -161,7 +163,9 @@ def compile_relations_file(release: "Release", path: Path) -> Iterator[tuple[str
                         raise InputError(
                             rel,
                             f'$.annotations["{uid}"].object_masks["{obj}"]["{cam_key}"].annotation["{frame}"]',
-                            "a frame number (a key made of digits)", repr(frame))
+                            "a frame number (a key made of digits)",
+                            repr(frame),
+                        )
                     masks["take_uid"].append(uid)
                     masks["object_name"].append(obj)
                     masks["cam_key"].append(cam_key)
@@ -184,11 +188,20 @@ def compile_relations_file(release: "Release", path: Path) -> Iterator[tuple[str
     yield "relations_boxes", _table(boxes, split, pa)
 
 
-_BOX_FIELDS = (("track_id", "track_id"), ("frame_number", "frameNumber"), ("x", "x"), ("y", "y"),
-               ("width", "width"), ("height", "height"), ("rotation", "rotation"),
-               ("interpolated", "interpolated"), ("end_interpolation", "endInterpolation"),
-               ("original_width", "original_width"), ("original_height", "original_height"),
-               ("milo_type", "milo_type"))
+_BOX_FIELDS = (
+    ("track_id", "track_id"),
+    ("frame_number", "frameNumber"),
+    ("x", "x"),
+    ("y", "y"),
+    ("width", "width"),
+    ("height", "height"),
+    ("rotation", "rotation"),
+    ("interpolated", "interpolated"),
+    ("end_interpolation", "endInterpolation"),
+    ("original_width", "original_width"),
+    ("original_height", "original_height"),
+    ("milo_type", "milo_type"),
+)
 
 
 def _add_boxes(cols: dict[str, list[Any]], uid: str, names: ObjectNames | None) -> None:
@@ -205,22 +218,49 @@ def _add_boxes(cols: dict[str, list[Any]], uid: str, names: ObjectNames | None) 
 
 
 def _empty_boxes() -> dict[str, list[Any]]:
-    return {k: [] for k in ("take_uid", "box_idx", *(c for c, _ in _BOX_FIELDS), "annotation_fps",
-                            "annotation_uid")}
+    return {
+        k: []
+        for k in ("take_uid", "box_idx", *(c for c, _ in _BOX_FIELDS), "annotation_fps", "annotation_uid")
+    }
 
 
 def _empty_objects() -> dict[str, list[Any]]:
-    return {k: [] for k in ("take_uid", "take_name", "scenario", "object_name", "cam_key", "cam_id",
-                            "is_ego", "n_annotated_frames", "n_masks", "annotation_fps",
-                            "annotation_uid", "annotator_id")}
+    return {
+        k: []
+        for k in (
+            "take_uid",
+            "take_name",
+            "scenario",
+            "object_name",
+            "cam_key",
+            "cam_id",
+            "is_ego",
+            "n_annotated_frames",
+            "n_masks",
+            "annotation_fps",
+            "annotation_uid",
+            "annotator_id",
+        )
+    }
 
 
 def _empty_masks() -> dict[str, list[Any]]:
-    return {k: [] for k in ("take_uid", "object_name", "cam_key", "cam_id", "frame_number",
-                            "width", "height", "encoded_mask")}
+    return {
+        k: []
+        for k in (
+            "take_uid",
+            "object_name",
+            "cam_key",
+            "cam_id",
+            "frame_number",
+            "width",
+            "height",
+            "encoded_mask",
+        )
+    }
 
 
-def _table(cols: dict[str, list[Any]], split: str, pa: Any) -> "pa.Table":
+def _table(cols: dict[str, list[Any]], split: str, pa: Any) -> pa.Table:
     n = len(cols["take_uid"])
     data = {"split": pa.repeat(split, n)}
     for k, v in cols.items():

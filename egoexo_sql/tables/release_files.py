@@ -39,7 +39,7 @@ INPUTS = (
     "annotations/keystep_benchmark/*.json",
 )
 
-_Scalar = Union[str, int, float, None]
+_Scalar = Union[str, int, float, None]  # noqa: UP007
 
 
 class Stamps(msgspec.Struct, gc=False):
@@ -49,7 +49,7 @@ class Stamps(msgspec.Struct, gc=False):
 
 
 # the proficiency files may be a bare list (the docs' form): no stamps there
-FileType = Union[Stamps, list[msgspec.Raw]]
+FileType = Union[Stamps, list[msgspec.Raw]]  # noqa: UP007
 
 _FORMATS = (
     (re.compile(r"(\d{8})(?:[_ T].*)?"), "%Y%m%d"),  # ds: 20240404_08:13:53
@@ -74,7 +74,7 @@ def export_date(value: Any) -> _dt.date | None:
     return None
 
 
-def compile_release_files(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_release_files(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     cols: dict[str, list[Any]] = {k: [] for k in ("source_file", "version", "date", "ds", "exported_on")}
     for f in files:
         rel = release.rel(f)

@@ -15,8 +15,9 @@ Commentary's per-commentary ``data.json`` files hold no text the index uses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from ..schema import conform, get
 from .metadata import TAKES_JSON
@@ -41,9 +42,13 @@ USES: tuple[str, ...] = tuple(TEXT_TABLES)
 INPUTS: tuple[str, ...] = tuple(dict.fromkeys(g for globs in TEXT_TABLES.values() for g in globs))
 
 #: the order of index.sql's statements that leave a table behind
-ORDER_BY = {"search_docs": "doc_id", "search_postings": "term_id, doc_id", "search_terms": "term_id",
-            "search_stats": "CASE source WHEN 'atomic' THEN 1 WHEN 'commentary' THEN 2 "
-                            "WHEN 'narration' THEN 3 WHEN 'keystep' THEN 4 ELSE 5 END"}
+ORDER_BY = {
+    "search_docs": "doc_id",
+    "search_postings": "term_id, doc_id",
+    "search_terms": "term_id",
+    "search_stats": "CASE source WHEN 'atomic' THEN 1 WHEN 'commentary' THEN 2 "
+    "WHEN 'narration' THEN 3 WHEN 'keystep' THEN 4 ELSE 5 END",
+}
 
 
 def query_text(name: str) -> str:
@@ -52,7 +57,7 @@ def query_text(name: str) -> str:
     return (queries_dir() / "search" / name).read_text(encoding="utf-8")
 
 
-def index_tables(texts: dict[str, "pa.Table"]) -> dict[str, "pa.Table"]:
+def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """The four index tables from the five text tables (catalog name -> Arrow table)."""
     import duckdb
     import pyarrow as pa
@@ -79,7 +84,7 @@ def index_tables(texts: dict[str, "pa.Table"]) -> dict[str, "pa.Table"]:
 
 
 def compile_search_index(
-    release: "Release", files: list[Path], tables: Mapping[str, "pa.Table"]
-) -> dict[str, "pa.Table"]:
+    release: Release, files: list[Path], tables: Mapping[str, pa.Table]
+) -> dict[str, pa.Table]:
     """The index from the text tables (``tables``: the source's ``uses``)."""
     return index_tables({name: tables[name] for name in TEXT_TABLES})

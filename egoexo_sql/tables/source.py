@@ -4,9 +4,10 @@ build uses them, :mod:`egoexo_sql.tables.registry` lists them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -109,7 +110,7 @@ class CompileAll:
         self.compile_file = compile_file
         self.tables = tables
 
-    def __call__(self, release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+    def __call__(self, release: Release, files: list[Path]) -> dict[str, pa.Table]:
         import pyarrow as pa
 
         from ..builder.parquet import with_partition_columns

@@ -25,7 +25,7 @@ class SplitsFile(msgspec.Struct, gc=False):
     ds: str | None = None
 
 
-def read_splits(release: "Release") -> SplitsFile | None:
+def read_splits(release: Release) -> SplitsFile | None:
     """The decoded splits.json, or None when the release has none."""
     if not release.exists(SPLITS_JSON):
         return None
@@ -53,7 +53,7 @@ def take_to_split(splits: SplitsFile | None) -> dict[str, str]:
     return out
 
 
-def compile_splits(release: "Release", files: list[Path]) -> dict[str, "pa.Table"]:
+def compile_splits(release: Release, files: list[Path]) -> dict[str, pa.Table]:
     splits = read_splits(release)
     take_uid: list[str] = []
     benchmark: list[str] = []
