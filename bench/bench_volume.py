@@ -146,7 +146,18 @@ def main() -> None:
         b = build(release, catalog)
         db = (catalog / "catalog.duckdb").stat().st_size
         data = dir_bytes(catalog / "data")
-        results.append(dict(k=k, files=len(files), json=json_bytes, p1=p1, p2=p2, b=b, db=db, data=data))
+        results.append(
+            {
+                "k": k,
+                "files": len(files),
+                "json": json_bytes,
+                "p1": p1,
+                "p2": p2,
+                "b": b,
+                "db": db,
+                "data": data,
+            }
+        )
         print(
             f"[{k}N] built in {b['wall']:.1f} s, peak RSS {b['peak'] / 1e6:.0f} MB",
             file=sys.stderr,
