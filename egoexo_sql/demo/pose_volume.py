@@ -199,6 +199,16 @@ def camera_document(g: np.random.Generator, job: PoseJob, truth: Counter) -> dic
 
 def write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter]:
     """Write one take's pose files under ``out_dir``; return (files, bytes, truth)."""
+    gc_was = gc.isenabled()
+    gc.disable()  # no reference cycles here; the cyclic GC would only slow the dict building
+    try:
+        return _write_take(out_dir, seed, job)
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+def _write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter]:
     truth: Counter = Counter()
     g = np.random.default_rng([seed, zlib.crc32(job.uid.encode())])
     base = Path(out_dir) / "annotations" / "ego_pose" / job.split
@@ -223,11 +233,6 @@ def write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter
     return files, nbytes, truth
 
 
-def _write_star(args: tuple[str, int, PoseJob]) -> tuple[int, int, Counter]:
-    gc.disable()  # no reference cycles here; the cyclic GC would only slow the dict building
-    return write_take(*args)
-
-
 def write_all(
     world: World, out_dir: Path, seed: int, pose_volume: float = 1.0, workers: int | None = None
 ) -> Iterator[tuple[int, int, Counter]]:
@@ -235,11 +240,14 @@ def write_all(
     todo = jobs(world, pose_volume)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n = max(1, min(workers or cores, len(todo) if workers else len(todo) // 8))
-    args = ((str(out_dir), seed, j) for j in todo)
     if n == 1:
-        yield from map(_write_star, args)
+        for job in todo:
+            yield write_take(str(out_dir), seed, job)
         return
-    import multiprocessing as mp
+    from concurrent.futures import as_completed
 
-    with mp.get_context("spawn").Pool(n) as pool:
-        yield from pool.imap(_write_star, args, chunksize=4)
+    from ..processes import process_pool
+
+    with process_pool(n, ((write_take, (str(out_dir), seed, j), j.uid) for j in todo)) as pool:
+        for f in as_completed(pool.futures):
+            yield f.result()
