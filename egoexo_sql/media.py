@@ -146,12 +146,12 @@ def take_media(
                 present=present,
             )
         )
-    from .download import manifest_parts
-
-    has_manifests = bool(manifest_parts(cat) & set(VIDEO_PARTS))
     sizes: dict[str, dict[str, tuple[int, int | None]]] = {}
     for camera, part, n, size in cat.execute(_query("camera_sizes"), {"take_uid": take_uid}).fetchall():
         sizes.setdefault(camera, {})[part] = (int(n), None if size is None else int(size))
+    # the manifests of the video parts list this take's files (a take they do not list
+    # cannot be fetched by camera either)
+    has_manifests = bool(sizes)
     absent = []
     seen: dict[str, bool] = {}
     for v in videos:
