@@ -463,6 +463,36 @@ def test_export_subtitles_defaults_to_the_takes_with_videos_and_writes_into_the_
             Path(p).unlink()
 
 
+def test_export_subtitles_takes_several_values_after_one_option(
+    video_catalog, video_release, tmp_path, capsys
+):
+    from test_validate import run_cli
+
+    names = sorted({r.split("/")[1] for r in videos_of(video_release)})[:2]
+    code, out, err = run_cli(
+        capsys,
+        "export",
+        "subtitles",
+        "--catalog",
+        str(video_catalog),
+        "--take",
+        *names,
+        "--source",
+        "atomic",
+        "keystep",
+        "--format",
+        "vtt",
+        "--out-dir",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    written = out.split()
+    assert written and all(any(f"/takes/{n}/" in p for n in names) for p in written)
+    assert all(any(f"/takes/{n}/" in p for p in written) for n in names)
+    assert {p.rsplit(".", 2)[-2] for p in written} <= {"atomic", "keystep"}
+    assert all(p.endswith(".vtt") for p in written)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
