@@ -29,3 +29,27 @@ def demo_catalog(demo_release, tmp_path_factory) -> Path:
     cat = tmp_path_factory.mktemp("catalog") / "egoexo_catalog"
     build_catalog(release, cat)
     return cat
+
+
+@pytest.fixture(scope="session")
+def video_release(tmp_path_factory) -> tuple[Path, object]:
+    """(release folder, DemoReport) of a small synthetic release with real videos of a few
+    takes (``demo --videos``: needs PyAV and Pillow, else the tests using it skip)."""
+    pytest.importorskip("av", reason="PyAV is not installed (pip install 'egoexo-sql[videos]')")
+    pytest.importorskip("PIL", reason="Pillow is not installed (pip install 'egoexo-sql[videos]')")
+    from egoexo_sql.demo import generate
+
+    out = tmp_path_factory.mktemp("video_release")
+    report = generate(out, scale=SMALL_SCALE, seed=7, videos=True)
+    return out, report
+
+
+@pytest.fixture(scope="session")
+def video_catalog(video_release, tmp_path_factory) -> Path:
+    """A catalog compiled from ``video_release`` (it records that release folder)."""
+    from egoexo_sql.builder import build_catalog
+
+    release, _ = video_release
+    cat = tmp_path_factory.mktemp("video_catalog") / "egoexo_catalog"
+    build_catalog(release, cat)
+    return cat

@@ -147,3 +147,226 @@ def test_sql_runs_and_copy_is_refused(page, base_url_live):
     assert "refused COPY" in page.locator("#error").inner_text()
     assert not Path("/tmp/egoexo_sql_browser.csv").exists()
     shot(page, "sql-refused")
+
+
+# --------------------------------------------------------------------------- the player
+
+
+@pytest.fixture(scope="module")
+def video_live(video_catalog):
+    """A server over the catalog of ``demo --videos``, and the take it plays: one with
+    keystep segments and a video on disk."""
+    import uvicorn
+
+    from egoexo_sql import media
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(video_catalog), host="127.0.0.1", port=port, log_level="warning")
+    )
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    with Catalog.open(video_catalog) as cat:
+        release = media.release_dir_of(cat)
+        found = [uid for uid, _ in media.takes_with_videos(cat, release)]
+        uid = cat.execute(
+            "SELECT take_uid FROM take_summary WHERE take_uid IN (SELECT unnest(?)) AND n_keystep_segments > 0 "
+            "ORDER BY take_name LIMIT 1",
+            [found],
+        ).fetchall()[0][0]
+        videos = media.take_media(cat, uid, release).present
+    yield f"http://127.0.0.1:{port}", uid, videos
+    server.should_exit = True
+    th.join(10)
+
+
+def open_player(page, video_live):
+    base, uid, videos = video_live
+    page.goto(f"{base}/take/{uid}")
+    page.wait_for_function("document.getElementById('player').readyState >= 2", timeout=20_000)
+    return uid, videos
+
+
+def current_time(page) -> float:
+    return page.evaluate("document.getElementById('player').currentTime")
+
+
+def test_the_video_loads_and_plays_and_the_cursor_and_active_text_follow(page, video_live, video_catalog):
+    uid, videos = open_player(page, video_live)
+    assert page.evaluate("document.getElementById('player').videoWidth") > 0
+    assert page.evaluate("document.getElementById('player').duration") > 5
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Space")  # a user gesture: plays
+    page.wait_for_function("document.getElementById('player').currentTime > 1.0", timeout=10_000)
+    assert not page.evaluate("document.getElementById('player').paused")
+    x1 = float(page.locator("svg.timeline .playhead").get_attribute("x1"))
+    page.wait_for_function(f"+document.querySelector('svg.timeline .playhead').getAttribute('x1') > {x1}")
+    page.keyboard.press("Space")
+    page.wait_for_function("document.getElementById('player').paused")
+    # at the time of an atomic description its text is under the player and its row marked
+    with Catalog.open(video_catalog) as cat:
+        start, text = cat.connection.execute(
+            "SELECT start_time, text FROM take_timeline WHERE take_uid = ? AND source = 'atomic' "
+            "AND start_time > 2 ORDER BY start_time LIMIT 1",
+            [uid],
+        ).fetchall()[0]
+    page.evaluate(f"document.getElementById('player').currentTime = {start + 0.01}")
+    row = page.locator('#now .now-row[data-source="atomic"]')
+    row.wait_for()
+    assert " ".join(text.split()) in row.inner_text()
+    ev = row.get_attribute("data-ev")
+    assert "now" in page.locator(f"#ev-{ev}").get_attribute("class").split()
+    # the play head stands where the time is on the axis
+    svg = page.locator("svg.timeline")
+    x0, x1_, end = (float(svg.get_attribute(a)) for a in ("data-x0", "data-x1", "data-end"))
+    want = x0 + (x1_ - x0) * (start + 0.01) / end
+    page.wait_for_function(
+        f"Math.abs(+document.querySelector('svg.timeline .playhead').getAttribute('x1') - {want}) < 0.2"
+    )
+    shot(page, "player")
+
+
+def test_clicking_a_keystep_mark_seeks_the_video_to_its_start(page, video_live, video_catalog):
+    uid, _ = open_player(page, video_live)
+    marks = page.locator('svg.timeline a.mark[data-source="keystep"]')
+    assert marks.count() > 0
+    with Catalog.open(video_catalog) as cat:
+        starts = [
+            r[0]
+            for r in cat.connection.execute(
+                "SELECT start_time FROM keystep_segments WHERE take_uid = ? ORDER BY start_time", [uid]
+            ).fetchall()
+        ]
+    for i in range(marks.count()):
+        mark = marks.nth(i)
+        start = float(mark.get_attribute("data-start"))
+        assert start in starts
+        mark.click(force=True)
+        page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.1")
+        assert abs(current_time(page) - start) < 0.1
+        assert page.locator("#events tr.picked").get_attribute("id") == f"ev-{mark.get_attribute('data-ev')}"
+
+
+def test_the_keyboard_steps_frames_and_jumps_between_keysteps(page, video_live, video_catalog):
+    uid, _ = open_player(page, video_live)
+    with Catalog.open(video_catalog) as cat:
+        starts = [
+            r[0]
+            for r in cat.connection.execute(
+                "SELECT DISTINCT start_time FROM keystep_segments WHERE take_uid = ? ORDER BY 1", [uid]
+            ).fetchall()
+        ]
+    page.locator("h1").click()
+    page.keyboard.press("n")
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {starts[0]}) < 0.01")
+    if len(starts) > 1:
+        page.keyboard.press("n")
+        page.wait_for_function(
+            f"Math.abs(document.getElementById('player').currentTime - {starts[1]}) < 0.01"
+        )
+        page.keyboard.press("p")
+        page.wait_for_function(
+            f"Math.abs(document.getElementById('player').currentTime - {starts[0]}) < 0.01"
+        )
+    f = int(current_time(page) * 30 + 1e-6)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('frame').textContent === '{f + 1}'")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"document.getElementById('frame').textContent === '{f - 1}'")
+
+
+def test_switching_camera_keeps_the_time(page, video_live):
+    _, videos = open_player(page, video_live)
+    assert len(videos) >= 2
+    page.evaluate("document.getElementById('player').currentTime = 7.25")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 7.25) < 0.01")
+    for v in videos[1:]:
+        page.locator(f'#cams button.cam[data-src="{v.url}"]').click()
+        page.wait_for_function(
+            f"document.getElementById('player').src.endsWith({v.url!r}) && "
+            "document.getElementById('player').readyState >= 1 && "
+            "Math.abs(document.getElementById('player').currentTime - 7.25) < 0.05",
+            timeout=10_000,
+        )
+        assert page.evaluate("document.getElementById('player').dataset.cam") == v.cam_id
+
+
+def test_subtitle_tracks_load_with_one_cue_per_annotation(page, video_live, video_catalog):
+    uid, _ = open_player(page, video_live)
+    with Catalog.open(video_catalog) as cat:
+        want = dict(
+            cat.connection.execute(
+                "SELECT source, count(*) FROM take_timeline WHERE take_uid = ? AND start_time IS NOT NULL "
+                "AND text IS NOT NULL AND trim(text) <> '' "
+                "AND source IN ('atomic', 'commentary', 'keystep', 'narration') GROUP BY ALL",
+                [uid],
+            ).fetchall()
+        )
+    sources = page.eval_on_selector_all("#player track", "ts => ts.map(t => t.dataset.source)")
+    assert sorted(sources) == sorted(want)
+    page.evaluate("for (const t of document.getElementById('player').textTracks) t.mode = 'hidden'")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#player track')].every(t => t.readyState === 2)", timeout=10_000
+    )
+    got = page.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#player track')]"
+        ".map(t => [t.dataset.source, t.track.cues.length]))"
+    )
+    assert got == want
+
+
+def test_the_pose_overlay_draws_the_points_of_an_annotated_frame(page, video_live, video_catalog):
+    from egoexo_sql import media
+
+    uid, videos = open_player(page, video_live)
+    cam = videos[0].cam_id
+    with Catalog.open(video_catalog) as cat:
+        w, h = media.image_size(cat, uid, cam)
+        rows = cat.connection.execute(
+            "WITH p AS (SELECT kind, source, frame_number, x, y FROM ego_pose_2d WHERE take_uid = ? AND cam_id = ? "
+            "AND annotation_idx = 0 AND x IS NOT NULL AND y IS NOT NULL), "
+            "c AS (SELECT kind, min(source) AS source FROM p GROUP BY kind) "
+            "SELECT kind, frame_number, count(*) FILTER (WHERE x BETWEEN 0 AND ? AND y BETWEEN 0 AND ?) "
+            "FROM p JOIN c USING (kind, source) GROUP BY ALL",
+            [uid, cam, w, h],
+        ).fetchall()
+    assert rows, f"the demo take has no 2D pose in {cam}"
+    per_kind: dict[str, dict[int, int]] = {}
+    for kind, frame, n in rows:
+        per_kind.setdefault(kind, {})[frame] = n
+    frame = max(rows, key=lambda r: r[2])[1]
+
+    def drawn(kind_frames: dict[int, int], f: int) -> int:  # the frame drawn: this one, else the nearest (3)
+        for d in (0, -1, 1, -2, 2, -3, 3):
+            if f + d in kind_frames:
+                return kind_frames[f + d]
+        return 0
+
+    want = sum(drawn(k, frame) for k in per_kind.values())
+    page.wait_for_function(f"document.getElementById('pose-canvas').dataset.loaded === {cam!r}")
+    page.evaluate(f"document.getElementById('player').currentTime = {(frame + 0.5) / 30}")
+    page.wait_for_function(f"document.getElementById('frame').textContent === '{frame}'")
+    page.wait_for_function(f"document.getElementById('pose-canvas').dataset.points === '{want}'")
+    shot(page, "pose")
+    page.locator("#pose-toggle").uncheck()
+    assert page.evaluate("document.getElementById('pose-canvas').dataset.points") == "0"
+
+
+def test_a_range_request_returns_206_with_the_right_bytes(page, video_live, video_catalog):
+    from egoexo_sql import media
+
+    base, _, videos = video_live
+    with Catalog.open(video_catalog) as cat:
+        data = (media.release_dir_of(cat) / videos[0].path).read_bytes()
+    r = page.request.get(f"{base}{videos[0].url}", headers={"Range": "bytes=500-1499"})
+    assert r.status == 206 and r.body() == data[500:1500]
+    assert (
+        r.headers["content-range"] == f"bytes 500-1499/{len(data)}" and r.headers["accept-ranges"] == "bytes"
+    )

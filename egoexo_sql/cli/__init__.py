@@ -55,6 +55,9 @@ MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
     "--cams": None,
     "--per": None,
     "--in": frozenset(("atomic", "commentary", "narration", "keystep", "demonstration")),
+    # export subtitles
+    "--take": None,
+    "--source": frozenset(("atomic", "commentary", "keystep", "narration")),
     "--has": frozenset(
         ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")
     ),

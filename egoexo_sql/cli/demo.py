@@ -62,6 +62,14 @@ def demo(
         "docs/real-data-variants.md), mixed within files as the real ones are. Same values as "
         "without it, so both build the same catalog.",
     ),
+    videos: bool = typer.Option(
+        False,
+        "--videos",
+        help="Also write small real H.264 videos (the take second drawn into each frame) for a few takes "
+        "where the downloader puts them: the best exo camera, the ego camera downscaled and the "
+        "collage, to try the player of `egoexo-sql serve`. Needs PyAV and Pillow "
+        "(pip install 'egoexo-sql[videos]').",
+    ),
 ) -> None:
     """Write a synthetic Ego-Exo4D release with the real layout, keys, types and quirks."""
     from ..demo.generator import generate
@@ -86,6 +94,7 @@ def demo(
         variants=variants,
         pose_volume=pose_volume,
         workers=workers,
+        videos=videos,
     )
     if stats:
         typer.echo(report.summary())

@@ -1,5 +1,5 @@
-"""``egoexo-sql export-views`` (the catalog's views for other engines) and the hidden
-``egoexo-sql docs`` (regenerate docs/ from schemas/, queries/examples/ and --help)."""
+"""``egoexo-sql export-views`` (the catalog's views for other engines), ``egoexo-sql export
+subtitles`` (subtitle files beside the videos) and the hidden ``egoexo-sql docs`` (regenerate docs/ from schemas/, queries/examples/ and --help)."""
 
 from __future__ import annotations
 
@@ -81,3 +81,81 @@ def docs(
     code = subprocess.call([sys.executable, "-m", "egoexo_sql.docs", *args])
     if code:
         raise typer.Exit(code)
+
+
+export_app = typer.Typer(
+    help="Write what the catalog knows in the formats other tools read (export subtitles).",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("subtitles")
+def export_subtitles(
+    take: list[str] | None = typer.Option(
+        None,
+        "--take",
+        help="A take_uid or take_name (repeat for several). Default: every take with a video under "
+        "the release folder.",
+        show_default=False,
+    ),
+    source: list[str] | None = typer.Option(
+        None,
+        "--source",
+        help="atomic, commentary, keystep or narration (repeat for several). Default: all four.",
+        show_default=False,
+    ),
+    fmt: list[str] | None = typer.Option(
+        None, "--format", help="vtt or srt (repeat for both). Default: both.", show_default=False
+    ),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out-dir",
+        help="Folder the files go under, laid out as the release (default: the release folder itself, "
+        "so each file lands beside its video).",
+        show_default=False,
+    ),
+    release: Path | None = typer.Option(
+        None,
+        "--release",
+        help="The release folder whose videos to look for (default: the one the catalog was built from).",
+        show_default=False,
+    ),
+    catalog: str | None = typer.Option(
+        None, "--catalog", help="Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
+    ),
+) -> None:
+    """Write subtitle files of the takes' texts (atomic descriptions, expert commentary, keystep
+    names, narrations), one per take, source and format, for VLC, mpv or any player.
+
+    Each file goes beside each of the take's videos on disk and is named after it
+    (takes/<take>/frame_aligned_videos/cam04.atomic.srt beside cam04.mp4), so the players
+    load it with the video; a take with no video on disk gets takes/<take>/<take>.atomic.srt.
+    Cue times are the catalog's to the millisecond; a moment (an atomic description, a
+    commentary) stays on screen until the next one, at most 4 s."""
+    from ..catalog import Catalog
+    from ..media import release_dir_of
+    from ..subtitles import FORMATS, SOURCES, export
+
+    try:
+        with Catalog.open(catalog_dir(catalog), sandbox=True) as cat:
+            rel = release_dir_of(cat, release)
+            written = export(
+                cat,
+                rel,
+                takes=take or (),
+                sources=source or SOURCES,
+                formats=fmt or FORMATS,
+                out_dir=out_dir.expanduser().resolve() if out_dir is not None else None,
+            )
+    except EgoExoSQLError as e:
+        fail(str(e), e.exit_code)
+        return
+    for w in written:
+        typer.echo(str(w.path))
+    n_takes = len({w.take_name for w in written})
+    typer.echo(
+        f"wrote {len(written)} subtitle file{'' if len(written) == 1 else 's'} for {n_takes} "
+        f"take{'' if n_takes == 1 else 's'}",
+        err=True,
+    )

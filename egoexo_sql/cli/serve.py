@@ -23,13 +23,21 @@ def serve(
     sql_timeout: float = typer.Option(
         5.0, "--sql-timeout", metavar="SECONDS", help="Stop a query of the SQL page after this long."
     ),
+    release: str | None = typer.Option(
+        None,
+        "--release",
+        help="The release folder whose videos the take pages play (default: the one the catalog was "
+        "built from). Only video and subtitle files inside it are served.",
+        show_default=False,
+    ),
 ) -> None:
     """Browse the catalog in a web browser: facets over the takes, a page per take with its
-    annotations on one time axis, every view, SQL and text search. Read-only, offline."""
+    annotations on one time axis and its videos in sync with them (pose drawn over the picture,
+    subtitles), every view, SQL and text search. Read-only, offline."""
     with command_errors():
         from ..serve import create_app
 
-        application = create_app(catalog_dir(catalog), sql_timeout=sql_timeout)
+        application = create_app(catalog_dir(catalog), sql_timeout=sql_timeout, release=release)
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:

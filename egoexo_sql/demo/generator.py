@@ -39,6 +39,8 @@ class DemoReport:
     planted: list[dict[str, Any]] = field(default_factory=list)
     # --variants: recorded variant id -> values written in that form
     variants: dict[str, int] = field(default_factory=dict)
+    # --videos: the video files written, relative to out_dir
+    videos: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
@@ -48,6 +50,9 @@ class DemoReport:
         width = max((len(k) for k in self.stats), default=0)
         for k, v in self.stats.items():
             lines.append(f"  {k:<{width}}  {v}")
+        if self.videos:
+            takes = sorted({v.split("/")[1] for v in self.videos})
+            lines.append(f"  videos: {len(self.videos)} real H.264 files of the takes {', '.join(takes)}")
         for n in self.notes:
             lines.append(f"  note: {n}")
         return "\n".join(lines)
@@ -74,6 +79,7 @@ def generate(
     variants: bool = False,
     pose_volume: float = 1.0,
     workers: int | None = None,
+    videos: bool = False,
 ) -> DemoReport:
     """Write a synthetic release into ``out_dir`` and return what was written.
 
@@ -87,7 +93,9 @@ def generate(
     ``variants`` writes every recorded real-data variant (:mod:`egoexo_sql.variants`)
     somewhere in the release, mixed with the documented forms the way the real files mix
     them (:mod:`egoexo_sql.demo.variant_forms`); the values are those of the plain
-    release of the same seed, so both compile to the same catalog.
+    release of the same seed, so both compile to the same catalog. ``videos`` also writes
+    small real H.264 videos of a few takes (:mod:`egoexo_sql.demo.video_files`; needs
+    PyAV and Pillow); the other files are the same as without it.
     """
     t0 = time.perf_counter()
     groups = tuple(only) if only else GROUPS
@@ -232,6 +240,14 @@ def generate(
                 n_paths += sum(len(e["paths"]) for e in entries)
                 write(f"manifests/{part}/manifest.json", entries)
             truth["manifest_files"] = n_paths
+        if videos:
+            step("videos")
+            from .video_files import write_videos
+
+            written = write_videos(out, world, takes_records)
+            report.files += len(written)
+            report.bytes += sum(n for _, n in written)
+            report.videos = [rel for rel, _ in written]
         report.truth = dict(truth)
         if rewrite is not None:
             report.variants = rewrite.written

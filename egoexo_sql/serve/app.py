@@ -22,8 +22,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ..download import human_bytes
 from ..errors import EgoExoSQLError, UsageError
-from . import plots
+from ..subtitles import SOURCES as SUBTITLE_SOURCES
+from . import media_routes, plots
 from .engine import Engine
 
 HERE = Path(__file__).resolve().parent
@@ -122,8 +124,15 @@ def facets(cat: Any, f: Any) -> dict[str, Any]:
     return out
 
 
-def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlette:
+def create_app(
+    catalog_dir: str | Path, *, sql_timeout: float = 5.0, release: str | Path | None = None
+) -> Starlette:
+    """The ASGI app over the catalog at ``catalog_dir``; videos are looked for under
+    ``release`` (default: the release folder the catalog was built from)."""
+    from .. import media
+
     engine = Engine(catalog_dir, sql_timeout=sql_timeout)
+    release_dir = engine.run(lambda cat: media.release_dir_of(cat, release))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
@@ -249,12 +258,13 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
 
             quoted = uid.replace("'", "''")
             command = render(cat, Filters.of(where=f"take_uid = '{quoted}'"), "egoexo").text
-            return summary, videos, participant, timeline, pose, relations, command
+            on_disk = media.take_media(cat, uid, release_dir, engine.catalog.path)
+            return summary, videos, participant, timeline, pose, relations, command, on_disk
 
         found = await db(work)
         if found is None:
             raise HTTPException(404, f"no take with take_uid or take_name {key!r}")
-        summary, videos, participant, timeline, pose, relations, command = found
+        summary, videos, participant, timeline, pose, relations, command, on_disk = found
         lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at)
         return page(
             request,
@@ -268,6 +278,11 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             relations=relations,
             command=command,
             t=t_at,
+            media=on_disk,
+            player=player_data(summary, timeline, on_disk, t_at),
+            release=release_dir,
+            subtitle_sources=[x for x in SUBTITLE_SOURCES if any(e[0] == x and e[3] for e in timeline)],
+            human_bytes=human_bytes,
         )
 
     async def table(request: Request) -> Response:
@@ -376,7 +391,10 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             status, message = 400, str(exc)
         else:  # pragma: no cover - a bug: say so, keep serving
             status, message = 500, f"internal error: {type(exc).__name__}: {exc}"
-        if request.url.path.endswith((".json", ".csv", ".uids", ".egoexo", ".plan")):
+        path = request.url.path
+        if path.endswith((".json", ".csv", ".uids", ".egoexo", ".plan", ".vtt")) or path.startswith(
+            "/media/"
+        ):
             return PlainTextResponse(f"error: {message}\n", status_code=status)
         return page(request, "error.html", status=status, message=message, code=status)
 
@@ -385,6 +403,7 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
         Route("/takes", takes),
         Route("/takes.{fmt}", takes_export),
         Route("/facets.json", facets_json),
+        *media_routes.routes(engine, release_dir),
         Route("/take/{key:path}", take),
         Route("/table/{view}.{fmt}", table),
         Route("/table/{view}", table),
@@ -405,7 +424,28 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.release = release_dir
     return app
+
+
+def player_data(
+    summary: dict[str, Any], timeline: list[tuple], on_disk: Any, t: float | None
+) -> dict[str, Any]:
+    """What the take page's player script needs: the events with the time until which each
+    is shown (the subtitles' rule), the keystep starts, the videos on disk."""
+    from ..subtitles import windows
+
+    until = windows(timeline)
+    return {
+        "take_uid": summary["take_uid"],
+        "duration": summary.get("duration_sec"),
+        "t": t,
+        "events": [[s, a, b, u, x] for (s, a, b, x), u in zip(timeline, until)],
+        "keysteps": sorted({a for s, a, _, _ in timeline if s == "keystep" and a is not None}),
+        "videos": [
+            {"url": v.url, "cam_id": v.cam_id, "label": v.label, "part": v.part} for v in on_disk.present
+        ],
+    }
 
 
 def links(request: Request) -> dict[str, Any]:

@@ -87,7 +87,9 @@ def timeline(
     lane: int = 26,
 ) -> str:
     """A take's annotations as lanes on one time axis: intervals as bars, moments as marks;
-    each mark links to its row (#ev-N) and shows its text on hover."""
+    each mark links to its row (#ev-N) and shows its text on hover. The svg's data-x0,
+    data-x1 and data-end (and each mark's data-start) let the take page's player move a
+    play head (the hidden line .playhead) and seek."""
     events = list(events)
     end = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
     lanes = [s for s in LANES if any(e[0] == s for e in events)] + sorted({e[0] for e in events} - set(LANES))
@@ -96,7 +98,7 @@ def timeline(
     x = lambda t: label_w + (width - label_w - 10) * max(0.0, t) / end  # noqa: E731
     out = [
         f'<svg class="timeline" role="img" aria-label="annotations on one time axis" width="{width}" '
-        f'height="{h}" viewBox="0 0 {width} {h}">'
+        f'height="{h}" viewBox="0 0 {width} {h}" data-x0="{label_w}" data-x1="{width - 10}" data-end="{end!r}">'
     ]
     for i, s in enumerate(lanes):
         y = 20 + i * lane
@@ -120,12 +122,16 @@ def timeline(
         else:
             mark = f'<circle cx="{x(start):.1f}" cy="{y + 10}" r="4.5" fill="{color}" class="point"/>'
         out.append(
-            f'<a href="#ev-{n}" class="mark" data-source="{escape(source)}"><title>{tip}</title>{mark}</a>'
+            f'<a href="#ev-{n}" class="mark" data-source="{escape(source)}" data-start="{start!r}" '
+            f'data-ev="{n}"><title>{tip}</title>{mark}</a>'
         )
     for k in range(0, 11):
         t = end * k / 10
         out.append(f'<text x="{x(t):.1f}" y="{h - 2}" text-anchor="middle" class="tick">{t:.0f}s</text>')
     if at is not None:
         out.append(f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="10" y2="{h - 12}" class="cursor"/>')
+    out.append(
+        f'<line x1="{label_w}" x2="{label_w}" y1="10" y2="{h - 12}" class="playhead" visibility="hidden"/>'
+    )
     out.append("</svg>")
     return "".join(out)
