@@ -68,7 +68,7 @@ def demo(
         help="Also write small real H.264 videos (the take second drawn into each frame) for a few takes "
         "where the downloader puts them: the best exo camera, the ego camera downscaled and the "
         "collage, to try the player of `egoexo-sql serve`. Needs PyAV and Pillow "
-        "(pip install 'egoexo-sql[videos]').",
+        "(pip install 'egoexo-sql\\[videos]').",
     ),
 ) -> None:
     """Write a synthetic Ego-Exo4D release with the real layout, keys, types and quirks."""
