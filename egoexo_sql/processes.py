@@ -10,6 +10,9 @@ plain script that calls ``egoexo_sql.build(...)`` at top level, without an
 crash the pool. The workers only ever run functions of this package, so
 :func:`process_pool` hides the main module's file and spec while workers start: they
 import nothing of the caller's script.
+
+The workers and the forkserver end with the process that made the pool, even when it
+is killed (:mod:`egoexo_sql.lifeline`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+
+from . import lifeline
 
 
 def _context():
@@ -63,14 +68,25 @@ def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, 
     """A pool of ``workers`` processes, running every ``(fn, args, tag)`` of ``calls``
     (more can be submitted with :meth:`Pool.submit`). Leaving the block waits for the
     pool; when the block raises, calls not yet started are cancelled first."""
-    pool = Pool(ProcessPoolExecutor(max_workers=workers, mp_context=_context()))
-    try:
-        for fn, args, tag in calls:
-            pool.submit(fn, args, tag)
-        yield pool
-    except BaseException:
-        for f in pool.futures:
-            f.cancel()
-        pool.executor.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.executor.shutdown(wait=True)
+    ctx = _context()
+    with lifeline.lifeline() as reader:
+        if ctx.get_start_method() == "forkserver":
+            with main_module_hidden():
+                lifeline.start_forkserver()
+        executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=lifeline.pool_worker_start,
+            initargs=(reader,),
+        )
+        pool = Pool(executor)
+        try:
+            for fn, args, tag in calls:
+                pool.submit(fn, args, tag)
+            yield pool
+        except BaseException:
+            for f in pool.futures:
+                f.cancel()
+            pool.executor.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.executor.shutdown(wait=True)
