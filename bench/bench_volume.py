@@ -130,7 +130,7 @@ def build(release: Path, catalog: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([PYTHON, "-c", BUILD, str(release), str(catalog)], stdout=subprocess.PIPE)
     root = psutil.Process(proc.pid)
-    peak = peak_main = 0
+    peak = peak_main = peak_children = 0
     while proc.poll() is None:
         try:
             procs = [root, *root.children(recursive=True)]
@@ -143,13 +143,14 @@ def build(release: Path, catalog: Path) -> dict:
             except psutil.Error:
                 rss.append(0)
         peak, peak_main = max(peak, sum(rss)), max(peak_main, rss[0])
+        peak_children = max(peak_children, sum(rss[1:]))
         time.sleep(0.05)
     out, _ = proc.communicate()
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"build of {release} failed ({proc.returncode})")
     rep = json.loads(out.strip().splitlines()[-1])
-    rep.update(wall=wall, peak=peak, peak_main=peak_main)
+    rep.update(wall=wall, peak=peak, peak_main=peak_main, peak_children=peak_children)
     return rep
 
 
@@ -244,10 +245,11 @@ def main() -> None:
     )
     for step in ("scan", "hash", "plan", "compile", "write", "views", "swap"):
         row(f"  step {step}", lambda r, s=step: f"{r['b']['steps'].get(s, 0):.2f} s")
-    row("peak RSS, build process tree", lambda r: f"{r['peak'] / mb:.0f} MB (goal < 1000)")
-    row("  of which the main process", lambda r: f"{r['peak_main'] / mb:.0f} MB")
-    base = results[0]["peak"]
-    row("peak RSS / first column", lambda r: f"{r['peak'] / base:.2f} (goal within 1.15)")
+    row("peak RSS, build process tree", lambda r: f"{r['b']['peak'] / mb:.0f} MB (goal < 1000)")
+    row("  the main process alone", lambda r: f"{r['b']['peak_main'] / mb:.0f} MB")
+    row("  its child processes together", lambda r: f"{r['b']['peak_children'] / mb:.0f} MB")
+    base = results[0]["b"]["peak"]
+    row("peak RSS / first column", lambda r: f"{r['b']['peak'] / base:.2f} (goal within 1.15)")
     row("catalog.duckdb", lambda r: f"{r['db'] / mb:.1f} MB")
     row("data/", lambda r: f"{r['data'] / mb:.0f} MB")
     row(
