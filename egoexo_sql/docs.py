@@ -163,6 +163,16 @@ def _dictionary_entry(s: TableSchema, schemas: Mapping[str, TableSchema]) -> lis
         )
     else:
         facts.append(f"**Defined by:** `queries/views/{s.table}.sql` (a view over the other views)")
+    if s.parquet_only:
+        facts.append(
+            "**In catalog.duckdb:** a view over the catalog folder's `data/` by its absolute path "
+            "(a large table, stored once; after a move, the next `egoexo-sql build` points it at "
+            "the new place)"
+        )
+    elif s.kind == "table" or s.materialize:
+        facts.append(
+            "**In catalog.duckdb:** its rows are stored (it answers from any folder, after a move too)"
+        )
     facts.append(f"**One row per:** {_cell(s.grain)}" if s.grain else "**One row per:** (not stated)")
     pk = ", ".join(_code(c) for c in s.primary_key) if s.primary_key else "none"
     facts.append(f"**Primary key:** {pk}")
