@@ -47,7 +47,7 @@ TABLE_COLUMNS = ["name", "kind", "rows", "description"]
 DESCRIBE_COLUMNS = ["column", "type", "nullable", "description"]
 
 
-def resolve_dir(path: str | os.PathLike | None = None) -> Path:
+def resolve_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """The catalog folder: ``path``, else ``$EGOEXO_SQL_CATALOG``, else ``./egoexo_catalog``.
 
     Accepts the folder or its ``catalog.duckdb``; raises :class:`CatalogNotFound`
@@ -74,7 +74,7 @@ def _ident(name: str) -> str:
 class Catalog:
     """A built catalog, open read-only. Use :meth:`open` (or ``egoexo_sql.open``)."""
 
-    def __init__(self, path: str | os.PathLike, *, sandbox: bool = False):
+    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False):
         from .generations import Lease
 
         self.path = Path(path).resolve()
@@ -92,7 +92,7 @@ class Catalog:
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> Catalog:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, sandbox: bool = False) -> Catalog:
         """Open the catalog at ``path`` (default ``$EGOEXO_SQL_CATALOG`` or ``./egoexo_catalog``).
 
         ``sandbox=True`` refuses anything but one read-only query and locks the
@@ -204,7 +204,9 @@ class Catalog:
         except duckdb.Error as e:
             raise QueryError(str(e)) from None
 
-    def execute(self, query: str, params: list | dict | None = None) -> duckdb.DuckDBPyConnection:
+    def execute(
+        self, query: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         """Run ``query``; the connection holds the result: ``.description``, ``.fetchmany(n)``.
 
         Read the whole result before the next query: a partly read result blocks
@@ -413,7 +415,7 @@ def _polars_type(duck_type: str):
     }.get(duck_type.strip().upper())
 
 
-def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> pl.LazyFrame:
+def _scan_partitions(pl: Any, data: Path, hive_schema: dict[str, Any] | None) -> pl.LazyFrame:
     """The hive-partitioned Parquet of ``data`` as one LazyFrame, the partition columns read
     from the folder names below ``data`` only. Files are listed, never globbed, and polars
     parses no path: the catalog folder's own path may hold glob characters or a

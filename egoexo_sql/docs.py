@@ -258,7 +258,7 @@ def examples(examples_dir: Path | None = None) -> list[Example]:
     return [read_example(p) for p in sorted(Path(examples_dir).glob("*.sql"))]
 
 
-def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple]]:
+def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
     """(columns, types, rows) of one example on a DuckDB connection; sandbox-checked first."""
     from . import sandbox
 
@@ -269,7 +269,7 @@ def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple]]:
     return columns, types, cur.fetchall()
 
 
-def _result_table(columns: list[str], types: list[str], rows: list[tuple]) -> str:
+def _result_table(columns: list[str], types: list[str], rows: list[tuple[Any, ...]]) -> str:
     if not rows:
         return "*(no rows)*"
     align = ["r" if _NUMERIC.match(t.upper()) else "l" for t in types]

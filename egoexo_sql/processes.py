@@ -49,9 +49,9 @@ class Pool:
 
     def __init__(self, executor: ProcessPoolExecutor):
         self.executor = executor
-        self.futures: dict[Future, Any] = {}
+        self.futures: dict[Future[Any], Any] = {}
 
-    def submit(self, fn: Callable[..., Any], args: tuple, tag: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], tag: Any) -> Future[Any]:
         with main_module_hidden():  # a worker may start now
             f = self.executor.submit(fn, *args)
         self.futures[f] = tag
@@ -59,7 +59,9 @@ class Pool:
 
 
 @contextmanager
-def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, Any]] = ()) -> Iterator[Pool]:
+def process_pool(
+    workers: int, calls: Iterable[tuple[Callable[..., Any], tuple[Any, ...], Any]] = ()
+) -> Iterator[Pool]:
     """A pool of ``workers`` processes, running every ``(fn, args, tag)`` of ``calls``
     (more can be submitted with :meth:`Pool.submit`). Leaving the block waits for the
     pool; when the block raises, calls not yet started are cancelled first."""

@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError
 
@@ -504,7 +504,7 @@ def _refusable(tree: object, sql: str, macros: _LazyNames) -> Refused | None:
     return None
 
 
-def _location(node: dict) -> int | None:
+def _location(node: dict[str, Any]) -> int | None:
     loc = node.get("query_location")
     return loc if isinstance(loc, int) and loc != _NO_LOCATION else None
 
@@ -546,7 +546,7 @@ def table_macros(con: duckdb.DuckDBPyConnection, database: str = CATALOG_ALIAS) 
     return {r[0] for r in rows}
 
 
-def attach(catalog_dir: Path, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+def attach(catalog_dir: Path, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use.
 
     ``config``: DuckDB settings for the instance (startup-only ones included);

@@ -344,7 +344,7 @@ def get(table: str) -> TableSchema:
     return schemas[table]
 
 
-def conform(table: str, data: pa.Table | dict[str, list]) -> pa.Table:
+def conform(table: str, data: pa.Table | dict[str, list[Any]]) -> pa.Table:
     """Cast column data to the table's schema (order, types, nullability checked).
 
     Accepts a pyarrow Table or a dict of Python lists. Missing nullable columns

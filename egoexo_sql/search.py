@@ -262,7 +262,7 @@ def search(
     k1: float = K1,
     b: float = B,
     engine: str = "auto",
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Ranked hits for ``query``: rows of :data:`HIT_COLUMNS`, best first.
 
     ``sources`` restricts the sources (:data:`SOURCES`), ``scenarios`` and ``take_uids``
@@ -303,7 +303,7 @@ def sql_search(
     all_terms: bool,
     k1: float,
     b: float,
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """bm25.sql on the catalog's connection."""
     con = cat.connection
     try:  # repeated searches on one connection skip re-reading the Parquet footers
@@ -486,7 +486,7 @@ class MemoryIndex:
         all_terms: bool,
         k1: float,
         b: float,
-    ) -> list[tuple]:
+    ) -> list[tuple[Any, ...]]:
         import numpy as np
 
         src_ok = None if sources is None else np.array([s in sources for s in SOURCES])
@@ -559,7 +559,7 @@ class MemoryIndex:
         return out
 
 
-def hits_frame(rows: list[tuple]):
+def hits_frame(rows: list[tuple[Any, ...]]):
     """Hits as a polars DataFrame with the columns of :data:`HIT_COLUMNS` (cat.search)."""
     import polars as pl
 

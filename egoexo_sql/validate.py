@@ -300,7 +300,7 @@ def _rec_json(rec: Reconciliation | None) -> Any:
 
 
 # --------------------------------------------------------------------------- entry point
-def validate(catalog: Catalog | str | os.PathLike | None = None) -> ValidationReport:
+def validate(catalog: Catalog | str | os.PathLike[str] | None = None) -> ValidationReport:
     """Run every check on the catalog; see the module docstring."""
     from .catalog import Catalog
 
@@ -602,7 +602,7 @@ def reconciliation_checks(rec: Reconciliation) -> list[CheckResult]:
 
 
 # --------------------------------------------------------------------------- HTML
-def write_html(report: ValidationReport, directory: str | os.PathLike, lines: list[str]) -> Path:
+def write_html(report: ValidationReport, directory: str | os.PathLike[str], lines: list[str]) -> Path:
     """``index.html`` (every check, samples, reconciliation) and ``validation.json`` in ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

@@ -83,7 +83,7 @@ class _Task:
     source: str
     tag: str  # progress detail
     fn: Callable[..., Any]
-    args: tuple
+    args: tuple[Any, ...]
     size: int  # bytes to parse: the biggest start first
     after: frozenset[str]  # sources that must be finished first
     in_pool: bool
@@ -268,7 +268,7 @@ def _run_parallel(
 
     queue, local = list(pool_tasks), list(here)
     with process_pool(workers) as pool:
-        running: set = set()
+        running: set[Any] = set()
 
         def submit(limit: int) -> None:
             while queue and len(running) < limit:
@@ -280,7 +280,7 @@ def _run_parallel(
                 queue.remove(t)
                 running.add(pool.submit(t.fn, t.args, t))
 
-        def collect(futures: set) -> None:
+        def collect(futures: set[Any]) -> None:
             for f in futures:
                 take(pool.futures[f], f.result())
 

@@ -274,9 +274,9 @@ class SpanReader:
             start = self._pos + hi
 
 
-def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list]]:
+def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
     """input -> {table: [[file, start, n], ...]} from a unit's record."""
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[Any]]] = {}
     for rel in unit_rec.get("inputs", []):
         out.setdefault(rel, {})
     for t, files in unit_rec.get("files", {}).items():

@@ -126,7 +126,7 @@ class Keystep:
         return segs
 
 
-def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
+def keystep_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     ks = Keystep(world, rng)
     taxonomy = ks.taxonomy
     vocabulary = {str(k): v for k, v in sorted(ks.vocabulary.items())}
@@ -268,7 +268,7 @@ def _prof_common(x: Take | OrphanTake, world: World, rng: Rng) -> dict[str, Any]
     }
 
 
-def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
+def proficiency_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     orphans = world.orphans
     half = len(orphans) // 2
     orph_demonstrator, orph_demonstration = orphans[:half], orphans[half:]
@@ -316,7 +316,7 @@ def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
 # ---------------------------------------------------------------- atomic descriptions
 
 
-def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
+def atomic_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     n_ann = 0
     rejected_done = False
     variant_done = False
@@ -386,7 +386,7 @@ def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
 # ---------------------------------------------------------------- expert commentary
 
 
-def commentary_files(world: World, rng: Rng, truth: Counter) -> Files:
+def commentary_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     from .world import COMMENTARY_RECORDINGS
 
     commentaries = [(t, e) for t in world.takes for e in t.commentary_experts]
@@ -505,7 +505,7 @@ def _mask(rng: Rng, width: int, height: int) -> str:
     return lz_compress_uri(rle_counts_string(runs))
 
 
-def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: int = 3) -> Files:
+def relations_files(world: World, rng: Rng, truth: Counter[str], masks_per_object: int = 3) -> Files:
     empty_done = False
     for split in ("train", "val", "test"):
         annotations = {}

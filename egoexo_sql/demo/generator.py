@@ -97,7 +97,7 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = DemoReport(out, scale, seed, groups)
-    truth: Counter = Counter()
+    truth: Counter[str] = Counter()
     rewrite = None
     if variants:
         from .variant_forms import VariantWriter
@@ -233,7 +233,7 @@ def _stamped(rel: str, obj: Any) -> bool:
     )
 
 
-def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
+def _stats(world: World, truth: Counter[str], out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
     """The published-count comparison printed by ``egoexo-sql demo --stats``."""
     takes = world.takes
     per_scen = Counter(t.scenario for t in takes)

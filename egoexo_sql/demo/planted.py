@@ -131,7 +131,7 @@ class Planter:
         self.rng = rng_for(seed, "planted")
         self.world = world
         self.planted: list[dict[str, Any]] = []
-        self._count: Counter = Counter()
+        self._count: Counter[str] = Counter()
         self._commentary_text: dict[tuple[str, str], str] = {}  # (commentary id, recording) -> text
         self._narration: dict[str, list[Phrase]] = {}
         self._scenario = {t.uid: t.scenario for t in world.takes}
@@ -317,7 +317,7 @@ class SearchTruth:
             for s in obj["segments"]:
                 self._add("narration", s["text"])
 
-    def record(self, truth: Counter) -> None:
+    def record(self, truth: Counter[str]) -> None:
         truth["search_docs"] = self.docs
         truth["search_postings"] = self.postings
         truth["search_terms"] = len(self.terms)

@@ -349,7 +349,7 @@ def transcript(t: Take, rng: Rng, planter: Planter | None = None) -> dict[str, A
     return {"text": "".join(s["text"] for s in segments), "segments": segments, "language": language}
 
 
-def transcript_files(world: World, rng: Rng, truth: Counter, planter: Planter | None = None) -> Files:
+def transcript_files(world: World, rng: Rng, truth: Counter[str], planter: Planter | None = None) -> Files:
     if planter is not None:
         planter.plan_narration(world)
     for t in world.takes:

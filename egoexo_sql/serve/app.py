@@ -360,7 +360,7 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
     async def search(request: Request) -> Response:
         q = request.query_params.get("q", "")
         sources = request.query_params.getlist("in") or None
-        hits: list[tuple] = []
+        hits: list[tuple[Any, ...]] = []
         if q.strip():
             from ..search import search as run_search
 

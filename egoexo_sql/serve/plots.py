@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from typing import Any
 
 COLORS = {
     "keystep": "#2f6f8f",
@@ -80,7 +81,7 @@ def histogram(
 
 
 def timeline(
-    events: Iterable[tuple],
+    events: Iterable[tuple[Any, ...]],
     duration: float | None,
     at: float | None = None,
     width: int = 1000,

@@ -71,13 +71,13 @@ class Shell:
 
     def __init__(
         self,
-        catalog: Catalog | str | os.PathLike | None = None,
+        catalog: Catalog | str | os.PathLike[str] | None = None,
         *,
         input: Any = None,
         output: Any = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
-        history: History | str | os.PathLike | bool | None = None,
+        history: History | str | os.PathLike[str] | bool | None = None,
         color: bool | None = None,
         complete_while_typing: bool = True,
     ):
@@ -163,7 +163,7 @@ class Shell:
 
         return kb
 
-    def session(self) -> PromptSession:
+    def session(self) -> PromptSession[str]:
         return PromptSession(
             message=PROMPT,
             multiline=True,
@@ -269,7 +269,9 @@ class Shell:
     def sink(self) -> TextIO:
         return self._sink if self._sink is not None else self.stdout
 
-    def _write_rows(self, columns: list[str], types: list[str], rows: list[tuple], *, max_cell: int) -> None:
+    def _write_rows(
+        self, columns: list[str], types: list[str], rows: list[tuple[Any, ...]], *, max_cell: int
+    ) -> None:
         if self.mode == "table" and self._sink is None:
             self.stdout.write(self._fit_table(columns, types, rows, max_cell))
         else:
@@ -285,7 +287,9 @@ class Shell:
             return shutil.get_terminal_size().columns
         return None
 
-    def _fit_table(self, columns: list[str], types: list[str], rows: list[tuple], max_cell: int) -> str:
+    def _fit_table(
+        self, columns: list[str], types: list[str], rows: list[tuple[Any, ...]], max_cell: int
+    ) -> str:
         """The table as text, long cells cut (not below MIN_CELL) so that it fits the terminal."""
         import io
 
@@ -397,7 +401,7 @@ class Shell:
         columns = [d[0] for d in cur.description]
         types = [str(d[1]) for d in cur.description]
 
-        def batches() -> Iterator[list[tuple]]:
+        def batches() -> Iterator[list[tuple[Any, ...]]]:
             while not self._cancel.is_set():
                 try:
                     batch = cur.fetchmany(10_000)
@@ -409,7 +413,7 @@ class Shell:
 
         if self.mode == "table" and self._sink is None:
             # for people: the first max_rows rows, fitted to the terminal, and the count of all
-            shown: list[tuple] = []
+            shown: list[tuple[Any, ...]] = []
             total = 0
             for batch in batches():
                 room = (self.max_rows - len(shown)) if self.max_rows else len(batch)

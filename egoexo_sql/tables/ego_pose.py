@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from functools import cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
@@ -265,14 +265,16 @@ def compile_pose_file(release: Release, path: Path) -> Iterator[Chunk]:
     yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, set(g2_cam))
 
 
-def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str) -> Iterator[Chunk]:
+def _native_tables(
+    cols: dict[str, Any], take_uid: str, split: str, kind: str, source: str
+) -> Iterator[Chunk]:
     """The decoder's column buffers -> the same three tables as the reference path."""
     import numpy as np
     import pyarrow as pa
 
     buf = pa.py_buffer
 
-    def num(name: str, typ: pa.DataType, n: int) -> pa.Array:
+    def num(name: str, typ: pa.DataType, n: int) -> pa.Array[Any]:
         valid = cols.get(name + "_valid")
         return pa.Array.from_buffers(
             typ,
@@ -281,7 +283,7 @@ def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str
             null_count=cols.get(name + "_nulls", 0),
         )
 
-    def text(name: str, n: int) -> pa.Array:
+    def text(name: str, n: int) -> pa.Array[Any]:
         valid = cols.get(name + "_valid")
         return pa.StringArray.from_buffers(
             n,
@@ -368,7 +370,7 @@ def _file_schema(table: str) -> pa.Schema:
     return get(table).file_arrow_schema()
 
 
-def _const(value: str, n: int) -> pa.Array:
+def _const(value: str, n: int) -> pa.Array[Any]:
     """``n`` copies of one string, made from buffers (``pa.repeat`` is ~50x slower)."""
     import numpy as np
     import pyarrow as pa
@@ -378,7 +380,7 @@ def _const(value: str, n: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
 
 
-def _group_index(counts: list[int], n: int) -> pa.Array:
+def _group_index(counts: list[int], n: int) -> pa.Array[Any]:
     """For each row, the index of its group (groups of ``counts`` rows, in order)."""
     import numpy as np
     import pyarrow as pa
@@ -386,7 +388,7 @@ def _group_index(counts: list[int], n: int) -> pa.Array:
     return pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts), pa.int32())
 
 
-def _expand_int(values: list[int], counts: list[int], n: int) -> pa.Array:
+def _expand_int(values: list[int], counts: list[int], n: int) -> pa.Array[Any]:
     """Each group's value repeated over its rows, as int32."""
     import numpy as np
     import pyarrow as pa
@@ -441,9 +443,9 @@ def compile_camera_file(release: Release, path: Path) -> Iterator[Chunk]:
             )
     cam_ids: list[str] = []
     frame_numbers: list[int | None] = []
-    intrinsics: list = []
-    extrinsics: list = []
-    distortion: list = []
+    intrinsics: list[Any] = []
+    extrinsics: list[Any] = []
+    distortion: list[Any] = []
     n_static = 0
     for cam, pose in cams.items():  # static cameras first
         ext = pose.camera_extrinsics

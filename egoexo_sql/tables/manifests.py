@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
@@ -115,7 +115,7 @@ def _single_slashes(path: str) -> str:
     return path
 
 
-def camera_of(relative_paths: pa.Array) -> pa.Array:
+def camera_of(relative_paths: pa.Array[Any]) -> pa.Array[Any]:
     """The camera of each path by :data:`CAMERA_PATTERNS` (NULL: no camera), computed in Arrow."""
     import pyarrow.compute as pc
 

@@ -367,7 +367,7 @@ _PARTICIPANT_KEYS = (
 )
 
 
-def _json_object(raw: str | dict | None, file: str, path: str) -> tuple[dict, str | None]:
+def _json_object(raw: str | dict[str, Any] | None, file: str, path: str) -> tuple[dict[str, Any], str | None]:
     """A metadata value (a JSON-encoded string, or already an object) -> (dict, JSON text)."""
     if raw is None:
         return {}, None
