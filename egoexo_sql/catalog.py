@@ -265,7 +265,7 @@ class Catalog:
             has_data = (self.path / "data" / name).is_dir()
             kind = "table" if has_data or (sch is not None and sch.kind == "table") else "view"
             try:
-                n = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchone()[0]
+                n = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchall()[0][0]
             except duckdb.Error:
                 n = None
             out.append((name, kind, n, sch.description if sch else ""))

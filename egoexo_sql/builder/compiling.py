@@ -35,6 +35,8 @@ from .parquet import read_table_dir, write_table
 from .units import StreamJob, StreamResult, add_unit, finish_units, plan_units, run_unit
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from ..schema import TableSchema
     from ..tables import Source
     from .scan import Input
@@ -316,7 +318,7 @@ def compile_one(
 
     pause_for_tests(s.name)
     variants.take_counts()  # what an earlier source in this process left
-    extra = ()
+    extra: tuple[dict[str, pa.Table], ...] = ()
     if s.uses:
         from ..schema import get
 

@@ -153,8 +153,8 @@ class TableWriter:
                     f"{self.schema.table}: partition value {c}={v!r} does not cast to "
                     f"schemas/{self.schema.table}.toml: {e}"
                 ) from None
-        self._keys[tuple(values.items())] = key = tuple(key)
-        return key
+        checked = self._keys[tuple(values.items())] = tuple(key)
+        return checked
 
     def add(self, chunk: pa.Table | pa.RecordBatch, partition: dict[str, Any] | None = None) -> None:
         """Rows of the table; with ``partition`` (every partition column's value), rows
@@ -300,16 +300,16 @@ def split_partitions(t: pa.Table, cols: list[str]) -> Iterator[tuple[tuple[Any, 
     n = t.num_rows
     if n == 0:
         return
-    change = None
+    change: pa.BooleanArray | None = None
     for c in cols:
         col = t.column(c).combine_chunks()
         a, b = col.slice(0, n - 1), col.slice(1)
         both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        ne = pc.if_else(both_null, False, pc.fill_null(pc.not_equal(a, b), True))
+        ne: pa.BooleanArray = pc.if_else(both_null, False, pc.not_equal(a, b).fill_null(True))
         change = ne if change is None else pc.or_(change, ne)
     bounds = [0]
     if change is not None and len(change):
-        bounds += [int(i) + 1 for i in pc.indices_nonzero(change).to_pylist()]
+        bounds += [i + 1 for i in pc.indices_nonzero(change).to_pylist() if i is not None]
     bounds.append(n)
     keys = t.select(cols)
     for start, end in zip(bounds, bounds[1:]):
@@ -393,10 +393,12 @@ def _constant(col: pa.ChunkedArray[Any], value: Any) -> bool:
         b = value.encode()
         for c in col.chunks:
             n = len(c)
-            off = np.frombuffer(c.buffers()[1], np.int32, n + 1, c.offset * 4)
+            offsets, data = c.buffers()[1:3]
+            assert offsets is not None and data is not None  # a string array has both
+            off = np.frombuffer(memoryview(offsets), np.int32, n + 1, c.offset * 4)
             if off[n] - off[0] != len(b) * n or not (np.diff(off) == len(b)).all():
                 return False
-            if c.buffers()[2].to_pybytes()[off[0] : off[n]] != b * n:
+            if data.to_pybytes()[off[0] : off[n]] != b * n:
                 return False
         return True
     return pc.all(pc.equal(col, value)).as_py()
