@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
@@ -150,12 +150,28 @@ class Release:
             self.read_hashes[self.rel(full)] = (hashlib.sha256(data).hexdigest(), at)
         return data
 
+    @overload
     def decode(
         self,
         rel: str | os.PathLike[str],
-        type: type[T] = Any,  # noqa: A002 - msgspec's name
+        type: type[T],  # noqa: A002 - msgspec's name
         records: tuple[type, ...] = (),
-    ) -> T:
+    ) -> T: ...
+
+    @overload  # a type form that is not a class (a Union, ...): the value is Any to mypy
+    def decode(
+        self,
+        rel: str | os.PathLike[str],
+        type: Any = Any,  # noqa: A002 - msgspec's name
+        records: tuple[type, ...] = (),
+    ) -> Any: ...
+
+    def decode(
+        self,
+        rel: str | os.PathLike[str],
+        type: Any = Any,  # noqa: A002 - msgspec's name
+        records: tuple[type, ...] = (),
+    ) -> Any:
         """Read and decode a JSON file into ``type`` (a msgspec-compatible type).
 
         ``records`` names the Struct types whose values are records (one row or group

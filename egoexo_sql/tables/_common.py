@@ -80,7 +80,7 @@ class gc_free:
         with gc_paused():
             return self.compile_fn(release, files, *tables)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (gc_free, (self.compile_fn,))
 
 
@@ -127,7 +127,9 @@ def column(items: Sequence[Any], attr: str) -> list[Any]:
     return list(map(attrgetter(attr), items))
 
 
-def check_unique(keys: Sequence[Any], file: str, path_of: Callable[[int], str], what: str) -> None:
+def check_unique(
+    keys: Sequence[Any], file: str, path_of: Callable[..., str], what: str
+) -> None:  # path_of(index): lambdas that bind loop variables as defaults
     """InputError at the second occurrence of a key, naming both positions."""
     if len(set(keys)) == len(keys):
         return

@@ -26,8 +26,9 @@ rows and the same errors (tests/test_ego_pose_native.py).
 from __future__ import annotations
 
 import os
+import types
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -87,7 +88,7 @@ class CameraPose(msgspec.Struct, gc=False):
 NATIVE_ABI = 1
 
 
-def _load_native(source: Path | None = None):
+def _load_native(source: Path | None = None) -> types.ModuleType | None:
     """The native decoder module, or None: not compiled, another ABI, turned off, or
     built from another version of ``_posecols.c`` than the one beside it (after an
     edit without ``pip install -e .`` again: a warning says so)."""
@@ -334,7 +335,14 @@ def _native_tables(
 
 
 def _takes_row(
-    take_uid: str, split: str, kind: str, source: str, frames: list[int], n3: int, n2: int, cams
+    take_uid: str,
+    split: str,
+    kind: str,
+    source: str,
+    frames: list[int],
+    n3: int,
+    n2: int,
+    cams: Iterable[str],
 ) -> pa.Table:
     """The file's one ego_pose_takes row (both decoders)."""
     import pyarrow as pa
@@ -377,7 +385,9 @@ def _const(value: str, n: int) -> pa.Array[Any]:
 
     b = value.encode()
     offsets = np.arange(0, (n + 1) * len(b), len(b), dtype=np.int32) if b else np.zeros(n + 1, np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
+    # an ndarray has the buffer protocol; numpy's stubs say so only for Python 3.12+
+    buf = pa.py_buffer(offsets)  # type: ignore[arg-type]
+    return pa.StringArray.from_buffers(n, buf, pa.py_buffer(b * n))
 
 
 def _group_index(counts: list[int], n: int) -> pa.Array[Any]:

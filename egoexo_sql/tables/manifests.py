@@ -123,8 +123,9 @@ def camera_of(relative_paths: pa.Array[Any]) -> pa.Array[Any]:
     for pattern in reversed(CAMERA_PATTERNS):
         found = pc.struct_field(pc.extract_regex(relative_paths, pattern), "camera")
         out = pc.coalesce(found, out)
-    is_preview = pc.fill_null(pc.match_substring_regex(relative_paths, PREVIEW_PATTERN), False)
-    return pc.if_else(is_preview, pa.scalar(COLLAGE, pa.string()), out)
+    is_preview = pc.match_substring_regex(relative_paths, PREVIEW_PATTERN).fill_null(False)
+    camera: pa.Array[Any] = pc.if_else(is_preview, pa.scalar(COLLAGE, pa.string()), out)
+    return camera
 
 
 def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:

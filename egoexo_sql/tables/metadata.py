@@ -219,7 +219,7 @@ def compile_takes(release: Release, files: list[Path]) -> dict[str, pa.Table]:
             "video_artifact_uid",
         )
     }
-    is_ego: dict[tuple[str, str], bool | None] = {}
+    is_ego: dict[tuple[str, str], bool | str | None] = {}  # strings made bool by _camera_flags
     for ci, c in enumerate(captures):
         if c.cameras is not None:
             _camera_flags(c.cameras, CAPTURES_JSON, f"$[{ci}]", "captures.camera_flags_text")
