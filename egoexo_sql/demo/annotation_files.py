@@ -104,6 +104,7 @@ class Keystep:
         end = t.task_end if t.task_end is not None else t.duration
         n = max(2, min(60, int((end - start) / rng.uniform(15, 40))))
         bounds = sorted(rng.uniform(start, end) for _ in range(2 * n))
+        assert t.task_name is not None  # a keystep take has a task
         leaves = self.leaves[t.task_name]
         seq_start = rng.randrange(len(leaves))
         segs = []
@@ -295,7 +296,7 @@ def proficiency_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
             duration = x.duration if isinstance(x, Take) else 120.0
             experts = world.experts[x.scenario]
             for key, maker in (("good_executions", text.good_text), ("tips_for_improvement", text.tip_text)):
-                items = []
+                items: list[dict[str, Any]] = []
                 for _ in range(rng.randint(1, 4)):
                     items.append(
                         {
@@ -494,7 +495,7 @@ def commentary_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
 
 def _mask(rng: Rng, width: int, height: int) -> str:
     total = width * height
-    runs = []
+    runs: list[int] = []
     left = total
     while left > 0 and len(runs) < 60:
         r = min(left, int(rng.expovariate(1 / (total / 30))) + 1)
@@ -518,7 +519,7 @@ def relations_files(world: World, rng: Rng, truth: Counter[str], masks_per_objec
             empty = rng.random() < 0.05 or (not empty_done and split == "val")
             empty_done = empty_done or empty
 
-            def meta():
+            def meta() -> dict[str, Any]:
                 return {
                     "annotation_uid": rng.uid(),
                     "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
@@ -558,7 +559,7 @@ def relations_files(world: World, rng: Rng, truth: Counter[str], masks_per_objec
                     for cam in cams:
                         w, h = (1408, 1408) if cam.startswith("aria") else (3840, 2160)
                         frames = list(range(0, n_frames, 30))[: masks_per_object + 1]
-                        ann = {}
+                        ann: dict[str, Any] = {}
                         for f in frames:
                             if rng.random() < 0.9 and len(ann) < masks_per_object:
                                 ann[str(f)] = {

@@ -8,7 +8,7 @@ import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,7 @@ def generate(
             truth["take_benchmarks"] = sum(len(v) for v in splits["take_uid_to_benchmark"].values())
         # planted search phrases and the search index's expected size (demo/planted.py)
         planter, search_truth = Planter(seed, world), SearchTruth()
-        family = [
+        family: list[tuple[str, Callable[[], Iterator[tuple[str, Any]]]]] = [
             ("keystep", lambda: A.keystep_files(world, rng_for(seed, "keystep"), truth)),
             ("proficiency", lambda: A.proficiency_files(world, rng_for(seed, "proficiency"), truth)),
             ("atomic", lambda: planter.atomic(A.atomic_files(world, rng_for(seed, "atomic"), truth))),

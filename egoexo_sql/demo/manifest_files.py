@@ -42,7 +42,12 @@ ALL_PARTS = (
 
 
 def _path(
-    source: str, relative: str, size: int | None, views=None, universities=None, file_type=None
+    source: str,
+    relative: str,
+    size: int | None,
+    views: list[str] | None = None,
+    universities: list[str] | None = None,
+    file_type: str | None = None,
 ) -> dict[str, Any]:
     return {
         "source_path": source,
@@ -55,7 +60,9 @@ def _path(
     }
 
 
-def _entry(uid: str, paths: list[dict[str, Any]], splits, benchmarks) -> dict[str, Any]:
+def _entry(
+    uid: str, paths: list[dict[str, Any]], splits: list[str] | None, benchmarks: list[str] | None
+) -> dict[str, Any]:
     return {"uid": uid, "paths": paths, "splits": splits, "benchmarks": benchmarks}
 
 
@@ -101,7 +108,7 @@ def manifests(
                     benchmarks,
                 )
             )
-        pseudo = []
+        pseudo: list[dict[str, Any]] = []
         for split in ("train", "val", "test"):
             for part in ("body", "hand", "camera_pose"):
                 if part != "camera_pose" and split == "test":

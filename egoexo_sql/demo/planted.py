@@ -164,7 +164,7 @@ class Planter:
         self.rng.shuffle(takes)
         scen = self._scenario
         takes.sort(key=lambda uid: scen.get(uid) != scenario)  # stable: shuffled within each group
-        chosen = []
+        chosen: list[Any] = []
         while len(chosen) < n and takes:
             for take in list(takes):
                 items = by_take[take]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import text
@@ -286,10 +286,10 @@ def segment(
 
 
 def _timeline(
-    rng: Rng, duration: float, sentences, gap_mean: float, first: float
+    rng: Rng, duration: float, sentences: Iterable[str], gap_mean: float, first: float
 ) -> list[tuple[float, float, str]]:
     """(start, end, sentence) inside [0, duration]: speech at ~2.2-3.4 words a second."""
-    out = []
+    out: list[tuple[float, float, str]] = []
     t = first
     limit = _floor2(duration)
     for s in sentences:
@@ -303,7 +303,7 @@ def _timeline(
     return out
 
 
-def _forever(fn):
+def _forever(fn: Callable[[], str]) -> Iterator[str]:
     while True:
         yield fn()
 

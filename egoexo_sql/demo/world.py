@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -216,7 +217,8 @@ DEVICE_BY_UNIV = {
 def load_task_table() -> dict[str, str]:
     """metadata.json's task table, exactly as in the real v2 release (real-samples, Apache-2.0)."""
     text = resources.files(__package__).joinpath("tasks_v2.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    tasks: dict[str, str] = json.loads(text)
+    return tasks
 
 
 def scaled(n: int | float, scale: float, minimum: int = 1) -> int:
@@ -229,7 +231,7 @@ class Rng(random.Random):
     def uid(self) -> str:
         return str(uuid.UUID(int=self.getrandbits(128), version=4))
 
-    def weighted(self, weights: dict[str, float]) -> str:
+    def weighted(self, weights: Mapping[str, float]) -> str:
         keys = list(weights)
         return self.choices(keys, weights=[weights[k] for k in keys])[0]
 
@@ -666,7 +668,7 @@ class World:
         # Narrate & Act takes
         n_narr = scaled(NARRATED_TAKES, self.scale)
         weights = [NARRATED_WEIGHTS[t.scenario] for t in self.takes]
-        chosen = set()
+        chosen: set[int] = set()
         while len(chosen) < min(n_narr, len(self.takes)):
             chosen.add(rng.choices(range(len(self.takes)), weights=weights)[0])
         for i in sorted(chosen):
@@ -685,15 +687,18 @@ class World:
     def _force_quirks(self, rng: Rng) -> None:
         takes = self.takes
 
-        def ensure(pred, fix, avoid_first: int = 0) -> None:
+        def ensure(
+            pred: Callable[[Take], object], fix: Callable[[Take], object], avoid_first: int = 0
+        ) -> None:
             if not any(pred(t) for t in takes):
                 fix(takes[rng.randrange(avoid_first, len(takes))] if len(takes) > avoid_first else takes[-1])
 
         ensure(lambda t: t.best_exo is None, lambda t: setattr(t, "best_exo", None))
-        ensure(
-            lambda t: t.task_start is None,
-            lambda t: (setattr(t, "task_start", None), setattr(t, "task_end", None)),
-        )
+
+        def no_task_times(t: Take) -> None:
+            t.task_start = t.task_end = None
+
+        ensure(lambda t: t.task_start is None, no_task_times)
         ensure(lambda t: t.participant is None, lambda t: setattr(t, "participant", None))
         ensure(lambda t: t.is_narrated, lambda t: setattr(t, "is_narrated", True))
         # a take without a task (the official notebook calls it "Dropped"), not a keystep scenario
