@@ -405,7 +405,8 @@ def help_texts() -> dict[str, str]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"rendering --help failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
+    texts: dict[str, str] = json.loads(proc.stdout)
+    return texts
 
 
 def cli_reference(texts: Mapping[str, str] | None = None) -> str:

@@ -18,10 +18,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 
-def _context():
+def _context() -> BaseContext:
     import multiprocessing as mp
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
@@ -34,9 +37,9 @@ def main_module_hidden() -> Iterator[None]:
     main = sys.modules.get("__main__")
     saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if main is not None and hasattr(main, a)}
     try:
-        if "__spec__" in saved:
+        if main is not None and "__spec__" in saved:
             main.__spec__ = None
-        if "__file__" in saved:
+        if main is not None and "__file__" in saved:
             del main.__file__
         yield
     finally:

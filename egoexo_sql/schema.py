@@ -123,8 +123,8 @@ def check_type(duck_type: str) -> str:
     """The normalised type name; ValueError for a type the catalog cannot store."""
     t = duck_type.strip().upper()
     base = t
-    while _ARRAY_SUFFIX.search(base):
-        base = base[: _ARRAY_SUFFIX.search(base).start()]
+    while m := _ARRAY_SUFFIX.search(base):
+        base = base[: m.start()]
     if base not in _SCALAR_NAMES:
         raise ValueError(f"unsupported column type {duck_type!r}")
     return t

@@ -201,9 +201,8 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     import logging
 
     import sqlglot
-    from sqlglot import exp
+    from sqlglot import TokenType, exp
     from sqlglot.errors import ParseError, TokenError
-    from sqlglot.tokens import TokenType
 
     if not isinstance(expr, str):
         raise UsageError(f"where: expected a SQL expression string, got {type(expr).__name__}")
@@ -340,7 +339,7 @@ _QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "FROM", "PIVOT", "UNPIVOT", "SUMM
 
 def _query_start_offsets(tokens) -> list[int]:
     """Offsets of tokens that can start a query: SELECT/WITH/VALUES anywhere, FROM/TABLE after '('."""
-    from sqlglot.tokens import TokenType
+    from sqlglot import TokenType
 
     out = []
     prev = None

@@ -337,7 +337,7 @@ def import_gx() -> Any:
         return sys.modules["great_expectations"]
     hide = "pyspark" not in sys.modules
     if hide:
-        sys.modules["pyspark"] = None  # type: ignore[assignment] - makes `import pyspark` fail
+        sys.modules["pyspark"] = None  # type: ignore[assignment]  # makes `import pyspark` fail
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -456,6 +456,7 @@ def run_schema_checks(
         for p in checks:
             if p.kind != "foreign_key":
                 continue
+            assert p.references is not None  # a foreign key names what it references
             ref_table, ref_col = p.references
             col = p.columns[0]
             if ref_table not in views:

@@ -90,11 +90,14 @@ def timeline(
     """A take's annotations as lanes on one time axis: intervals as bars, moments as marks;
     each mark links to its row (#ev-N) and shows its text on hover."""
     events = list(events)
-    end = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
+    end: float = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
     lanes = [s for s in LANES if any(e[0] == s for e in events)] + sorted({e[0] for e in events} - set(LANES))
     label_w = 130
     h = 30 + lane * max(1, len(lanes))
-    x = lambda t: label_w + (width - label_w - 10) * max(0.0, t) / end  # noqa: E731
+
+    def x(t: float) -> float:
+        return label_w + (width - label_w - 10) * max(0.0, t) / end
+
     out = [
         f'<svg class="timeline" role="img" aria-label="annotations on one time axis" width="{width}" '
         f'height="{h}" viewBox="0 0 {width} {h}">'

@@ -16,7 +16,7 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.filters import completion_is_selected, has_focus, in_paste_mode
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.lexers import PygmentsLexer
 from pygments.lexers.sql import SqlLexer
 
@@ -127,7 +127,7 @@ class Shell:
             return h
         if h is False:
             return InMemoryHistory()
-        path = Path(h) if h not in (None, True) else history_path()
+        path = Path(h) if h is not None and h is not True else history_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(exist_ok=True)
@@ -141,7 +141,7 @@ class Shell:
         focused = has_focus(DEFAULT_BUFFER)
 
         @kb.add("enter", filter=focused & completion_is_selected)
-        def _take_completion(event) -> None:
+        def _take_completion(event: KeyPressEvent) -> None:
             # Enter on a chosen completion keeps it and closes the menu; a dot command
             # (one line, nothing more to type) runs at once
             buf = event.current_buffer
@@ -150,7 +150,7 @@ class Shell:
                 buf.validate_and_handle()
 
         @kb.add("enter", filter=focused & ~completion_is_selected)
-        def _enter(event) -> None:
+        def _enter(event: KeyPressEvent) -> None:
             buf = event.current_buffer
             if is_complete(buf.text):
                 buf.validate_and_handle()
@@ -158,7 +158,7 @@ class Shell:
                 buf.newline(copy_margin=not in_paste_mode())
 
         @kb.add("escape", "enter", filter=focused)
-        def _run_as_is(event) -> None:
+        def _run_as_is(event: KeyPressEvent) -> None:
             event.current_buffer.validate_and_handle()
 
         return kb
