@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -63,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .catalog import Catalog
+    from .catalog_protocol import CatalogLike
 
 SOURCES = ("atomic", "commentary", "narration", "keystep", "demonstration")
 
@@ -229,7 +230,9 @@ def _choices(
     return out
 
 
-def _scenarios(cat: Catalog, scenarios: list[str] | None, known: list[str] | None = None) -> list[str] | None:
+def _scenarios(
+    cat: CatalogLike, scenarios: list[str] | None, known: list[str] | None = None
+) -> list[str] | None:
     """Scenario names as the catalog spells them (matched case-insensitively, like ``takes``)."""
     if scenarios is None:
         return None
@@ -251,7 +254,7 @@ def _scenarios(cat: Catalog, scenarios: list[str] | None, known: list[str] | Non
 
 
 def search(
-    cat: Catalog,
+    cat: CatalogLike,
     query: str,
     *,
     sources: Iterable[str] | str | None = None,
@@ -294,7 +297,7 @@ def search(
 
 
 def sql_search(
-    cat: Catalog,
+    cat: CatalogLike,
     terms: list[str],
     sources: list[str] | None,
     scenarios: list[str] | None,
@@ -326,7 +329,7 @@ def sql_search(
 # --------------------------------------------------------------------------- takes --text
 
 
-def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: CatalogLike | None, query: str) -> tuple[str, dict[str, Any]]:
     """``takes --text``: takes with a document that contains every term of ``query``.
 
     A condition over take_summary's ``take_uid`` and its parameters (``$text_terms``),
@@ -339,12 +342,15 @@ def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]
 # --------------------------------------------------------------------------- memory engine
 
 
-def memory_index(cat: Catalog) -> MemoryIndex:
-    """The catalog's index in memory, loaded on first use and kept on the catalog object."""
-    index = getattr(cat, "_search_index", None)
+#: each catalog object's search index in memory, dropped with the object
+_MEMORY_INDEXES: weakref.WeakKeyDictionary[CatalogLike, MemoryIndex] = weakref.WeakKeyDictionary()
+
+
+def memory_index(cat: CatalogLike) -> MemoryIndex:
+    """The catalog's index in memory, loaded on first use and kept as long as the catalog object."""
+    index = _MEMORY_INDEXES.get(cat)
     if index is None:
-        index = MemoryIndex(cat.path, cat)
-        cat._search_index = index
+        index = _MEMORY_INDEXES[cat] = MemoryIndex(cat.path, cat)
     return index
 
 
@@ -357,7 +363,7 @@ class MemoryIndex:
     a catalog that does not have it is an error (use ``engine="sql"``).
     """
 
-    def __init__(self, path: Path, cat: Catalog):
+    def __init__(self, path: Path, cat: CatalogLike):
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -50,7 +50,7 @@ from .sandbox import FILE_FUNCTION_PREFIXES, FILE_FUNCTIONS, Refused
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-    from .catalog import Catalog
+    from .catalog_protocol import CatalogLike
 
 VIEW = "take_summary"
 
@@ -394,7 +394,7 @@ def _shown_name(node, text: str, names: set[str]) -> str:
 # --------------------------------------------------------------------------- --text
 
 
-def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: CatalogLike | None, query: str) -> tuple[str, dict[str, Any]]:
     """``--text "QUERY"``: takes with an annotation text that contains every term of the
     query (:func:`egoexo_sql.search.text_condition`; parameter ``$text_terms``)."""
     from .search import text_condition as condition
@@ -424,7 +424,7 @@ def _proficiency_key(v: str) -> str:
 
 
 def conditions(
-    f: Filters, cat: Catalog | None = None, columns: Mapping[str, str] | None = None
+    f: Filters, cat: CatalogLike | None = None, columns: Mapping[str, str] | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The SQL conditions (ANDed) and named parameters for ``f`` over take_summary."""
     cols = dict(view_columns() if columns is None else columns)
@@ -542,7 +542,7 @@ def sample_condition(
 
 def selection_sql(
     f: Filters,
-    cat: Catalog | None = None,
+    cat: CatalogLike | None = None,
     *,
     columns: str = "*",
     columns_of: Mapping[str, str] | None = None,
@@ -556,11 +556,11 @@ def selection_sql(
 # --------------------------------------------------------------------------- values the catalog knows
 
 
-def _known(cat: Catalog, sql: str) -> list[str]:
+def _known(cat: CatalogLike, sql: str) -> list[str]:
     return [r[0] for r in cat.execute(sql).fetchall() if r[0] is not None]
 
 
-def check_values(cat: Catalog, f: Filters) -> None:
+def check_values(cat: CatalogLike, f: Filters) -> None:
     """Refuse (UsageError, exit 2) filter values the catalog has never heard of, listing the known ones."""
 
     def refuse(option: str, bad: list[str], known: Iterable[str]) -> None:
@@ -617,7 +617,7 @@ def check_values(cat: Catalog, f: Filters) -> None:
 # --------------------------------------------------------------------------- running it
 
 
-def run(cat: Catalog, f: Filters | None = None, *, columns: str = "*", **options: Any):
+def run(cat: CatalogLike, f: Filters | None = None, *, columns: str = "*", **options: Any):
     """Check the selection against the catalog and run it; returns the DuckDB cursor.
 
     The selection is ``f``, with any ``options`` (the :class:`Filters` fields as
@@ -630,12 +630,12 @@ def run(cat: Catalog, f: Filters | None = None, *, columns: str = "*", **options
     return cat.execute(sql, params)
 
 
-def take_uids(cat: Catalog, f: Filters | None = None, **options: Any) -> list[str]:
+def take_uids(cat: CatalogLike, f: Filters | None = None, **options: Any) -> list[str]:
     """take_uid of the selected takes, sorted (``f`` and ``options`` as in :func:`run`)."""
     return [r[0] for r in run(cat, f, columns="take_uid", **options).fetchall()]
 
 
-def takes(cat: Catalog, **filters: Any) -> pl.DataFrame:
+def takes(cat: CatalogLike, **filters: Any) -> pl.DataFrame:
     """The selected takes as a polars DataFrame of take_summary columns (:meth:`Catalog.takes`).
 
     Keyword arguments are the CLI options with ``_`` for ``-``: ``scenario``, ``task``,

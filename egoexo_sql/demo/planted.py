@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .transcript_files import words_for
 from .world import Take, World, rng_for
 
 Files = Iterator[tuple[str, Any]]
@@ -243,8 +244,6 @@ class Planter:
                 self._narration.setdefault(t.uid, []).append(p)
 
     def plant_narration(self, t: Take, segments: list[dict[str, Any]], language: str) -> None:
-        from .transcript_files import words_for
-
         phrases = self._narration.get(t.uid)
         if not phrases:
             return

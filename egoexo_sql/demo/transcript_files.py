@@ -35,15 +35,22 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import text
 from .world import Rng, Take, World
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .planted import Planter
-
 Files = Iterator[tuple[str, Any]]
+
+
+class Planter(Protocol):
+    """What the transcripts need of :class:`egoexo_sql.demo.planted.Planter` (which
+    uses :func:`words_for` from here: this module does not import it back)."""
+
+    def plan_narration(self, world: World) -> None: ...
+
+    def plant_narration(self, t: Take, segments: list[dict[str, Any]], language: str) -> None: ...
+
 
 REASONS = {
     "Cooking": [
