@@ -59,11 +59,15 @@ import weakref
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+    import pyarrow as pa
+    from numpy.typing import NDArray
+
     from .catalog_protocol import CatalogLike
 
 SOURCES = ("atomic", "commentary", "narration", "keystep", "demonstration")
@@ -379,7 +383,7 @@ class MemoryIndex:
         self.terms = {
             t: (int(o), int(n), float(i))
             for t, o, n, i in zip(
-                terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_pylist()
+                terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_numpy()
             )
         }
         self.doc_id = post.column("doc_id").to_numpy()
@@ -407,7 +411,8 @@ class MemoryIndex:
                 "rebuild the catalog or search with engine='sql'"
             )
         self.docs = docs.drop_columns(["doc_id"])
-        take_codes = pc.dictionary_encode(docs.column("take_uid")).combine_chunks()
+        encoded = pc.dictionary_encode(docs.column("take_uid")).combine_chunks()
+        take_codes = cast("pa.DictionaryArray[Any, Any]", encoded)  # what dictionary_encode makes
         self.doc_take = take_codes.indices.fill_null(-1).to_numpy().astype(np.int32)
         self.take_uids = take_codes.dictionary.to_pylist()
         self.takes = {
@@ -417,7 +422,7 @@ class MemoryIndex:
             ).fetchall()
         }
 
-    def _read(self, table: str, columns: list[str]):
+    def _read(self, table: str, columns: list[str]) -> pa.Table:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -426,7 +431,7 @@ class MemoryIndex:
             raise UsageError(f"{self.path} has no {table} data; rebuild the catalog with this version")
         return pa.concat_tables([pq.read_table(f, columns=columns) for f in files]).combine_chunks()
 
-    def _doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None):
+    def _doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None) -> NDArray[Any] | None:
         """Which documents belong to the chosen takes (None: all); the last few are kept."""
         if scenarios is None and take_uids is None:
             return None
@@ -434,14 +439,14 @@ class MemoryIndex:
             None if scenarios is None else tuple(sorted(scenarios)),
             None if take_uids is None else tuple(sorted(take_uids)),
         )
-        masks = self.__dict__.setdefault("_masks", {})
+        masks: dict[Any, NDArray[Any]] = self.__dict__.setdefault("_masks", {})
         if key not in masks:
             if len(masks) >= 8:
                 masks.pop(next(iter(masks)))
             masks[key] = self._make_doc_mask(scenarios, take_uids)
         return masks[key]
 
-    def _make_doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None):
+    def _make_doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None) -> NDArray[Any]:
         import numpy as np
 
         want_scen = None if scenarios is None else set(scenarios)
@@ -455,9 +460,12 @@ class MemoryIndex:
             + [False],
             dtype=bool,
         )  # the last: documents without a take
-        return ok[self.doc_take]
+        mask: NDArray[Any] = ok[self.doc_take]
+        return mask
 
-    def _postings(self, term: str, src_ok, doc_ok, k1: float, b: float):
+    def _postings(
+        self, term: str, src_ok: NDArray[Any] | None, doc_ok: NDArray[Any] | None, k1: float, b: float
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         """(doc ids, BM25 weights) of one term, filters applied; doc ids ascending."""
         o, n, idf = self.terms[term]
         s = slice(o, o + n)
@@ -468,7 +476,9 @@ class MemoryIndex:
             keep = doc_ok[ids - 1] if keep is None else keep & doc_ok[ids - 1]
         return (ids, w) if keep is None else (ids[keep], w[keep])
 
-    def _accumulate(self, parts):
+    def _accumulate(
+        self, parts: list[tuple[NDArray[Any], NDArray[Any]]]
+    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
         """(doc ids, summed weights, matched terms) over several terms' postings."""
         import numpy as np
 
@@ -541,10 +551,10 @@ class MemoryIndex:
             cand = np.flatnonzero(score >= kth)
             matched, score, count = matched[cand], score[cand], count[cand]
         order = np.lexsort((matched, -score))[:limit]
-        top = matched[order]
-        rows = self.docs.take(top - 1).to_pydict()
+        best = matched[order]
+        rows = self.docs.take(best - 1).to_pydict()
         out = []
-        for i, doc in enumerate(top.tolist()):
+        for i, doc in enumerate(best.tolist()):
             uid = rows["take_uid"][i]
             name, scen = self.takes.get(uid, (None, None))
             out.append(
@@ -565,7 +575,7 @@ class MemoryIndex:
         return out
 
 
-def hits_frame(rows: list[tuple[Any, ...]]):
+def hits_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     """Hits as a polars DataFrame with the columns of :data:`HIT_COLUMNS` (cat.search)."""
     import polars as pl
 

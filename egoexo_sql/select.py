@@ -48,7 +48,9 @@ from .errors import QueryError, UsageError
 from .sandbox import FILE_FUNCTION_PREFIXES, FILE_FUNCTIONS, Refused
 
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
     import polars as pl
+    from sqlglot import Token, TokenType, exp
 
     from .catalog_protocol import CatalogLike
 
@@ -181,13 +183,13 @@ def _at(text: str, offset: int | None) -> str:
     return "" if line is None else f" at line {line}, column {col}"
 
 
-def _start(node) -> int | None:
+def _start(node: Any) -> int | None:
     meta = getattr(node, "meta", None) or {}
     start = meta.get("start")
     return start if isinstance(start, int) else None
 
 
-def check_where(expr: str, columns: Mapping[str, str] | None = None):
+def check_where(expr: str, columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Check a ``--where`` expression; return its sqlglot tree when it may run.
 
     ``columns`` maps column names to DuckDB types (default: take_summary's schema).
@@ -239,8 +241,8 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
         where = ""
         if "line" in err and "col" in err:
             # sqlglot reports the column where the offending token ends
-            col = max(1, int(err["col"]) - len(str(err.get("highlight", ""))) + 1)
-            where = f" at line {err['line']}, column {col}"
+            column = max(1, int(err["col"]) - len(str(err.get("highlight", ""))) + 1)
+            where = f" at line {err['line']}, column {column}"
         raise QueryError(f"syntax error in --where{where}: {desc}") from None
     finally:
         log.setLevel(level)
@@ -302,7 +304,7 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     return tree
 
 
-def _check_boolean(tree, cols: Mapping[str, str], expr: str) -> None:
+def _check_boolean(tree: exp.Expr, cols: Mapping[str, str], expr: str) -> None:
     """Refuse an expression sqlglot can type and that is not BOOLEAN (``duration_sec``, ``1``).
 
     DuckDB would cast a number to a boolean silently (non-zero is true); a user who
@@ -337,7 +339,7 @@ def _check_boolean(tree, cols: Mapping[str, str], expr: str) -> None:
 _QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "FROM", "PIVOT", "UNPIVOT", "SUMMARIZE", "DESCRIBE", "TABLE")
 
 
-def _query_start_offsets(tokens) -> list[int]:
+def _query_start_offsets(tokens: list[Token]) -> list[int]:
     """Offsets of tokens that can start a query: SELECT/WITH/VALUES anywhere, FROM/TABLE after '('."""
     from sqlglot import TokenType
 
@@ -353,7 +355,7 @@ def _query_start_offsets(tokens) -> list[int]:
     return out
 
 
-def _first_token(tokens, types) -> int | None:
+def _first_token(tokens: list[Token], types: tuple[TokenType, ...]) -> int | None:
     for tok in tokens:
         if tok.token_type in types:
             return tok.start
@@ -363,7 +365,7 @@ def _first_token(tokens, types) -> int | None:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _func_names(node, text: str) -> set[str]:
+def _func_names(node: exp.Func, text: str) -> set[str]:
     """Names a function node may go by: as written, and sqlglot's own names for it."""
     from sqlglot import exp
 
@@ -383,7 +385,7 @@ def _func_names(node, text: str) -> set[str]:
     return names
 
 
-def _shown_name(node, text: str, names: set[str]) -> str:
+def _shown_name(node: exp.Func, text: str, names: set[str]) -> str:
     meta = getattr(node, "meta", None) or {}
     start, end = meta.get("start"), meta.get("end")
     if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start : end + 1]):
@@ -452,8 +454,8 @@ def conditions(
     if f.benchmark:
         conds.append(f"list_has_any(benchmarks, {p.add(sorted({b.strip() for b in f.benchmark}))})")
     if f.proficiency:
-        vals = sorted({_proficiency_key(v) for v in f.proficiency})
-        conds.append(f"lower(proficiency_score) IN (SELECT unnest({p.add(vals)}))")
+        keys = sorted({_proficiency_key(v) for v in f.proficiency})
+        conds.append(f"lower(proficiency_score) IN (SELECT unnest({p.add(keys)}))")
     for kind in dict.fromkeys(h.strip().lower() for h in f.has):
         if kind not in HAS_KINDS:
             raise UsageError(f"--has {kind!r}: not a kind of annotation; one of {', '.join(HAS_KINDS)}")
@@ -583,8 +585,8 @@ def check_values(cat: CatalogLike, f: Filters) -> None:
             refuse("--scenario", bad, known)
     if f.university:
         rows = cat.execute("SELECT DISTINCT university, university_id FROM takes").fetchall()
-        known = {v for r in rows for v in r if v is not None}
-        bad = [v for v in f.university if v.strip().lower() not in {k.lower() for k in known}]
+        names = {v for r in rows for v in r if v is not None}
+        bad = [v for v in f.university if v.strip().lower() not in {k.lower() for k in names}]
         if bad:
             refuse("--university", bad, {r[0] for r in rows if r[0] is not None})
     if f.split:
@@ -617,7 +619,9 @@ def check_values(cat: CatalogLike, f: Filters) -> None:
 # --------------------------------------------------------------------------- running it
 
 
-def run(cat: CatalogLike, f: Filters | None = None, *, columns: str = "*", **options: Any):
+def run(
+    cat: CatalogLike, f: Filters | None = None, *, columns: str = "*", **options: Any
+) -> duckdb.DuckDBPyConnection:
     """Check the selection against the catalog and run it; returns the DuckDB cursor.
 
     The selection is ``f``, with any ``options`` (the :class:`Filters` fields as
@@ -659,4 +663,7 @@ def takes(cat: CatalogLike, **filters: Any) -> pl.DataFrame:
             table = cur.to_arrow_table()
     except duckdb.Error as e:
         raise QueryError(str(e)) from None
-    return pl.from_arrow(table)
+    assert table is not None  # a SELECT has a result
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table (not one array) makes a DataFrame
+    return frame
