@@ -14,10 +14,8 @@ from typing import Any
 
 from . import text
 from .encoding import lz_compress_uri, rle_counts_string
+from .published import KEYSTEP_SCENARIOS, PROFICIENCY_LEVELS, UNIV_TO_BUCKET
 from .world import (
-    KEYSTEP_SCENARIOS,
-    PROFICIENCY_LEVELS,
-    UNIV_TO_BUCKET,
     OrphanTake,
     Rng,
     Take,
@@ -388,7 +386,7 @@ def atomic_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
 
 
 def commentary_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
-    from .world import COMMENTARY_RECORDINGS
+    from .published import COMMENTARY_RECORDINGS
 
     commentaries = [(t, e) for t in world.takes for e in t.commentary_experts]
     total = max(len(commentaries), scaled(COMMENTARY_RECORDINGS, world.scale))

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from ..tables import GROUPS
-from .world import SCENARIOS, World, rng_for
+from .published import SCENARIOS
+from .world import World, rng_for
 
 DEFAULT_POSE_FRAMES = 8
 DEFAULT_MASKS_PER_OBJECT = 3

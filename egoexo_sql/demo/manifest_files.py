@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .metadata_files import take_benchmarks
-from .world import UNIV_TO_BUCKET, Rng, World
+from .published import UNIV_TO_BUCKET
+from .world import Rng, World
 
 RELEASE = "s3://ego4d-consortium-sharing/egoexo-public/v2/"
 
