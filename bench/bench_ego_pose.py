@@ -1,4 +1,4 @@
-"""Benchmark: compiling ego pose (issue 5) against parsing the same JSON with orjson.
+"""Benchmark: compiling ego pose against parsing the same JSON with orjson.
 
     .venv/bin/python bench/bench_ego_pose.py [--scale 1] [--pose-frames 40] [--out /tmp/egoexo_bench]
 

@@ -1,4 +1,4 @@
-"""Does hive partitioning pay? Issue 3, point 3.
+"""Does hive partitioning pay? Query times of the large fact tables in three file layouts.
 
     python bench/bench_partitioning.py --catalog /tmp/egoexo-bench/catalog [--repeat 7]
 

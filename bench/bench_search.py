@@ -1,4 +1,5 @@
-"""Issue 8 benchmark: the text search index at --scale 1.
+"""Benchmark: the text search index at --scale 1 (build cost, size, query latency)
+against ILIKE and polars scans of the text tables.
 
     python bench/bench_search.py [--scale 1] [--work /tmp/egoexo-bench-search] [--repeat 5]
 

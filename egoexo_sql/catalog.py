@@ -40,6 +40,8 @@ from .errors import CatalogNotFound, QueryError, UsageError
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from .schema import TableSchema
+
 DEFAULT_DIR = "egoexo_catalog"
 ENV_VAR = "EGOEXO_SQL_CATALOG"
 
@@ -47,7 +49,7 @@ TABLE_COLUMNS = ["name", "kind", "rows", "description"]
 DESCRIBE_COLUMNS = ["column", "type", "nullable", "description"]
 
 
-def resolve_dir(path: str | os.PathLike | None = None) -> Path:
+def resolve_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """The catalog folder: ``path``, else ``$EGOEXO_SQL_CATALOG``, else ``./egoexo_catalog``.
 
     Accepts the folder or its ``catalog.duckdb``; raises :class:`CatalogNotFound`
@@ -74,7 +76,7 @@ def _ident(name: str) -> str:
 class Catalog:
     """A built catalog, open read-only. Use :meth:`open` (or ``egoexo_sql.open``)."""
 
-    def __init__(self, path: str | os.PathLike, *, sandbox: bool = False):
+    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False):
         from .generations import Lease
 
         self.path = Path(path).resolve()
@@ -92,7 +94,7 @@ class Catalog:
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, sandbox: bool = False) -> Catalog:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, sandbox: bool = False) -> Catalog:
         """Open the catalog at ``path`` (default ``$EGOEXO_SQL_CATALOG`` or ``./egoexo_catalog``).
 
         ``sandbox=True`` refuses anything but one read-only query and locks the
@@ -126,22 +128,24 @@ class Catalog:
         """
         from .generations import Lease
 
+        con = self._con
+        assert con is not None  # _check_swap asks only an open catalog
         kept = self._lease.retained()
         if kept is None:
             self._lease.close()
             self._lease = Lease(self.path)
             self._root = self.path
-            self._con.close()
+            con.close()
             self._macros = None
             self._connect()
         elif self.sandboxed:  # a locked configuration: a new connection
             self._root = kept
-            self._con.close()
+            con.close()
             self._connect()
         else:  # same attached database file; scratch tables in memory survive
             self._root = kept
             if "," not in str(kept):  # relative views of older catalogs (see sandbox.attach)
-                self._con.execute(f"SET file_search_path = '{str(kept).replace(chr(39), chr(39) * 2)}'")
+                con.execute(f"SET file_search_path = '{str(kept).replace(chr(39), chr(39) * 2)}'")
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -204,7 +208,9 @@ class Catalog:
         except duckdb.Error as e:
             raise QueryError(str(e)) from None
 
-    def execute(self, query: str, params: list | dict | None = None) -> duckdb.DuckDBPyConnection:
+    def execute(
+        self, query: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         """Run ``query``; the connection holds the result: ``.description``, ``.fetchmany(n)``.
 
         Read the whole result before the next query: a partly read result blocks
@@ -224,7 +230,8 @@ class Catalog:
         if rel is None:
             return pl.DataFrame()
         try:
-            return rel.pl()
+            frame: pl.DataFrame = rel.pl()
+            return frame
         except duckdb.Error as e:
             raise QueryError(str(e)) from None
 
@@ -246,7 +253,7 @@ class Catalog:
             raise UsageError(f"no table or view {name!r} in {self.path}; known: {', '.join(views)}")
 
     @staticmethod
-    def _schema(name: str):
+    def _schema(name: str) -> TableSchema | None:
         from . import schema
 
         try:
@@ -263,7 +270,7 @@ class Catalog:
             has_data = (self.path / "data" / name).is_dir()
             kind = "table" if has_data or (sch is not None and sch.kind == "table") else "view"
             try:
-                n = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchone()[0]
+                n = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchall()[0][0]
             except duckdb.Error:
                 n = None
             out.append((name, kind, n, sch.description if sch else ""))
@@ -339,7 +346,7 @@ class Catalog:
                 types = {c: _polars_type(sch.column(c).type) for c in sch.partition_by}
                 if all(t is not None for t in types.values()):
                     hive_schema = types
-            lf = _scan_partitions(pl, data, hive_schema)
+            lf = _scan_partitions(data, hive_schema)
         else:
             lf = pl.scan_parquet(
                 sorted(str(p) for p in data.glob("*.parquet")), hive_partitioning=False, glob=False
@@ -379,7 +386,7 @@ class Catalog:
         return hits_frame(search(self, query, **options))
 
 
-def _polars_array_type(duck_type: str):
+def _polars_array_type(duck_type: str) -> pl.Array | None:
     """polars Array type of a DuckDB fixed-size ARRAY type (``DOUBLE[4][3]`` -> shape (3, 4)).
 
     ``None`` for every other type, lists (``T[]``) included.
@@ -398,7 +405,7 @@ def _polars_array_type(duck_type: str):
     return pl.Array(inner, shape=tuple(reversed(dims)))
 
 
-def _polars_type(duck_type: str):
+def _polars_type(duck_type: str) -> type[pl.DataType] | None:
     import polars as pl
 
     return {
@@ -413,12 +420,14 @@ def _polars_type(duck_type: str):
     }.get(duck_type.strip().upper())
 
 
-def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> pl.LazyFrame:
+def _scan_partitions(data: Path, hive_schema: dict[str, Any] | None) -> pl.LazyFrame:
     """The hive-partitioned Parquet of ``data`` as one LazyFrame, the partition columns read
     from the folder names below ``data`` only. Files are listed, never globbed, and polars
     parses no path: the catalog folder's own path may hold glob characters or a
     ``name=value`` folder of its own."""
     from urllib.parse import unquote
+
+    import polars as pl
 
     from .builder.parquet import HIVE_NULL
 
@@ -430,8 +439,8 @@ def _scan_partitions(pl: Any, data: Path, hive_schema: dict | None) -> pl.LazyFr
             parts.append((k, None if v == HIVE_NULL else unquote(v)))
         by_leaf.setdefault(tuple(parts), []).append(str(f))
     frames = []
-    for parts, files in by_leaf.items():
-        cols = [pl.lit(v, dtype=(hive_schema or {}).get(k, pl.String)).alias(k) for k, v in parts]
+    for leaf, files in by_leaf.items():
+        cols = [pl.lit(v, dtype=(hive_schema or {}).get(k, pl.String)).alias(k) for k, v in leaf]
         frames.append(pl.scan_parquet(files, hive_partitioning=False, glob=False).with_columns(cols))
     if not frames:
         raise FileNotFoundError(f"no Parquet file under {data}")

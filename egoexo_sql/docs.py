@@ -268,7 +268,7 @@ def examples(examples_dir: Path | None = None) -> list[Example]:
     return [read_example(p) for p in sorted(Path(examples_dir).glob("*.sql"))]
 
 
-def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple]]:
+def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
     """(columns, types, rows) of one example on a DuckDB connection; sandbox-checked first."""
     from . import sandbox
 
@@ -279,7 +279,7 @@ def run_example(con: Any, sql: str) -> tuple[list[str], list[str], list[tuple]]:
     return columns, types, cur.fetchall()
 
 
-def _result_table(columns: list[str], types: list[str], rows: list[tuple]) -> str:
+def _result_table(columns: list[str], types: list[str], rows: list[tuple[Any, ...]]) -> str:
     if not rows:
         return "*(no rows)*"
     align = ["r" if _NUMERIC.match(t.upper()) else "l" for t in types]
@@ -415,7 +415,8 @@ def help_texts() -> dict[str, str]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"rendering --help failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
+    texts: dict[str, str] = json.loads(proc.stdout)
+    return texts
 
 
 def cli_reference(texts: Mapping[str, str] | None = None) -> str:

@@ -588,7 +588,7 @@ def plan_text(p: Plan, n_takes: int) -> str:
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     right = (False, False, True, True, True, True)
 
-    def line(cells) -> str:
+    def line(cells: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if rj else c.ljust(w) for c, w, rj in zip(cells, widths, right)).rstrip()
 
     cams = "" if p.cams is None else f", only the files of the cameras {p.cams} (and files of no camera)"

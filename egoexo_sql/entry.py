@@ -16,13 +16,17 @@ import argparse
 import os
 import sys
 
+TYPE_CHECKING = False  # the fast path does without importing typing
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 class _NotForUs(Exception):
     pass
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse API
         raise _NotForUs(message)
 
 

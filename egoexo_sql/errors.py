@@ -8,6 +8,8 @@ Every error the CLI turns into a one-line message and an exit code:
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EgoExoSQLError(Exception):
     """Base class; ``exit_code`` is what the CLI exits with."""
@@ -36,7 +38,7 @@ class InputError(EgoExoSQLError):
             msg += f", got {got}"
         super().__init__(msg)
 
-    def __reduce__(self):  # keeps file/json_path/expected across process boundaries
+    def __reduce__(self) -> tuple[Any, ...]:  # keeps file/json_path/expected across process boundaries
         return (type(self), (self.file, self.json_path, self.expected, self.got))
 
 

@@ -46,7 +46,7 @@ def generation_id(build_json: bytes) -> str:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     os.lseek(fd, 0, os.SEEK_SET)
     while True:
         b = os.read(fd, 1 << 16)

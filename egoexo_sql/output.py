@@ -48,7 +48,7 @@ _NUMERIC = (
     "REAL",
 )
 
-Batches = Iterable[Sequence[tuple]]
+Batches = Iterable[Sequence[tuple[Any, ...]]]
 
 
 def unique_names(columns: Sequence[str]) -> list[str]:
@@ -249,14 +249,14 @@ def write_parquet(reader: Any, sink: Any) -> int:
     return n
 
 
-def arrow_row_batches(reader: Any) -> Iterator[list[tuple]]:
+def arrow_row_batches(reader: Any) -> Iterator[list[tuple[Any, ...]]]:
     """Row batches (lists of tuples) from an Arrow RecordBatchReader."""
     for batch in reader:
         if batch.num_rows:
             yield list(zip(*(col.to_pylist() for col in batch.columns)))
 
 
-def batches_of(cursor: Any, size: int = 10_000) -> Iterator[list[tuple]]:
+def batches_of(cursor: Any, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
     """Row batches from a DuckDB cursor until it is exhausted."""
     while True:
         batch = cursor.fetchmany(size)

@@ -21,12 +21,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 from . import lifeline
 
 
-def _context():
+def _context() -> BaseContext:
     import multiprocessing as mp
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
@@ -39,9 +42,9 @@ def main_module_hidden() -> Iterator[None]:
     main = sys.modules.get("__main__")
     saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if main is not None and hasattr(main, a)}
     try:
-        if "__spec__" in saved:
+        if main is not None and "__spec__" in saved:
             main.__spec__ = None
-        if "__file__" in saved:
+        if main is not None and "__file__" in saved:
             del main.__file__
         yield
     finally:
@@ -54,9 +57,9 @@ class Pool:
 
     def __init__(self, executor: ProcessPoolExecutor):
         self.executor = executor
-        self.futures: dict[Future, Any] = {}
+        self.futures: dict[Future[Any], Any] = {}
 
-    def submit(self, fn: Callable[..., Any], args: tuple, tag: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], tag: Any) -> Future[Any]:
         with main_module_hidden():  # a worker may start now
             f = self.executor.submit(fn, *args)
         self.futures[f] = tag
@@ -64,7 +67,9 @@ class Pool:
 
 
 @contextmanager
-def process_pool(workers: int, calls: Iterable[tuple[Callable[..., Any], tuple, Any]] = ()) -> Iterator[Pool]:
+def process_pool(
+    workers: int, calls: Iterable[tuple[Callable[..., Any], tuple[Any, ...], Any]] = ()
+) -> Iterator[Pool]:
     """A pool of ``workers`` processes, running every ``(fn, args, tag)`` of ``calls``
     (more can be submitted with :meth:`Pool.submit`). Leaving the block waits for the
     pool; when the block raises, calls not yet started are cancelled first."""

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .dialects import DIALECTS
 from .errors import UsageError
+
+T = TypeVar("T")
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 CATALOG_HELP = "Catalog folder (default: $EGOEXO_SQL_CATALOG, else ./egoexo_catalog)."
@@ -51,7 +54,7 @@ QUERY_OPTIONS: tuple[QueryOption, ...] = (
 
 
 @contextmanager
-def sink(output: str | None, binary: bool = False):
+def sink(output: str | None, binary: bool = False) -> Iterator[Any]:  # a text or (binary) byte stream
     """stdout, or a temporary file beside OUTPUT renamed over it once complete."""
     if output is None or output == "-":
         yield sys.stdout.buffer if binary else sys.stdout
@@ -96,7 +99,7 @@ def read_sql(sql: str | None, file: Path | None) -> str:
     return sql
 
 
-def fetch(fn):
+def fetch(fn: Callable[[], T]) -> T:
     """Errors raised while results stream (a cast failing on row 10,000) are query errors."""
     import duckdb
 
@@ -149,6 +152,7 @@ def run_query(
     try:
         if fmt == "parquet":
             rel = cat.relation(text)
+            assert rel is not None  # the sandbox runs only queries with a result
             reader = fetch(lambda: rel.to_arrow_reader(100_000))
             with sink(output, binary=True) as f:
                 n = fetch(lambda: out.write_parquet(reader, f))
@@ -160,7 +164,9 @@ def run_query(
                 # DuckDB turns TIMESTAMPTZ into Python values through pytz; Arrow
                 # (zoneinfo) does without. Rare (now(), a cast), so pyarrow only then.
                 cur.abort()
-                reader = fetch(lambda: cat.relation(text).to_arrow_reader(10_000))
+                tz_rel = cat.relation(text)
+                assert tz_rel is not None  # the sandbox runs only queries with a result
+                reader = fetch(lambda: tz_rel.to_arrow_reader(10_000))
                 batches = out.arrow_row_batches(reader)
             else:
                 batches = out.batches_of(cur)

@@ -79,7 +79,7 @@ def _query(name: str) -> str:
     return (queries_dir() / "reconcile" / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def reconcile(catalog: Catalog | str | os.PathLike) -> Reconciliation:
+def reconcile(catalog: Catalog | str | os.PathLike[str]) -> Reconciliation:
     """Count what does not line up in the catalog (see the module docstring)."""
     from .catalog import Catalog
 
@@ -98,7 +98,7 @@ def _reconcile(cat: Catalog) -> Reconciliation:
     con = cat.connection
     views = set(cat.views())
 
-    def rows(sql: str, needs: tuple[str, ...]) -> list[tuple] | None:
+    def rows(sql: str, needs: tuple[str, ...]) -> list[tuple[Any, ...]] | None:
         missing = [v for v in needs if v not in views]
         if missing:
             rec.notes.append(

@@ -68,15 +68,16 @@ def skeleton(t: Any, records: Records, leaf: Any = msgspec.Raw) -> Any:
         return msgspec.Raw
     m = _members(t)
     if m is not None:
-        return typing.Union[tuple(skeleton(a, records, leaf) if a is not type(None) else a for a in m)]  # noqa: UP007
+        members = tuple(skeleton(a, records, leaf) if a is not type(None) else a for a in m)
+        return typing.Union[members]  # noqa: UP007
     origin = typing.get_origin(t)
     if origin in (list, tuple):
-        return list[skeleton(typing.get_args(t)[0], records, leaf)]
+        return list[skeleton(typing.get_args(t)[0], records, leaf)]  # type: ignore[misc]  # made at run time
     if origin is dict:
         k, v = typing.get_args(t)
-        return dict[k, skeleton(v, records, leaf)]
+        return dict[k, skeleton(v, records, leaf)]  # type: ignore[misc,valid-type]  # made at run time
     # a Struct holding records: same fields; absent optional ones stay absent
-    fields = []
+    fields: list[tuple[Any, ...]] = []
     rename = {}
     for f in msgspec.structs.fields(t):
         ft = skeleton(f.type, records, leaf)
@@ -194,7 +195,7 @@ class RecordFilter:
     """
 
     data: bytes
-    rejects: list[tuple[str, str, str]] = field(default_factory=list)
+    rejects: list[tuple[str, Any, str]] = field(default_factory=list)
     original: dict[str, str] = field(default_factory=dict)
     raw: dict[str, bytes] = field(default_factory=dict)  # original path -> raw JSON
 

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
@@ -101,15 +101,15 @@ class Release:
         return f"Release({str(self.root)!r})"
 
     # -- locating files -------------------------------------------------------
-    def _abs(self, rel: str | os.PathLike) -> str:
+    def _abs(self, rel: str | os.PathLike[str]) -> str:
         s = os.fspath(rel)
         return s if os.path.isabs(s) else self._prefix + s
 
-    def path(self, rel: str | os.PathLike) -> Path:
+    def path(self, rel: str | os.PathLike[str]) -> Path:
         """Absolute path of a file given relative to the root (absolute paths pass through)."""
         return Path(self._abs(rel))
 
-    def rel(self, path: str | os.PathLike) -> str:
+    def rel(self, path: str | os.PathLike[str]) -> str:
         """The path relative to the root, with forward slashes (as error messages show it)."""
         s = os.fspath(path)
         if s.startswith(self._prefix):
@@ -118,10 +118,10 @@ class Release:
             return s
         return s if os.sep == "/" else s.replace(os.sep, "/")
 
-    def exists(self, rel: str | os.PathLike) -> bool:
+    def exists(self, rel: str | os.PathLike[str]) -> bool:
         return os.path.exists(self._abs(rel))
 
-    def is_file(self, rel: str | os.PathLike) -> bool:
+    def is_file(self, rel: str | os.PathLike[str]) -> bool:
         return os.path.isfile(self._abs(rel))
 
     def glob(self, pattern: str) -> list[Path]:
@@ -129,7 +129,7 @@ class Release:
         return sorted((p for p in self.root.glob(pattern) if p.is_file()), key=lambda p: self.rel(p))
 
     # -- reading --------------------------------------------------------------
-    def read_bytes(self, rel: str | os.PathLike) -> bytes:
+    def read_bytes(self, rel: str | os.PathLike[str]) -> bytes:
         """The file's bytes; a missing file or a folder is an InputError."""
         full = self._abs(rel)
         at = time.time_ns() if self.read_hashes is not None else 0
@@ -150,12 +150,28 @@ class Release:
             self.read_hashes[self.rel(full)] = (hashlib.sha256(data).hexdigest(), at)
         return data
 
+    @overload
     def decode(
         self,
-        rel: str | os.PathLike,
-        type: type[T] = Any,  # noqa: A002 - msgspec's name
+        rel: str | os.PathLike[str],
+        type: type[T],  # noqa: A002 - msgspec's name
         records: tuple[type, ...] = (),
-    ) -> T:
+    ) -> T: ...
+
+    @overload  # a type form that is not a class (a Union, ...): the value is Any to mypy
+    def decode(
+        self,
+        rel: str | os.PathLike[str],
+        type: Any = Any,  # noqa: A002 - msgspec's name
+        records: tuple[type, ...] = (),
+    ) -> Any: ...
+
+    def decode(
+        self,
+        rel: str | os.PathLike[str],
+        type: Any = Any,  # noqa: A002 - msgspec's name
+        records: tuple[type, ...] = (),
+    ) -> Any:
         """Read and decode a JSON file into ``type`` (a msgspec-compatible type).
 
         ``records`` names the Struct types whose values are records (one row or group
@@ -166,7 +182,7 @@ class Release:
 
     def decode_records(
         self,
-        rel: str | os.PathLike,
+        rel: str | os.PathLike[str],
         type: Any,
         record: type,
         *more_records: type,  # noqa: A002
@@ -179,14 +195,14 @@ class Release:
         with gc_paused():
             return obj, unknown_keys(data, type, record)
 
-    def _name(self, rel: str | os.PathLike) -> tuple[str, str]:
+    def _name(self, rel: str | os.PathLike[str]) -> tuple[str, str]:
         s = os.fspath(rel)
         if os.path.isabs(s):
             return s, self.rel(s)
         return self._prefix + s, s.replace(os.sep, "/")
 
     def _decode(
-        self, rel: str | os.PathLike, type_: Any, records: tuple[type, ...]
+        self, rel: str | os.PathLike[str], type_: Any, records: tuple[type, ...]
     ) -> tuple[Any, str, bytes]:
         """(decoded value, file name, the bytes it was decoded from)."""
         full, name = self._name(rel)
@@ -308,7 +324,7 @@ def compile_leniently(compile_fn: Any, release: Release, files: list[Any], *tabl
 
 # -- decoding -----------------------------------------------------------------
 @cache
-def decoder(type_: Any) -> msgspec.json.Decoder:
+def decoder(type_: Any) -> msgspec.json.Decoder[Any]:
     """The msgspec JSON decoder of ``type_`` (one per type, reused)."""
     return msgspec.json.Decoder(type_)
 

@@ -48,13 +48,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     import sqlglot.errors
+    from sqlglot import Token, exp
 
 #: the name the catalog database is attached under (and its default database)
 CATALOG_ALIAS = "catalog"
@@ -167,7 +168,7 @@ def _position(sql: str, offset: int | None) -> tuple[int | None, int | None]:
 # --------------------------------------------------------------------------- sqlglot layer
 
 
-def parse_sql(sql: str):
+def parse_sql(sql: str) -> tuple[list[Token], list[exp.Expr | None]]:
     """Tokens and statement trees of ``sql`` (DuckDB dialect); syntax errors as QueryError.
     Shared by the guard and by egoexo_sql.engines."""
     import logging
@@ -200,9 +201,9 @@ def syntax_error(e: sqlglot.errors.ParseError) -> QueryError:
     return QueryError(f"syntax error{where}: {desc}")
 
 
-def _statement_starts(tokens) -> list[int]:
+def _statement_starts(tokens: list[Token]) -> list[int]:
     """Offset of the first token of each statement (statements split on ';')."""
-    from sqlglot.tokens import TokenType
+    from sqlglot import TokenType
 
     starts: list[int] = []
     at_start = True
@@ -215,7 +216,7 @@ def _statement_starts(tokens) -> list[int]:
     return starts
 
 
-def _func_names(node, sql: str) -> set[str]:
+def _func_names(node: exp.Func, sql: str) -> set[str]:
     """The names a function node may go by: as written in the SQL, and sqlglot's."""
     from sqlglot import exp
 
@@ -237,13 +238,13 @@ def _func_names(node, sql: str) -> set[str]:
     return names
 
 
-def _func_offset(node) -> int | None:
+def _func_offset(node: exp.Expr) -> int | None:
     meta = node.meta if hasattr(node, "meta") else {}
     start = meta.get("start")
     return start if isinstance(start, int) else None
 
 
-def _display_name(names: set[str], node, sql: str) -> str:
+def _display_name(names: set[str], node: exp.Func, sql: str) -> str:
     meta = node.meta if hasattr(node, "meta") else {}
     start, end = meta.get("start"), meta.get("end")
     if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(sql[start : end + 1]):
@@ -273,7 +274,7 @@ def _reads_files(names: set[str]) -> bool:
     return any(reads_files(n) for n in names)
 
 
-def _refuse_file_function(node, sql: str) -> None:
+def _refuse_file_function(node: exp.Func, sql: str) -> None:
     names = _func_names(node, sql)
     if _reads_files(names):
         raise Refused(
@@ -504,7 +505,7 @@ def _refusable(tree: object, sql: str, macros: _LazyNames) -> Refused | None:
     return None
 
 
-def _location(node: dict) -> int | None:
+def _location(node: dict[str, Any]) -> int | None:
     loc = node.get("query_location")
     return loc if isinstance(loc, int) and loc != _NO_LOCATION else None
 
@@ -579,7 +580,7 @@ def point_views_here(con: duckdb.DuckDBPyConnection, directory: str) -> list[str
     return shadowed
 
 
-def attach(catalog_dir: Path, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+def attach(catalog_dir: Path, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use.
 
     ``config``: DuckDB settings for the instance (startup-only ones included);

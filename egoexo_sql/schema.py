@@ -128,8 +128,8 @@ def check_type(duck_type: str) -> str:
     """The normalised type name; ValueError for a type the catalog cannot store."""
     t = duck_type.strip().upper()
     base = t
-    while _ARRAY_SUFFIX.search(base):
-        base = base[: _ARRAY_SUFFIX.search(base).start()]
+    while m := _ARRAY_SUFFIX.search(base):
+        base = base[: m.start()]
     if base not in _SCALAR_NAMES:
         raise ValueError(f"unsupported column type {duck_type!r}")
     return t
@@ -391,7 +391,7 @@ def get(table: str) -> TableSchema:
     return schemas[table]
 
 
-def conform(table: str, data: pa.Table | dict[str, list]) -> pa.Table:
+def conform(table: str, data: pa.Table | dict[str, list[Any]]) -> pa.Table:
     """Cast column data to the table's schema (order, types, nullability checked).
 
     Accepts a pyarrow Table or a dict of Python lists. Missing nullable columns

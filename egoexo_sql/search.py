@@ -55,15 +55,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .catalog import Catalog
+    import polars as pl
+    import pyarrow as pa
+    from numpy.typing import NDArray
+
+    from .catalog_protocol import CatalogLike
 
 SOURCES = ("atomic", "commentary", "narration", "keystep", "demonstration")
 
@@ -229,7 +234,9 @@ def _choices(
     return out
 
 
-def _scenarios(cat: Catalog, scenarios: list[str] | None, known: list[str] | None = None) -> list[str] | None:
+def _scenarios(
+    cat: CatalogLike, scenarios: list[str] | None, known: list[str] | None = None
+) -> list[str] | None:
     """Scenario names as the catalog spells them (matched case-insensitively, like ``takes``)."""
     if scenarios is None:
         return None
@@ -251,7 +258,7 @@ def _scenarios(cat: Catalog, scenarios: list[str] | None, known: list[str] | Non
 
 
 def search(
-    cat: Catalog,
+    cat: CatalogLike,
     query: str,
     *,
     sources: Iterable[str] | str | None = None,
@@ -262,7 +269,7 @@ def search(
     k1: float = K1,
     b: float = B,
     engine: str = "auto",
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Ranked hits for ``query``: rows of :data:`HIT_COLUMNS`, best first.
 
     ``sources`` restricts the sources (:data:`SOURCES`), ``scenarios`` and ``take_uids``
@@ -294,7 +301,7 @@ def search(
 
 
 def sql_search(
-    cat: Catalog,
+    cat: CatalogLike,
     terms: list[str],
     sources: list[str] | None,
     scenarios: list[str] | None,
@@ -303,7 +310,7 @@ def sql_search(
     all_terms: bool,
     k1: float,
     b: float,
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """bm25.sql on the catalog's connection."""
     con = cat.connection
     try:  # repeated searches on one connection skip re-reading the Parquet footers
@@ -326,7 +333,7 @@ def sql_search(
 # --------------------------------------------------------------------------- takes --text
 
 
-def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: CatalogLike | None, query: str) -> tuple[str, dict[str, Any]]:
     """``takes --text``: takes with a document that contains every term of ``query``.
 
     A condition over take_summary's ``take_uid`` and its parameters (``$text_terms``),
@@ -339,12 +346,15 @@ def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]
 # --------------------------------------------------------------------------- memory engine
 
 
-def memory_index(cat: Catalog) -> MemoryIndex:
-    """The catalog's index in memory, loaded on first use and kept on the catalog object."""
-    index = getattr(cat, "_search_index", None)
+#: each catalog object's search index in memory, dropped with the object
+_MEMORY_INDEXES: weakref.WeakKeyDictionary[CatalogLike, MemoryIndex] = weakref.WeakKeyDictionary()
+
+
+def memory_index(cat: CatalogLike) -> MemoryIndex:
+    """The catalog's index in memory, loaded on first use and kept as long as the catalog object."""
+    index = _MEMORY_INDEXES.get(cat)
     if index is None:
-        index = MemoryIndex(cat.path, cat)
-        cat._search_index = index
+        index = _MEMORY_INDEXES[cat] = MemoryIndex(cat.path, cat)
     return index
 
 
@@ -357,7 +367,7 @@ class MemoryIndex:
     a catalog that does not have it is an error (use ``engine="sql"``).
     """
 
-    def __init__(self, path: Path, cat: Catalog):
+    def __init__(self, path: Path, cat: CatalogLike):
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -373,7 +383,7 @@ class MemoryIndex:
         self.terms = {
             t: (int(o), int(n), float(i))
             for t, o, n, i in zip(
-                terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_pylist()
+                terms.column("term").to_pylist(), offsets[:-1], df, terms.column("idf").to_numpy()
             )
         }
         self.doc_id = post.column("doc_id").to_numpy()
@@ -401,7 +411,8 @@ class MemoryIndex:
                 "rebuild the catalog or search with engine='sql'"
             )
         self.docs = docs.drop_columns(["doc_id"])
-        take_codes = pc.dictionary_encode(docs.column("take_uid")).combine_chunks()
+        encoded = pc.dictionary_encode(docs.column("take_uid")).combine_chunks()
+        take_codes = cast("pa.DictionaryArray[Any, Any]", encoded)  # what dictionary_encode makes
         self.doc_take = take_codes.indices.fill_null(-1).to_numpy().astype(np.int32)
         self.take_uids = take_codes.dictionary.to_pylist()
         self.takes = {
@@ -411,7 +422,7 @@ class MemoryIndex:
             ).fetchall()
         }
 
-    def _read(self, table: str, columns: list[str]):
+    def _read(self, table: str, columns: list[str]) -> pa.Table:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -420,7 +431,7 @@ class MemoryIndex:
             raise UsageError(f"{self.path} has no {table} data; rebuild the catalog with this version")
         return pa.concat_tables([pq.read_table(f, columns=columns) for f in files]).combine_chunks()
 
-    def _doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None):
+    def _doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None) -> NDArray[Any] | None:
         """Which documents belong to the chosen takes (None: all); the last few are kept."""
         if scenarios is None and take_uids is None:
             return None
@@ -428,14 +439,14 @@ class MemoryIndex:
             None if scenarios is None else tuple(sorted(scenarios)),
             None if take_uids is None else tuple(sorted(take_uids)),
         )
-        masks = self.__dict__.setdefault("_masks", {})
+        masks: dict[Any, NDArray[Any]] = self.__dict__.setdefault("_masks", {})
         if key not in masks:
             if len(masks) >= 8:
                 masks.pop(next(iter(masks)))
             masks[key] = self._make_doc_mask(scenarios, take_uids)
         return masks[key]
 
-    def _make_doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None):
+    def _make_doc_mask(self, scenarios: list[str] | None, take_uids: list[str] | None) -> NDArray[Any]:
         import numpy as np
 
         want_scen = None if scenarios is None else set(scenarios)
@@ -449,9 +460,12 @@ class MemoryIndex:
             + [False],
             dtype=bool,
         )  # the last: documents without a take
-        return ok[self.doc_take]
+        mask: NDArray[Any] = ok[self.doc_take]
+        return mask
 
-    def _postings(self, term: str, src_ok, doc_ok, k1: float, b: float):
+    def _postings(
+        self, term: str, src_ok: NDArray[Any] | None, doc_ok: NDArray[Any] | None, k1: float, b: float
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         """(doc ids, BM25 weights) of one term, filters applied; doc ids ascending."""
         o, n, idf = self.terms[term]
         s = slice(o, o + n)
@@ -462,7 +476,9 @@ class MemoryIndex:
             keep = doc_ok[ids - 1] if keep is None else keep & doc_ok[ids - 1]
         return (ids, w) if keep is None else (ids[keep], w[keep])
 
-    def _accumulate(self, parts):
+    def _accumulate(
+        self, parts: list[tuple[NDArray[Any], NDArray[Any]]]
+    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
         """(doc ids, summed weights, matched terms) over several terms' postings."""
         import numpy as np
 
@@ -486,7 +502,7 @@ class MemoryIndex:
         all_terms: bool,
         k1: float,
         b: float,
-    ) -> list[tuple]:
+    ) -> list[tuple[Any, ...]]:
         import numpy as np
 
         src_ok = None if sources is None else np.array([s in sources for s in SOURCES])
@@ -535,10 +551,10 @@ class MemoryIndex:
             cand = np.flatnonzero(score >= kth)
             matched, score, count = matched[cand], score[cand], count[cand]
         order = np.lexsort((matched, -score))[:limit]
-        top = matched[order]
-        rows = self.docs.take(top - 1).to_pydict()
+        best = matched[order]
+        rows = self.docs.take(best - 1).to_pydict()
         out = []
-        for i, doc in enumerate(top.tolist()):
+        for i, doc in enumerate(best.tolist()):
             uid = rows["take_uid"][i]
             name, scen = self.takes.get(uid, (None, None))
             out.append(
@@ -559,7 +575,7 @@ class MemoryIndex:
         return out
 
 
-def hits_frame(rows: list[tuple]):
+def hits_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     """Hits as a polars DataFrame with the columns of :data:`HIT_COLUMNS` (cat.search)."""
     import polars as pl
 

@@ -48,9 +48,11 @@ from .errors import QueryError, UsageError
 from .sandbox import FILE_FUNCTION_PREFIXES, FILE_FUNCTIONS, Refused
 
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
     import polars as pl
+    from sqlglot import Token, TokenType, exp
 
-    from .catalog import Catalog
+    from .catalog_protocol import CatalogLike
 
 VIEW = "take_summary"
 
@@ -181,13 +183,13 @@ def _at(text: str, offset: int | None) -> str:
     return "" if line is None else f" at line {line}, column {col}"
 
 
-def _start(node) -> int | None:
+def _start(node: Any) -> int | None:
     meta = getattr(node, "meta", None) or {}
     start = meta.get("start")
     return start if isinstance(start, int) else None
 
 
-def check_where(expr: str, columns: Mapping[str, str] | None = None):
+def check_where(expr: str, columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Check a ``--where`` expression; return its sqlglot tree when it may run.
 
     ``columns`` maps column names to DuckDB types (default: take_summary's schema).
@@ -201,9 +203,8 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     import logging
 
     import sqlglot
-    from sqlglot import exp
+    from sqlglot import TokenType, exp
     from sqlglot.errors import ParseError, TokenError
-    from sqlglot.tokens import TokenType
 
     if not isinstance(expr, str):
         raise UsageError(f"where: expected a SQL expression string, got {type(expr).__name__}")
@@ -240,8 +241,8 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
         where = ""
         if "line" in err and "col" in err:
             # sqlglot reports the column where the offending token ends
-            col = max(1, int(err["col"]) - len(str(err.get("highlight", ""))) + 1)
-            where = f" at line {err['line']}, column {col}"
+            column = max(1, int(err["col"]) - len(str(err.get("highlight", ""))) + 1)
+            where = f" at line {err['line']}, column {column}"
         raise QueryError(f"syntax error in --where{where}: {desc}") from None
     finally:
         log.setLevel(level)
@@ -303,7 +304,7 @@ def check_where(expr: str, columns: Mapping[str, str] | None = None):
     return tree
 
 
-def _check_boolean(tree, cols: Mapping[str, str], expr: str) -> None:
+def _check_boolean(tree: exp.Expr, cols: Mapping[str, str], expr: str) -> None:
     """Refuse an expression sqlglot can type and that is not BOOLEAN (``duration_sec``, ``1``).
 
     DuckDB would cast a number to a boolean silently (non-zero is true); a user who
@@ -338,9 +339,9 @@ def _check_boolean(tree, cols: Mapping[str, str], expr: str) -> None:
 _QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "FROM", "PIVOT", "UNPIVOT", "SUMMARIZE", "DESCRIBE", "TABLE")
 
 
-def _query_start_offsets(tokens) -> list[int]:
+def _query_start_offsets(tokens: list[Token]) -> list[int]:
     """Offsets of tokens that can start a query: SELECT/WITH/VALUES anywhere, FROM/TABLE after '('."""
-    from sqlglot.tokens import TokenType
+    from sqlglot import TokenType
 
     out = []
     prev = None
@@ -354,7 +355,7 @@ def _query_start_offsets(tokens) -> list[int]:
     return out
 
 
-def _first_token(tokens, types) -> int | None:
+def _first_token(tokens: list[Token], types: tuple[TokenType, ...]) -> int | None:
     for tok in tokens:
         if tok.token_type in types:
             return tok.start
@@ -364,7 +365,7 @@ def _first_token(tokens, types) -> int | None:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _func_names(node, text: str) -> set[str]:
+def _func_names(node: exp.Func, text: str) -> set[str]:
     """Names a function node may go by: as written, and sqlglot's own names for it."""
     from sqlglot import exp
 
@@ -384,7 +385,7 @@ def _func_names(node, text: str) -> set[str]:
     return names
 
 
-def _shown_name(node, text: str, names: set[str]) -> str:
+def _shown_name(node: exp.Func, text: str, names: set[str]) -> str:
     meta = getattr(node, "meta", None) or {}
     start, end = meta.get("start"), meta.get("end")
     if isinstance(start, int) and isinstance(end, int) and _IDENT.fullmatch(text[start : end + 1]):
@@ -395,7 +396,7 @@ def _shown_name(node, text: str, names: set[str]) -> str:
 # --------------------------------------------------------------------------- --text
 
 
-def text_condition(cat: Catalog | None, query: str) -> tuple[str, dict[str, Any]]:
+def text_condition(cat: CatalogLike | None, query: str) -> tuple[str, dict[str, Any]]:
     """``--text "QUERY"``: takes with an annotation text that contains every term of the
     query (:func:`egoexo_sql.search.text_condition`; parameter ``$text_terms``)."""
     from .search import text_condition as condition
@@ -425,7 +426,7 @@ def _proficiency_key(v: str) -> str:
 
 
 def conditions(
-    f: Filters, cat: Catalog | None = None, columns: Mapping[str, str] | None = None
+    f: Filters, cat: CatalogLike | None = None, columns: Mapping[str, str] | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The SQL conditions (ANDed) and named parameters for ``f`` over take_summary."""
     cols = dict(view_columns() if columns is None else columns)
@@ -453,8 +454,8 @@ def conditions(
     if f.benchmark:
         conds.append(f"list_has_any(benchmarks, {p.add(sorted({b.strip() for b in f.benchmark}))})")
     if f.proficiency:
-        vals = sorted({_proficiency_key(v) for v in f.proficiency})
-        conds.append(f"lower(proficiency_score) IN (SELECT unnest({p.add(vals)}))")
+        keys = sorted({_proficiency_key(v) for v in f.proficiency})
+        conds.append(f"lower(proficiency_score) IN (SELECT unnest({p.add(keys)}))")
     for kind in dict.fromkeys(h.strip().lower() for h in f.has):
         if kind not in HAS_KINDS:
             raise UsageError(f"--has {kind!r}: not a kind of annotation; one of {', '.join(HAS_KINDS)}")
@@ -543,7 +544,7 @@ def sample_condition(
 
 def selection_sql(
     f: Filters,
-    cat: Catalog | None = None,
+    cat: CatalogLike | None = None,
     *,
     columns: str = "*",
     columns_of: Mapping[str, str] | None = None,
@@ -557,11 +558,11 @@ def selection_sql(
 # --------------------------------------------------------------------------- values the catalog knows
 
 
-def _known(cat: Catalog, sql: str) -> list[str]:
+def _known(cat: CatalogLike, sql: str) -> list[str]:
     return [r[0] for r in cat.execute(sql).fetchall() if r[0] is not None]
 
 
-def check_values(cat: Catalog, f: Filters) -> None:
+def check_values(cat: CatalogLike, f: Filters) -> None:
     """Refuse (UsageError, exit 2) filter values the catalog has never heard of, listing the known ones."""
 
     def refuse(option: str, bad: list[str], known: Iterable[str]) -> None:
@@ -584,8 +585,8 @@ def check_values(cat: Catalog, f: Filters) -> None:
             refuse("--scenario", bad, known)
     if f.university:
         rows = cat.execute("SELECT DISTINCT university, university_id FROM takes").fetchall()
-        known = {v for r in rows for v in r if v is not None}
-        bad = [v for v in f.university if v.strip().lower() not in {k.lower() for k in known}]
+        names = {v for r in rows for v in r if v is not None}
+        bad = [v for v in f.university if v.strip().lower() not in {k.lower() for k in names}]
         if bad:
             refuse("--university", bad, {r[0] for r in rows if r[0] is not None})
     if f.split:
@@ -618,7 +619,9 @@ def check_values(cat: Catalog, f: Filters) -> None:
 # --------------------------------------------------------------------------- running it
 
 
-def run(cat: Catalog, f: Filters | None = None, *, columns: str = "*", **options: Any):
+def run(
+    cat: CatalogLike, f: Filters | None = None, *, columns: str = "*", **options: Any
+) -> duckdb.DuckDBPyConnection:
     """Check the selection against the catalog and run it; returns the DuckDB cursor.
 
     The selection is ``f``, with any ``options`` (the :class:`Filters` fields as
@@ -631,12 +634,12 @@ def run(cat: Catalog, f: Filters | None = None, *, columns: str = "*", **options
     return cat.execute(sql, params)
 
 
-def take_uids(cat: Catalog, f: Filters | None = None, **options: Any) -> list[str]:
+def take_uids(cat: CatalogLike, f: Filters | None = None, **options: Any) -> list[str]:
     """take_uid of the selected takes, sorted (``f`` and ``options`` as in :func:`run`)."""
     return [r[0] for r in run(cat, f, columns="take_uid", **options).fetchall()]
 
 
-def takes(cat: Catalog, **filters: Any) -> pl.DataFrame:
+def takes(cat: CatalogLike, **filters: Any) -> pl.DataFrame:
     """The selected takes as a polars DataFrame of take_summary columns (:meth:`Catalog.takes`).
 
     Keyword arguments are the CLI options with ``_`` for ``-``: ``scenario``, ``task``,
@@ -660,4 +663,7 @@ def takes(cat: Catalog, **filters: Any) -> pl.DataFrame:
             table = cur.to_arrow_table()
     except duckdb.Error as e:
         raise QueryError(str(e)) from None
-    return pl.from_arrow(table)
+    assert table is not None  # a SELECT has a result
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table (not one array) makes a DataFrame
+    return frame

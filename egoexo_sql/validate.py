@@ -300,7 +300,7 @@ def _rec_json(rec: Reconciliation | None) -> Any:
 
 
 # --------------------------------------------------------------------------- entry point
-def validate(catalog: Catalog | str | os.PathLike | None = None) -> ValidationReport:
+def validate(catalog: Catalog | str | os.PathLike[str] | None = None) -> ValidationReport:
     """Run every check on the catalog; see the module docstring."""
     from .catalog import Catalog
 
@@ -337,7 +337,7 @@ def import_gx() -> Any:
         return sys.modules["great_expectations"]
     hide = "pyspark" not in sys.modules
     if hide:
-        sys.modules["pyspark"] = None  # type: ignore[assignment] - makes `import pyspark` fail
+        sys.modules["pyspark"] = None  # type: ignore[assignment]  # makes `import pyspark` fail
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -456,6 +456,7 @@ def run_schema_checks(
         for p in checks:
             if p.kind != "foreign_key":
                 continue
+            assert p.references is not None  # a foreign key names what it references
             ref_table, ref_col = p.references
             col = p.columns[0]
             if ref_table not in views:
@@ -602,7 +603,7 @@ def reconciliation_checks(rec: Reconciliation) -> list[CheckResult]:
 
 
 # --------------------------------------------------------------------------- HTML
-def write_html(report: ValidationReport, directory: str | os.PathLike, lines: list[str]) -> Path:
+def write_html(report: ValidationReport, directory: str | os.PathLike[str], lines: list[str]) -> Path:
     """``index.html`` (every check, samples, reconciliation) and ``validation.json`` in ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

@@ -180,7 +180,9 @@ def take_counts() -> list[tuple[str, str, int]]:
 
 
 # -- normalisers: the variant's form -> the documented form's value ----------------------
-Path = Callable[[], str]  # the value's JSON path, built only when needed
+# the value's JSON path, built only when needed: called with no arguments (``...``: the
+# callers' lambdas bind loop variables as defaults, ``lambda i=i: ...``)
+Path = Callable[..., str]
 
 
 def text_list(value: Any, file: str, path: Path, variant_id: str) -> list[str] | None:
@@ -225,7 +227,7 @@ def integer(value: Any, file: str, path: Path, variant_id: str) -> int | None:
     raise InputError(file, path(), "an integer, or one written as a string or a whole number", _show(value))
 
 
-_BOOL_FORMS = {
+_BOOL_FORMS: dict[str, tuple[dict[Any, bool], str]] = {
     "01": ({0: False, 1: True}, "true/false or 0/1"),
     "01_text": ({"0": False, "1": True}, 'true/false or "0"/"1"'),
     "python_text": (

@@ -13,7 +13,7 @@ import pytest
 import real_samples
 
 from egoexo_sql.demo import generate
-from egoexo_sql.demo.world import ATOMIC_DESCRIPTIONS, SCENARIOS, SPLITS
+from egoexo_sql.demo.published import ATOMIC_DESCRIPTIONS, SCENARIOS, SPLITS
 
 # --------------------------------------------------------------------- shape comparison
 

@@ -3,10 +3,12 @@ another's private names, and the public functions egoexo_sql.build/demo without 
 module's class replaced.
 
 The import graph is read from the source with ast: an edge A -> B for every
-``import B`` / ``from B import name`` in A, wherever it is (a function's deferred import
-counts), except under ``if TYPE_CHECKING:``. ``from P import x`` is an edge to the module
-``P.x`` when there is one, else to ``P``; importing ``P.x`` runs ``P/__init__.py`` first,
-but that is Python's doing, not an edge.
+``import B`` / ``from B import name`` in A, wherever it is: a function's deferred import
+counts, and so does one under ``if TYPE_CHECKING:`` (a module that names another's class
+in its types depends on it; a circle hidden that way is still a circle: type the
+parameter with a Protocol instead, see egoexo_sql/catalog_protocol.py). ``from P import
+x`` is an edge to the module ``P.x`` when there is one, else to ``P``; importing ``P.x``
+runs ``P/__init__.py`` first, but that is Python's doing, not an edge.
 """
 
 from __future__ import annotations
@@ -41,13 +43,6 @@ def _modules() -> dict[str, tuple[Path | None, bool]]:
 MODULES = _modules()
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    t = node.test
-    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
-        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
-    )
-
-
 def _base(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
     if not node.level:
         return node.module or ""
@@ -56,37 +51,31 @@ def _base(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
-def _imports(module: str) -> list[tuple[ast.stmt, str, str | None, str | None]]:
+def _imports(module: str, source: str | None = None) -> list[tuple[ast.stmt, str, str | None, str | None]]:
     """(node, module imported from, name imported or None, bound as) of every import of
-    ``module`` outside ``if TYPE_CHECKING:`` blocks."""
+    ``module`` (its file, or ``source``), deferred and TYPE_CHECKING ones included."""
     f, is_pkg = MODULES[module]
     out: list[tuple[ast.stmt, str, str | None, str | None]] = []
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                for other in child.orelse:
-                    visit(other)
-                continue
-            if isinstance(child, ast.Import):
-                for a in child.names:
-                    out.append((child, a.name, None, a.asname))
-            elif isinstance(child, ast.ImportFrom):
-                base = _base(module, is_pkg, child)
-                for a in child.names:
-                    out.append((child, base, a.name, a.asname or a.name))
-            visit(child)
-
-    visit(ast.parse(f.read_text(encoding="utf-8")))
+    text = source if source is not None else f.read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out.append((node, a.name, None, a.asname))
+        elif isinstance(node, ast.ImportFrom):
+            base = _base(module, is_pkg, node)
+            for a in node.names:
+                out.append((node, base, a.name, a.asname or a.name))
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(sources: dict[str, str] | None = None) -> dict[str, set[str]]:
+    """module -> the package's modules it imports; ``sources`` replaces some modules'
+    text (the checker's self-test)."""
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for m, (f, _) in MODULES.items():
         if f is None:
             continue
-        for _node, base, name, _as in _imports(m):
+        for _node, base, name, _as in _imports(m, (sources or {}).get(m)):
             if name is not None and f"{base}.{name}" in MODULES:
                 graph[m].add(f"{base}.{name}")
             elif base in MODULES:
@@ -187,15 +176,30 @@ def private_uses() -> list[str]:
 
 # --------------------------------------------------------------------------- the tests
 def test_the_checker_sees_imports_and_cycles():
-    """The graph holds known edges (deferred imports included, TYPE_CHECKING ones not),
-    and the cycle finder finds a cycle when there is one."""
+    """The graph holds known edges (deferred, TYPE_CHECKING and ``from . import x``
+    imports included), and the cycle finder finds a cycle when there is one, also one
+    closed by a deferred import on one side and a TYPE_CHECKING import on the other."""
     g = import_graph()
     assert "egoexo_sql.builder.pipeline" in g["egoexo_sql"]  # deferred, inside build()
     assert "egoexo_sql.builder.scan" in g["egoexo_sql.builder.pipeline"]
-    assert "egoexo_sql.builder.report" not in g["egoexo_sql.builder.views"]  # TYPE_CHECKING only
+    assert "egoexo_sql.builder.report" in g["egoexo_sql.builder.views"]  # TYPE_CHECKING only
+    assert "egoexo_sql.sandbox" in g["egoexo_sql.catalog"]  # from . import sandbox as _sandbox
     assert "egoexo_sql._posecols" in g["egoexo_sql.tables.ego_pose"]  # the native extension
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+    # the shape the catalog once had: a method's deferred import of a module whose
+    # functions named the class under TYPE_CHECKING
+    circle = {
+        "egoexo_sql.catalog": "def takes(self):\n    from .select import takes\n",
+        "egoexo_sql.select": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .catalog import Catalog\n",
+    }
+    assert ["egoexo_sql.catalog", "egoexo_sql.select"] in cycles(import_graph(circle))
+    # and a package's module importing a sibling with ``from . import x``
+    circle = {
+        "egoexo_sql.demo.planted": "from . import transcript_files\n",
+        "egoexo_sql.demo.transcript_files": "def f():\n    from . import planted\n",
+    }
+    assert ["egoexo_sql.demo.planted", "egoexo_sql.demo.transcript_files"] in cycles(import_graph(circle))
 
 
 def test_no_import_cycles():

@@ -35,6 +35,8 @@ from .parquet import read_table_dir, write_table
 from .units import StreamJob, StreamResult, add_unit, finish_units, plan_units, run_unit
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from ..schema import TableSchema
     from ..tables import Source
     from .scan import Input
@@ -83,7 +85,7 @@ class _Task:
     source: str
     tag: str  # progress detail
     fn: Callable[..., Any]
-    args: tuple
+    args: tuple[Any, ...]
     size: int  # bytes to parse: the biggest start first
     after: frozenset[str]  # sources that must be finished first
     in_pool: bool
@@ -268,7 +270,7 @@ def _run_parallel(
 
     queue, local = list(pool_tasks), list(here)
     with process_pool(workers) as pool:
-        running: set = set()
+        running: set[Any] = set()
 
         def submit(limit: int) -> None:
             while queue and len(running) < limit:
@@ -280,7 +282,7 @@ def _run_parallel(
                 queue.remove(t)
                 running.add(pool.submit(t.fn, t.args, t))
 
-        def collect(futures: set) -> None:
+        def collect(futures: set[Any]) -> None:
             for f in futures:
                 take(pool.futures[f], f.result())
 
@@ -316,7 +318,7 @@ def compile_one(
 
     pause_for_tests(s.name)
     variants.take_counts()  # what an earlier source in this process left
-    extra = ()
+    extra: tuple[dict[str, pa.Table], ...] = ()
     if s.uses:
         from ..schema import get
 

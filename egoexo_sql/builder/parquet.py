@@ -89,16 +89,16 @@ class TableWriter:
         self.file_schema = schema.file_arrow_schema()
         self._not_null = [f.name for f in self.target if not f.nullable]
         self._not_null_file = [n for n in self._not_null if n not in self.part]
-        self._keys: dict[tuple, tuple] = {}  # partition values -> checked key
+        self._keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # partition values -> checked key
         self.dest = dest
         self.file_name = file_name
-        self.buffers: dict[tuple, list] = {}
-        self.buffered: dict[tuple, int] = {}  # rows waiting for a full row group, per partition
-        self.writers: dict[tuple, Any] = {}
-        self.routed: dict[tuple, int] = {}  # rows routed to each partition's file so far
-        self.spans: dict[tuple, list[list]] = {}
+        self.buffers: dict[tuple[Any, ...], list[Any]] = {}
+        self.buffered: dict[tuple[Any, ...], int] = {}  # rows waiting for a full row group, per partition
+        self.writers: dict[tuple[Any, ...], Any] = {}
+        self.routed: dict[tuple[Any, ...], int] = {}  # rows routed to each partition's file so far
+        self.spans: dict[tuple[Any, ...], list[list[Any]]] = {}
         self._input: str | None = None
-        self._start: dict[tuple, int] = {}
+        self._start: dict[tuple[Any, ...], int] = {}
 
     @property
     def rows(self) -> int:
@@ -109,7 +109,7 @@ class TableWriter:
         """The files written so far, relative to ``dest``."""
         return [self.file_of(k) for k in self.writers]
 
-    def file_of(self, key: tuple) -> str:
+    def file_of(self, key: tuple[Any, ...]) -> str:
         """The file of a partition key, relative to ``dest``."""
         parts = [f"{c}={hive_value(v)}" for c, v in zip(self.part, key)]
         return "/".join(parts + [self.file_name])
@@ -128,7 +128,7 @@ class TableWriter:
         self._input = None
 
     # -- rows --------------------------------------------------------------------
-    def partition_key(self, values: dict[str, Any]) -> tuple:
+    def partition_key(self, values: dict[str, Any]) -> tuple[Any, ...]:
         """The partition key of rows whose partition columns hold ``values``, checked
         against the schema like a column would be (every column named, not-null, type)."""
         import pyarrow as pa
@@ -153,8 +153,8 @@ class TableWriter:
                     f"{self.schema.table}: partition value {c}={v!r} does not cast to "
                     f"schemas/{self.schema.table}.toml: {e}"
                 ) from None
-        self._keys[tuple(values.items())] = key = tuple(key)
-        return key
+        checked = self._keys[tuple(values.items())] = tuple(key)
+        return checked
 
     def add(self, chunk: pa.Table | pa.RecordBatch, partition: dict[str, Any] | None = None) -> None:
         """Rows of the table; with ``partition`` (every partition column's value), rows
@@ -214,14 +214,14 @@ class TableWriter:
                 ) from None
         return t
 
-    def _route(self, key: tuple, t: pa.Table) -> None:
+    def _route(self, key: tuple[Any, ...], t: pa.Table) -> None:
         self.routed[key] = self.routed.get(key, 0) + t.num_rows
         self.buffers.setdefault(key, []).append(t)
         self.buffered[key] = self.buffered.get(key, 0) + t.num_rows
         if self.buffered[key] >= ROW_GROUP_ROWS:
             self._flush(key, final=False)
 
-    def _flush(self, key: tuple, final: bool) -> None:
+    def _flush(self, key: tuple[Any, ...], final: bool) -> None:
         """Write the partition's full row groups (and, when ``final``, the rest)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -248,7 +248,7 @@ class TableWriter:
             self.writers[key] = w
         w.write_table(t, row_group_size=ROW_GROUP_ROWS)
 
-    def close(self) -> dict[str, list[list]]:
+    def close(self) -> dict[str, list[list[Any]]]:
         """Flush and close; {file relative to ``dest``: [[input, first row, rows], ...]}
         of the inputs marked with :meth:`begin_input` (else {})."""
         for key in list(self.buffers):
@@ -292,7 +292,7 @@ def parquet_options(schema: pa.Schema, table: TableSchema | None = None) -> dict
 
 
 # --------------------------------------------------------------------------- hive partitions
-def split_partitions(t: pa.Table, cols: list[str]) -> Iterator[tuple[tuple, pa.Table]]:
+def split_partitions(t: pa.Table, cols: list[str]) -> Iterator[tuple[tuple[Any, ...], pa.Table]]:
     """(partition key, rows) of ``t``; the rows keep their order within a partition."""
     import pyarrow.compute as pc
 
@@ -300,16 +300,16 @@ def split_partitions(t: pa.Table, cols: list[str]) -> Iterator[tuple[tuple, pa.T
     n = t.num_rows
     if n == 0:
         return
-    change = None
+    change: pa.BooleanArray | None = None
     for c in cols:
         col = t.column(c).combine_chunks()
         a, b = col.slice(0, n - 1), col.slice(1)
         both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        ne = pc.if_else(both_null, False, pc.fill_null(pc.not_equal(a, b), True))
+        ne: pa.BooleanArray = pc.if_else(both_null, False, pc.not_equal(a, b).fill_null(True))
         change = ne if change is None else pc.or_(change, ne)
     bounds = [0]
     if change is not None and len(change):
-        bounds += [int(i) + 1 for i in pc.indices_nonzero(change).to_pylist()]
+        bounds += [i + 1 for i in pc.indices_nonzero(change).to_pylist() if i is not None]
     bounds.append(n)
     keys = t.select(cols)
     for start, end in zip(bounds, bounds[1:]):
@@ -377,7 +377,7 @@ def read_table_dir(schema: TableSchema, d: Path | None) -> pa.Table:
     return pa.concat_tables(parts) if parts else target.empty_table()
 
 
-def _constant(col: pa.ChunkedArray, value: Any) -> bool:
+def _constant(col: pa.ChunkedArray[Any], value: Any) -> bool:
     """Does every row of ``col`` hold ``value``? (Asked of each partition column of every
     chunk: string columns are checked on their buffers, ~7x faster than compute.)"""
     import pyarrow as pa
@@ -393,10 +393,12 @@ def _constant(col: pa.ChunkedArray, value: Any) -> bool:
         b = value.encode()
         for c in col.chunks:
             n = len(c)
-            off = np.frombuffer(c.buffers()[1], np.int32, n + 1, c.offset * 4)
+            offsets, data = c.buffers()[1:3]
+            assert offsets is not None and data is not None  # a string array has both
+            off = np.frombuffer(memoryview(offsets), np.int32, n + 1, c.offset * 4)
             if off[n] - off[0] != len(b) * n or not (np.diff(off) == len(b)).all():
                 return False
-            if c.buffers()[2].to_pybytes()[off[0] : off[n]] != b * n:
+            if data.to_pybytes()[off[0] : off[n]] != b * n:
                 return False
         return True
     return pc.all(pc.equal(col, value)).as_py()

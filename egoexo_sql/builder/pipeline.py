@@ -60,8 +60,8 @@ Progress = Callable[[str, float, float, str], None]
 
 
 def build_catalog(
-    release_dir: str | os.PathLike,
-    catalog_dir: str | os.PathLike = "egoexo_catalog",
+    release_dir: str | os.PathLike[str],
+    catalog_dir: str | os.PathLike[str] = "egoexo_catalog",
     only: Iterable[str] | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -69,7 +69,7 @@ def build_catalog(
     *,
     sources: Sequence[Source] | None = None,
     schemas: Mapping[str, TableSchema] | None = None,
-    views_dir: str | os.PathLike | None = None,
+    views_dir: str | os.PathLike[str] | None = None,
     release_factory: Callable[[Path], Any] | None = None,
 ) -> BuildReport:
     """Compile ``release_dir`` into ``catalog_dir``; returns a :class:`BuildReport`.

@@ -250,7 +250,7 @@ def write_build_json(
         differs = {p: sha for p, sha in made_from.items() if inputs.get(p, {}).get("sha256") != sha}
         if differs:
             source_recs[name]["compiled_from"] = differs
-    schema_recs = {}
+    schema_recs: dict[str, dict[str, Any]] = {}
     for t, sch in schemas.items():
         schema_recs[t] = {"kind": sch.kind, "group": sch.group, "sha256": schema_hashes[t]}
         if sch.kind == "view":

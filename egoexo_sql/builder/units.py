@@ -115,13 +115,18 @@ def plan_units(job: StreamJob) -> tuple[list[UnitTask], StreamResult]:
             and set(prev_inputs) == {r for r, _, _ in items}
             and all(prev_sha.get(r) == sha for r, sha, _ in items)
         )
-        if unchanged and _prev_files_exist(prev, prev_data):
+        if prev is not None and unchanged and _prev_files_exist(prev, prev_data):
             linked[unit] = prev
             continue
-        todo = []
+        todo: list[tuple[str, str, Any, int]] = []
         for rel, sha, size in items:
             spans = prev_inputs.get(rel) if prev is not None else None
-            if spans is not None and prev_sha.get(rel) == sha and _prev_files_exist(prev, prev_data):
+            if (
+                prev is not None
+                and spans is not None
+                and prev_sha.get(rel) == sha
+                and _prev_files_exist(prev, prev_data)
+            ):
                 todo.append((rel, "copy", spans, 0))
                 result.copied_files.append(rel)
             else:
@@ -200,9 +205,8 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                     for t, chunk, *partition in source.compile_file(release, release.path(rel)):
                         writers[t].add(chunk, *partition)
                     if release.read_hashes is not None:  # a compiler that streams the file: read it again
-                        hashes[rel] = release.read_hashes.pop(rel, None) or hash_file(
-                            str(release.path(rel)), rel
-                        )
+                        read = release.read_hashes.pop(rel, None)
+                        hashes[rel] = read or hash_file(str(release.path(rel)), rel)
                 else:
                     for t, t_spans in spans.items():
                         for f, start, n in t_spans:
@@ -250,7 +254,7 @@ class SpanReader:
         self.part_values = partition_values(path, part)
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS)
         self._pos = 0  # row index of the start of self._cur
-        self._cur = None
+        self._cur: pa.RecordBatch | None = None
 
     def read(self, start: int, n: int) -> Iterator[pa.Table]:
         import pyarrow as pa
@@ -274,9 +278,9 @@ class SpanReader:
             start = self._pos + hi
 
 
-def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list]]:
+def _inputs_of(unit_rec: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
     """input -> {table: [[file, start, n], ...]} from a unit's record."""
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[Any]]] = {}
     for rel in unit_rec.get("inputs", []):
         out.setdefault(rel, {})
     for t, files in unit_rec.get("files", {}).items():

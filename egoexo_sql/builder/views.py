@@ -78,7 +78,7 @@ def create_views(
                     con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
                 if sch.kind == "view" and sch.materialize:
                     sql = materialize(con, sch, staging)
-                rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
             except duckdb.Error as e:
                 e.add_note(f"while creating view {name!r}")
                 raise

@@ -34,7 +34,7 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-from ..query_runner import CATALOG_HELP  # noqa: E402,F401 - re-exported: the commands take it from here
+from ..query_runner import CATALOG_HELP as CATALOG_HELP  # noqa: E402 - re-exported: the commands take it from here
 
 
 @contextmanager

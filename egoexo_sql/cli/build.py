@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .app import app, catalog_dir
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 @app.command()
@@ -95,11 +98,11 @@ class _RichProgress:
             console=Console(stderr=True),
             transient=True,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._progress.__exit__(*exc)
 
     def __call__(self, step: str, completed: float, total: float, detail: str = "") -> None:

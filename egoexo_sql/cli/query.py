@@ -12,7 +12,7 @@ import inspect
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -31,7 +31,7 @@ def query(**options: object) -> None:
     """Run one read-only SQL query against the catalog (sandboxed: no files, no extensions)."""
     from ..query_runner import run_query
 
-    def value(name: str) -> object:
+    def value(name: str) -> Any:
         v = options.get(name)
         return v.value if isinstance(v, Enum) else v
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
+from typing import Any, TextIO
 
 import typer
 
@@ -42,7 +43,7 @@ def _num(v: float | None, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def write_lines(rows: list[tuple], terms: list[str], out, width: int = 80) -> None:
+def write_lines(rows: list[tuple[Any, ...]], terms: list[str], out: TextIO, width: int = 80) -> None:
     """score, source, take_uid, take_name, time (s), snippet; aligned, one hit a line."""
     from ..search import HIT_COLUMNS, snippet
 

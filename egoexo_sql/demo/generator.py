@@ -8,7 +8,7 @@ import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from ..tables import GROUPS
-from .world import SCENARIOS, World, rng_for
+from .published import SCENARIOS
+from .world import World, rng_for
 
 DEFAULT_POSE_FRAMES = 8
 DEFAULT_MASKS_PER_OBJECT = 3
@@ -111,7 +112,7 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = DemoReport(out, scale, seed, groups)
-    truth: Counter = Counter()
+    truth: Counter[str] = Counter()
     rewrite = None
     if variants:
         from .variant_forms import VariantWriter
@@ -182,7 +183,7 @@ def generate(
             truth["take_benchmarks"] = sum(len(v) for v in splits["take_uid_to_benchmark"].values())
         # planted search phrases and the search index's expected size (demo/planted.py)
         planter, search_truth = Planter(seed, world), SearchTruth()
-        family = [
+        family: list[tuple[str, Callable[[], Iterator[tuple[str, Any]]]]] = [
             ("keystep", lambda: A.keystep_files(world, rng_for(seed, "keystep"), truth)),
             ("proficiency", lambda: A.proficiency_files(world, rng_for(seed, "proficiency"), truth)),
             ("atomic", lambda: planter.atomic(A.atomic_files(world, rng_for(seed, "atomic"), truth))),
@@ -276,7 +277,7 @@ def _stamped(rel: str, obj: Any) -> bool:
     )
 
 
-def _stats(world: World, truth: Counter, out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
+def _stats(world: World, truth: Counter[str], out: Path, groups: tuple[str, ...]) -> dict[str, Any]:
     """The published-count comparison printed by ``egoexo-sql demo --stats``."""
     takes = world.takes
     per_scen = Counter(t.scenario for t in takes)

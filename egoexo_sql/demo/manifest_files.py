@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .metadata_files import take_benchmarks
-from .world import UNIV_TO_BUCKET, Rng, World
+from .published import UNIV_TO_BUCKET
+from .world import Rng, World
 
 RELEASE = "s3://ego4d-consortium-sharing/egoexo-public/v2/"
 
@@ -42,7 +43,12 @@ ALL_PARTS = (
 
 
 def _path(
-    source: str, relative: str, size: int | None, views=None, universities=None, file_type=None
+    source: str,
+    relative: str,
+    size: int | None,
+    views: list[str] | None = None,
+    universities: list[str] | None = None,
+    file_type: str | None = None,
 ) -> dict[str, Any]:
     return {
         "source_path": source,
@@ -55,7 +61,9 @@ def _path(
     }
 
 
-def _entry(uid: str, paths: list[dict[str, Any]], splits, benchmarks) -> dict[str, Any]:
+def _entry(
+    uid: str, paths: list[dict[str, Any]], splits: list[str] | None, benchmarks: list[str] | None
+) -> dict[str, Any]:
     return {"uid": uid, "paths": paths, "splits": splits, "benchmarks": benchmarks}
 
 
@@ -101,7 +109,7 @@ def manifests(
                     benchmarks,
                 )
             )
-        pseudo = []
+        pseudo: list[dict[str, Any]] = []
         for split in ("train", "val", "test"):
             for part in ("body", "hand", "camera_pose"):
                 if part != "camera_pose" and split == "test":

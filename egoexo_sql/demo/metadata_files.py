@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .world import UNIV_TO_BUCKET, Capture, Rng, Take, World
+from .published import UNIV_TO_BUCKET
+from .world import Capture, Rng, Take, World
 
 ARIA_STREAMS = (("slam-left", "1201-1"), ("slam-right", "1201-2"), ("et", "211-1"), ("rgb", "214-1"))
 
@@ -145,7 +146,7 @@ def take_record(t: Take, rng: Rng, capture: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scenario_id(t: Take) -> int:
-    from .world import SCENARIOS
+    from .published import SCENARIOS
 
     return SCENARIOS[t.scenario][0]
 

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .transcript_files import words_for
 from .world import Take, World, rng_for
 
 Files = Iterator[tuple[str, Any]]
@@ -131,7 +132,7 @@ class Planter:
         self.rng = rng_for(seed, "planted")
         self.world = world
         self.planted: list[dict[str, Any]] = []
-        self._count: Counter = Counter()
+        self._count: Counter[str] = Counter()
         self._commentary_text: dict[tuple[str, str], str] = {}  # (commentary id, recording) -> text
         self._narration: dict[str, list[Phrase]] = {}
         self._scenario = {t.uid: t.scenario for t in world.takes}
@@ -164,7 +165,7 @@ class Planter:
         self.rng.shuffle(takes)
         scen = self._scenario
         takes.sort(key=lambda uid: scen.get(uid) != scenario)  # stable: shuffled within each group
-        chosen = []
+        chosen: list[Any] = []
         while len(chosen) < n and takes:
             for take in list(takes):
                 items = by_take[take]
@@ -243,8 +244,6 @@ class Planter:
                 self._narration.setdefault(t.uid, []).append(p)
 
     def plant_narration(self, t: Take, segments: list[dict[str, Any]], language: str) -> None:
-        from .transcript_files import words_for
-
         phrases = self._narration.get(t.uid)
         if not phrases:
             return
@@ -317,7 +316,7 @@ class SearchTruth:
             for s in obj["segments"]:
                 self._add("narration", s["text"])
 
-    def record(self, truth: Counter) -> None:
+    def record(self, truth: Counter[str]) -> None:
         truth["search_docs"] = self.docs
         truth["search_postings"] = self.postings
         truth["search_terms"] = len(self.terms)

@@ -70,7 +70,13 @@ def pose_frames(t: Take, rng: Rng, source: str, cap: int) -> list[int]:
 
 
 def _entry(
-    rng: Rng, joints: list[str], cams: list[str], manual: bool, kind: str, base: list[float], truth: Counter
+    rng: Rng,
+    joints: list[str],
+    cams: list[str],
+    manual: bool,
+    kind: str,
+    base: list[float],
+    truth: Counter[str],
 ) -> dict[str, Any]:
     """One rater's entry of a frame: {"annotation3D": ..., "annotation2D": ...}."""
     a3: dict[str, Any] = {}
@@ -114,7 +120,9 @@ SECOND_RATER = {"hand": 0.10, "body": 0.30}
 EMPTY_AUTOMATIC_HAND = 0.137
 
 
-def pose_file(t: Take, rng: Rng, kind: str, source: str, frames: list[int], truth: Counter) -> dict[str, Any]:
+def pose_file(
+    t: Take, rng: Rng, kind: str, source: str, frames: list[int], truth: Counter[str]
+) -> dict[str, Any]:
     joints = BODY_JOINTS if kind == "body" else HAND_JOINTS
     cams = list(t.exo_cams) + [t.ego_cam]
     manual = source == "annotation"
@@ -131,7 +139,7 @@ def pose_file(t: Take, rng: Rng, kind: str, source: str, frames: list[int], trut
     return out
 
 
-def camera_pose_file(t: Take, rng: Rng, frames: list[int], truth: Counter) -> dict[str, Any]:
+def camera_pose_file(t: Take, rng: Rng, frames: list[int], truth: Counter[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"metadata": {"take_name": t.name, "take_uid": t.uid}}
     for cam in t.exo_cams:
         f = rng.uniform(1180, 1260)
@@ -150,7 +158,7 @@ def camera_pose_file(t: Take, rng: Rng, frames: list[int], truth: Counter) -> di
 
 
 def ego_pose_files(
-    world: World, rng: Rng, truth: Counter, frames_per_take: int = 8
+    world: World, rng: Rng, truth: Counter[str], frames_per_take: int = 8
 ) -> Iterator[tuple[str, Any]]:
     for t in world.takes:
         if not t.camera_pose:

@@ -360,7 +360,7 @@ def reason_text(rng: Rng) -> str:
 def step_names(rng: Rng, scenario: str, n: int) -> list[str]:
     verbs, objs = STEP_VERBS[scenario], STEP_OBJECTS[scenario]
     names: list[str] = []
-    seen = set()
+    seen: set[str] = set()
     while len(names) < n and len(seen) < len(verbs) * len(objs):
         name = f"{rng.choice(verbs)} {rng.choice(objs)}"
         if name not in seen:

@@ -34,16 +34,23 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from . import text
 from .world import Rng, Take, World
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .planted import Planter
-
 Files = Iterator[tuple[str, Any]]
+
+
+class Planter(Protocol):
+    """What the transcripts need of :class:`egoexo_sql.demo.planted.Planter` (which
+    uses :func:`words_for` from here: this module does not import it back)."""
+
+    def plan_narration(self, world: World) -> None: ...
+
+    def plant_narration(self, t: Take, segments: list[dict[str, Any]], language: str) -> None: ...
+
 
 REASONS = {
     "Cooking": [
@@ -286,10 +293,10 @@ def segment(
 
 
 def _timeline(
-    rng: Rng, duration: float, sentences, gap_mean: float, first: float
+    rng: Rng, duration: float, sentences: Iterable[str], gap_mean: float, first: float
 ) -> list[tuple[float, float, str]]:
     """(start, end, sentence) inside [0, duration]: speech at ~2.2-3.4 words a second."""
-    out = []
+    out: list[tuple[float, float, str]] = []
     t = first
     limit = _floor2(duration)
     for s in sentences:
@@ -303,7 +310,7 @@ def _timeline(
     return out
 
 
-def _forever(fn):
+def _forever(fn: Callable[[], str]) -> Iterator[str]:
     while True:
         yield fn()
 
@@ -349,7 +356,7 @@ def transcript(t: Take, rng: Rng, planter: Planter | None = None) -> dict[str, A
     return {"text": "".join(s["text"] for s in segments), "segments": segments, "language": language}
 
 
-def transcript_files(world: World, rng: Rng, truth: Counter, planter: Planter | None = None) -> Files:
+def transcript_files(world: World, rng: Rng, truth: Counter[str], planter: Planter | None = None) -> Files:
     if planter is not None:
         planter.plan_narration(world)
     for t in world.takes:

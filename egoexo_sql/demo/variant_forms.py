@@ -156,7 +156,7 @@ def _steps(path: str) -> list[tuple[str, ...] | None]:
     """``$.a[*].{b,c}`` -> [("a",), None, ("b", "c")] (None: every item or value)."""
     if not path.startswith("$"):
         raise ValueError(f"not a JSON path: {path!r}")
-    out: list[str | None] = []
+    out: list[tuple[str, ...] | None] = []
     pos = 1
     for m in _STEP.finditer(path, 1):
         if m.start() != pos:
@@ -237,6 +237,7 @@ class VariantWriter:
                 if form.rename_to is not None:
                     c[form.rename_to] = c.pop(k)
                 else:
+                    assert form.rewrite is not None  # not a file form: renames a key or rewrites a value
                     new = form.rewrite(c[k])
                     if new is _DELETE:
                         del c[k]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -27,6 +28,12 @@ from ..errors import EgoExoSQLError, UsageError
 from ..subtitles import SOURCES as SUBTITLE_SOURCES
 from . import media_routes, plots
 from .engine import Engine
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..select import Filters
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
@@ -64,7 +71,7 @@ EXPORTS = {
 }
 
 
-def filters_from(params: Any):
+def filters_from(params: Any) -> Filters:
     """The takes selection of a request's query parameters (named as the CLI options)."""
     from ..select import Filters
 
@@ -140,11 +147,11 @@ def create_app(
             request, name, {"views": engine.views, **links(request), **ctx}, status_code=status
         )
 
-    async def db(fn):
+    async def db(fn: Callable[[Catalog], T]) -> T:
         return await run_in_threadpool(engine.run, fn)
 
     async def index(request: Request) -> Response:
-        def work(cat):
+        def work(cat: Catalog) -> Any:
             return cat.build_info, cat.table_rows()
 
         info, tables = await db(work)
@@ -158,7 +165,7 @@ def create_app(
         desc = request.query_params.get("desc") == "1"
         pg = _int(request.query_params.get("page", "1"), "page", 1)
 
-        def work(cat):
+        def work(cat: Catalog) -> Any:
             fc = facets(cat, f)
             sql, params = _selection(cat, f)
             cols = ", ".join(f'"{c}"' for c in TAKE_COLUMNS)
@@ -201,7 +208,7 @@ def create_app(
         cams = request.query_params.getlist("cams") or None
         out_dir = request.query_params.get("out_dir", "egoexo_download")
 
-        def work(cat):
+        def work(cat: Catalog) -> Any:
             from ..takes_output import render
 
             return render(cat, f, fmt, parts=parts, cams=cams, out_dir=out_dir)
@@ -221,7 +228,7 @@ def create_app(
         t_mark = request.query_params.get("t")
         t_at = _float(t_mark, "t") if t_mark not in (None, "") else None
 
-        def work(cat):
+        def work(cat: Catalog) -> Any:
             found = cat.execute("SELECT * FROM take_summary WHERE take_uid = ? OR take_name = ?", [key, key])
             cols = [d[0] for d in found.description]
             row = found.fetchall()
@@ -295,7 +302,7 @@ def create_app(
         qp = request.query_params
         pg = _int(qp.get("page", "1"), "page", 1)
 
-        def work(cat):
+        def work(cat: Catalog) -> Any:
             from .. import output as out
 
             described = cat.describe_rows(view)
@@ -375,7 +382,7 @@ def create_app(
     async def search(request: Request) -> Response:
         q = request.query_params.get("q", "")
         sources = request.query_params.getlist("in") or None
-        hits: list[tuple] = []
+        hits: list[tuple[Any, ...]] = []
         if q.strip():
             from ..search import search as run_search
 
@@ -414,7 +421,7 @@ def create_app(
     ]
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         engine.close()
 

@@ -31,7 +31,9 @@ class Engine:
         with self._lock:
             return fn(self.catalog)
 
-    def user_sql(self, sql: str, limit: int = 1000) -> tuple[list[str], list[str], list[tuple], bool]:
+    def user_sql(
+        self, sql: str, limit: int = 1000
+    ) -> tuple[list[str], list[str], list[tuple[Any, ...]], bool]:
         """(columns, types, first ``limit`` rows, whether there were more) of one user query."""
         import duckdb
 
@@ -64,5 +66,5 @@ class Engine:
             self.catalog.close()
 
 
-def rows_of(cur: Any) -> tuple[list[str], list[str], list[tuple]]:
+def rows_of(cur: Any) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
     return [d[0] for d in cur.description], [str(d[1]) for d in cur.description], cur.fetchall()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from typing import Any
 
 COLORS = {
     "keystep": "#2f6f8f",
@@ -80,7 +81,7 @@ def histogram(
 
 
 def timeline(
-    events: Iterable[tuple],
+    events: Iterable[tuple[Any, ...]],
     duration: float | None,
     at: float | None = None,
     width: int = 1000,
@@ -91,11 +92,14 @@ def timeline(
     data-x1 and data-end (and each mark's data-start) let the take page's player move a
     play head (the hidden line .playhead) and seek."""
     events = list(events)
-    end = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
+    end: float = max([duration or 0.0] + [e[2] or e[1] or 0.0 for e in events] + [1.0])
     lanes = [s for s in LANES if any(e[0] == s for e in events)] + sorted({e[0] for e in events} - set(LANES))
     label_w = 130
     h = 30 + lane * max(1, len(lanes))
-    x = lambda t: label_w + (width - label_w - 10) * max(0.0, t) / end  # noqa: E731
+
+    def x(t: float) -> float:
+        return label_w + (width - label_w - 10) * max(0.0, t) / end
+
     out = [
         f'<svg class="timeline" role="img" aria-label="annotations on one time axis" width="{width}" '
         f'height="{h}" viewBox="0 0 {width} {h}" data-x0="{label_w}" data-x1="{width - 10}" data-end="{end!r}">'

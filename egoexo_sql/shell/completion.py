@@ -151,7 +151,8 @@ class SQLCompleter(Completer):
                 m.group(2), self.words.columns.get(target or "", []), f"column of {target}", keep_case=True
             )
             return
-        word = re.search(r"\w*$", before).group()
+        tail_word = re.search(r"\w*$", before)  # always matches, maybe the empty word
+        word = tail_word.group() if tail_word else ""
         if not word and not complete_event.completion_requested:
             return  # no menu after every space while typing; Tab asks for everything
         if before[: len(before) - len(word)].rstrip().endswith("."):
@@ -193,7 +194,7 @@ class SQLCompleter(Completer):
         found = _CLAUSES.findall(text)
         if not found:
             return ""
-        last = found[-1].upper()
+        last: str = found[-1].upper()
         # FROM a, b  -> still a table context after the comma; FROM a x -> not
         if last in _TABLE_CONTEXT:
             tail = text[[m.end() for m in _CLAUSES.finditer(text)][-1] :]

@@ -16,7 +16,7 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.filters import completion_is_selected, has_focus, in_paste_mode
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.lexers import PygmentsLexer
 from pygments.lexers.sql import SqlLexer
 
@@ -71,13 +71,13 @@ class Shell:
 
     def __init__(
         self,
-        catalog: Catalog | str | os.PathLike | None = None,
+        catalog: Catalog | str | os.PathLike[str] | None = None,
         *,
         input: Any = None,
         output: Any = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
-        history: History | str | os.PathLike | bool | None = None,
+        history: History | str | os.PathLike[str] | bool | None = None,
         color: bool | None = None,
         complete_while_typing: bool = True,
     ):
@@ -127,7 +127,7 @@ class Shell:
             return h
         if h is False:
             return InMemoryHistory()
-        path = Path(h) if h not in (None, True) else history_path()
+        path = Path(h) if h is not None and h is not True else history_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(exist_ok=True)
@@ -141,7 +141,7 @@ class Shell:
         focused = has_focus(DEFAULT_BUFFER)
 
         @kb.add("enter", filter=focused & completion_is_selected)
-        def _take_completion(event) -> None:
+        def _take_completion(event: KeyPressEvent) -> None:
             # Enter on a chosen completion keeps it and closes the menu; a dot command
             # (one line, nothing more to type) runs at once
             buf = event.current_buffer
@@ -150,7 +150,7 @@ class Shell:
                 buf.validate_and_handle()
 
         @kb.add("enter", filter=focused & ~completion_is_selected)
-        def _enter(event) -> None:
+        def _enter(event: KeyPressEvent) -> None:
             buf = event.current_buffer
             if is_complete(buf.text):
                 buf.validate_and_handle()
@@ -158,12 +158,12 @@ class Shell:
                 buf.newline(copy_margin=not in_paste_mode())
 
         @kb.add("escape", "enter", filter=focused)
-        def _run_as_is(event) -> None:
+        def _run_as_is(event: KeyPressEvent) -> None:
             event.current_buffer.validate_and_handle()
 
         return kb
 
-    def session(self) -> PromptSession:
+    def session(self) -> PromptSession[str]:
         return PromptSession(
             message=PROMPT,
             multiline=True,
@@ -269,7 +269,9 @@ class Shell:
     def sink(self) -> TextIO:
         return self._sink if self._sink is not None else self.stdout
 
-    def _write_rows(self, columns: list[str], types: list[str], rows: list[tuple], *, max_cell: int) -> None:
+    def _write_rows(
+        self, columns: list[str], types: list[str], rows: list[tuple[Any, ...]], *, max_cell: int
+    ) -> None:
         if self.mode == "table" and self._sink is None:
             self.stdout.write(self._fit_table(columns, types, rows, max_cell))
         else:
@@ -285,7 +287,9 @@ class Shell:
             return shutil.get_terminal_size().columns
         return None
 
-    def _fit_table(self, columns: list[str], types: list[str], rows: list[tuple], max_cell: int) -> str:
+    def _fit_table(
+        self, columns: list[str], types: list[str], rows: list[tuple[Any, ...]], max_cell: int
+    ) -> str:
         """The table as text, long cells cut (not below MIN_CELL) so that it fits the terminal."""
         import io
 
@@ -397,7 +401,7 @@ class Shell:
         columns = [d[0] for d in cur.description]
         types = [str(d[1]) for d in cur.description]
 
-        def batches() -> Iterator[list[tuple]]:
+        def batches() -> Iterator[list[tuple[Any, ...]]]:
             while not self._cancel.is_set():
                 try:
                     batch = cur.fetchmany(10_000)
@@ -409,7 +413,7 @@ class Shell:
 
         if self.mode == "table" and self._sink is None:
             # for people: the first max_rows rows, fitted to the terminal, and the count of all
-            shown: list[tuple] = []
+            shown: list[tuple[Any, ...]] = []
             total = 0
             for batch in batches():
                 room = (self.max_rows - len(shown)) if self.max_rows else len(batch)

@@ -80,7 +80,7 @@ class gc_free:
         with gc_paused():
             return self.compile_fn(release, files, *tables)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (gc_free, (self.compile_fn,))
 
 
@@ -101,14 +101,14 @@ def to_table(table: str, cols: dict[str, Any]) -> pa.Table:
     return conform(table, pa.table(arrays))
 
 
-def row_groups(counts: Sequence[int]) -> pa.Array:
+def row_groups(counts: Sequence[int]) -> pa.Array[Any]:
     """Group index of each row when group i has counts[i] rows: [2, 0, 1] -> [0, 0, 2]."""
     import pyarrow as pa
 
     return pa.array(list(chain.from_iterable(map(repeat, range(len(counts)), counts))), type=pa.int64())
 
 
-def repeat_per_row(values: Sequence[Any], rows: pa.Array, type_: pa.DataType) -> pa.Array:
+def repeat_per_row(values: Sequence[Any], rows: pa.Array[Any], type_: pa.DataType) -> pa.Array[Any]:
     """One value per group -> one value per row (``rows`` from :func:`row_groups`), in C."""
     import pyarrow as pa
 
@@ -127,7 +127,9 @@ def column(items: Sequence[Any], attr: str) -> list[Any]:
     return list(map(attrgetter(attr), items))
 
 
-def check_unique(keys: Sequence[Any], file: str, path_of: Callable[[int], str], what: str) -> None:
+def check_unique(
+    keys: Sequence[Any], file: str, path_of: Callable[..., str], what: str
+) -> None:  # path_of(index): lambdas that bind loop variables as defaults
     """InputError at the second occurrence of a key, naming both positions."""
     if len(set(keys)) == len(keys):
         return

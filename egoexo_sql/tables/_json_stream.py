@@ -96,7 +96,7 @@ class _Reader:
                 m = _TRAILING.search(msg)
                 if m:
                     end = int(m.group(1)) - 1  # msgspec counts the trailing character
-                    if 0 < end <= len(view) and view[end : end + 1] in (b",", b"}", b"]", b":"):
+                    if 0 < end <= len(view) and bytes(view[end : end + 1]) in (b",", b"}", b"]", b":"):
                         out = view[:end]
                         self.pos += end
                         return out

@@ -26,12 +26,13 @@ rows and the same errors (tests/test_ego_pose_native.py).
 from __future__ import annotations
 
 import os
+import types
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
@@ -87,7 +88,7 @@ class CameraPose(msgspec.Struct, gc=False):
 NATIVE_ABI = 1
 
 
-def _load_native(source: Path | None = None):
+def _load_native(source: Path | None = None) -> types.ModuleType | None:
     """The native decoder module, or None: not compiled, another ABI, turned off, or
     built from another version of ``_posecols.c`` than the one beside it (after an
     edit without ``pip install -e .`` again: a warning says so)."""
@@ -265,14 +266,16 @@ def compile_pose_file(release: Release, path: Path) -> Iterator[Chunk]:
     yield "ego_pose_takes", _takes_row(take_uid, split, kind, source, frames, n3, n2, set(g2_cam))
 
 
-def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str) -> Iterator[Chunk]:
+def _native_tables(
+    cols: dict[str, Any], take_uid: str, split: str, kind: str, source: str
+) -> Iterator[Chunk]:
     """The decoder's column buffers -> the same three tables as the reference path."""
     import numpy as np
     import pyarrow as pa
 
     buf = pa.py_buffer
 
-    def num(name: str, typ: pa.DataType, n: int) -> pa.Array:
+    def num(name: str, typ: pa.DataType, n: int) -> pa.Array[Any]:
         valid = cols.get(name + "_valid")
         return pa.Array.from_buffers(
             typ,
@@ -281,7 +284,7 @@ def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str
             null_count=cols.get(name + "_nulls", 0),
         )
 
-    def text(name: str, n: int) -> pa.Array:
+    def text(name: str, n: int) -> pa.Array[Any]:
         valid = cols.get(name + "_valid")
         return pa.StringArray.from_buffers(
             n,
@@ -332,7 +335,14 @@ def _native_tables(cols: dict, take_uid: str, split: str, kind: str, source: str
 
 
 def _takes_row(
-    take_uid: str, split: str, kind: str, source: str, frames: list[int], n3: int, n2: int, cams
+    take_uid: str,
+    split: str,
+    kind: str,
+    source: str,
+    frames: list[int],
+    n3: int,
+    n2: int,
+    cams: Iterable[str],
 ) -> pa.Table:
     """The file's one ego_pose_takes row (both decoders)."""
     import pyarrow as pa
@@ -368,17 +378,19 @@ def _file_schema(table: str) -> pa.Schema:
     return get(table).file_arrow_schema()
 
 
-def _const(value: str, n: int) -> pa.Array:
+def _const(value: str, n: int) -> pa.Array[Any]:
     """``n`` copies of one string, made from buffers (``pa.repeat`` is ~50x slower)."""
     import numpy as np
     import pyarrow as pa
 
     b = value.encode()
     offsets = np.arange(0, (n + 1) * len(b), len(b), dtype=np.int32) if b else np.zeros(n + 1, np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
+    # an ndarray has the buffer protocol; numpy's stubs say so only for Python 3.12+
+    buf = pa.py_buffer(offsets)  # type: ignore[arg-type]
+    return pa.StringArray.from_buffers(n, buf, pa.py_buffer(b * n))
 
 
-def _group_index(counts: list[int], n: int) -> pa.Array:
+def _group_index(counts: list[int], n: int) -> pa.Array[Any]:
     """For each row, the index of its group (groups of ``counts`` rows, in order)."""
     import numpy as np
     import pyarrow as pa
@@ -386,7 +398,7 @@ def _group_index(counts: list[int], n: int) -> pa.Array:
     return pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts), pa.int32())
 
 
-def _expand_int(values: list[int], counts: list[int], n: int) -> pa.Array:
+def _expand_int(values: list[int], counts: list[int], n: int) -> pa.Array[Any]:
     """Each group's value repeated over its rows, as int32."""
     import numpy as np
     import pyarrow as pa
@@ -441,9 +453,9 @@ def compile_camera_file(release: Release, path: Path) -> Iterator[Chunk]:
             )
     cam_ids: list[str] = []
     frame_numbers: list[int | None] = []
-    intrinsics: list = []
-    extrinsics: list = []
-    distortion: list = []
+    intrinsics: list[Any] = []
+    extrinsics: list[Any] = []
+    distortion: list[Any] = []
     n_static = 0
     for cam, pose in cams.items():  # static cameras first
         ext = pose.camera_extrinsics

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
@@ -115,7 +115,7 @@ def _single_slashes(path: str) -> str:
     return path
 
 
-def camera_of(relative_paths: pa.Array) -> pa.Array:
+def camera_of(relative_paths: pa.Array[Any]) -> pa.Array[Any]:
     """The camera of each path by :data:`CAMERA_PATTERNS` (NULL: no camera), computed in Arrow."""
     import pyarrow.compute as pc
 
@@ -123,8 +123,9 @@ def camera_of(relative_paths: pa.Array) -> pa.Array:
     for pattern in reversed(CAMERA_PATTERNS):
         found = pc.struct_field(pc.extract_regex(relative_paths, pattern), "camera")
         out = pc.coalesce(found, out)
-    is_preview = pc.fill_null(pc.match_substring_regex(relative_paths, PREVIEW_PATTERN), False)
-    return pc.if_else(is_preview, pa.scalar(COLLAGE, pa.string()), out)
+    is_preview = pc.match_substring_regex(relative_paths, PREVIEW_PATTERN).fill_null(False)
+    camera: pa.Array[Any] = pc.if_else(is_preview, pa.scalar(COLLAGE, pa.string()), out)
+    return camera
 
 
 def _raise_duplicate_path(rel: str, entries: list[Entry]) -> None:

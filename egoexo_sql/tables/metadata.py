@@ -219,7 +219,7 @@ def compile_takes(release: Release, files: list[Path]) -> dict[str, pa.Table]:
             "video_artifact_uid",
         )
     }
-    is_ego: dict[tuple[str, str], bool | None] = {}
+    is_ego: dict[tuple[str, str], bool | str | None] = {}  # strings made bool by _camera_flags
     for ci, c in enumerate(captures):
         if c.cameras is not None:
             _camera_flags(c.cameras, CAPTURES_JSON, f"$[{ci}]", "captures.camera_flags_text")
@@ -367,7 +367,7 @@ _PARTICIPANT_KEYS = (
 )
 
 
-def _json_object(raw: str | dict | None, file: str, path: str) -> tuple[dict, str | None]:
+def _json_object(raw: str | dict[str, Any] | None, file: str, path: str) -> tuple[dict[str, Any], str | None]:
     """A metadata value (a JSON-encoded string, or already an object) -> (dict, JSON text)."""
     if raw is None:
         return {}, None

@@ -101,7 +101,7 @@ def compile_demonstrator(release: Release, files: list[Path]) -> dict[str, pa.Ta
                 variants.note(rel, "proficiency_demonstrator.score_case")
                 score = _RANK_LOWER[score.lower()]
             cols["proficiency_score"].append(score)
-            cols["proficiency_rank"].append(RANK.get(score))
+            cols["proficiency_rank"].append(None if score is None else RANK.get(score))
             cols["scenario"].append(r.scenario_name)
             cols["task_id"].append(r.task_id)
             cols["task_name"].append(r.task_name)

@@ -130,8 +130,6 @@ def _takes(release: Release, rel: str) -> Iterator[tuple[str, TakeRelations]]:
 
 
 def compile_relations_file(release: Release, path: Path) -> Iterator[tuple[str, pa.Table]]:
-    import pyarrow as pa
-
     rel = release.rel(path)
     split = split_of(rel, PREFIX)
     if split is None:
@@ -175,17 +173,17 @@ def compile_relations_file(release: Release, path: Path) -> Iterator[tuple[str, 
                     masks["height"].append(mask.height)
                     masks["encoded_mask"].append(mask.encodedMask)
         if len(masks["take_uid"]) >= CHUNK_MASKS:
-            yield "relations_masks", _table(masks, split, pa)
+            yield "relations_masks", _table(masks, split)
             masks = _empty_masks()
         if len(objects["take_uid"]) >= CHUNK_MASKS:
-            yield "relations_objects", _table(objects, split, pa)
+            yield "relations_objects", _table(objects, split)
             objects = _empty_objects()
         if len(boxes["take_uid"]) >= CHUNK_MASKS:
-            yield "relations_boxes", _table(boxes, split, pa)
+            yield "relations_boxes", _table(boxes, split)
             boxes = _empty_boxes()
-    yield "relations_masks", _table(masks, split, pa)
-    yield "relations_objects", _table(objects, split, pa)
-    yield "relations_boxes", _table(boxes, split, pa)
+    yield "relations_masks", _table(masks, split)
+    yield "relations_objects", _table(objects, split)
+    yield "relations_boxes", _table(boxes, split)
 
 
 _BOX_FIELDS = (
@@ -260,7 +258,9 @@ def _empty_masks() -> dict[str, list[Any]]:
     }
 
 
-def _table(cols: dict[str, list[Any]], split: str, pa: Any) -> pa.Table:
+def _table(cols: dict[str, list[Any]], split: str) -> pa.Table:
+    import pyarrow as pa
+
     n = len(cols["take_uid"])
     data = {"split": pa.repeat(split, n)}
     for k, v in cols.items():

@@ -5,17 +5,22 @@ build uses them, :mod:`egoexo_sql.tables.registry` lists them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
     from ..release import Release
 
-Compiler = Callable[["Release", list[Path]], dict[str, "pa.Table"]]
-FileCompiler = Callable[["Release", Path], Iterable[tuple[str, "pa.Table"]]]
+# (release, input files) or, for a source that uses other tables (Source.uses),
+# (release, input files, {table: Arrow table})
+Compiler = Callable[..., dict[str, "pa.Table"]]
+# yields (table, chunk) or (table, chunk, {partition column: value}) (StreamingSource)
+FileCompiler = Callable[
+    ["Release", Path], Iterable[tuple[str, "pa.Table"] | tuple[str, "pa.Table", dict[str, Any]]]
+]
 
 # The --only groups of `demo` and `build` (catalog-contract.md).
 GROUPS = (
@@ -71,8 +76,8 @@ class StreamingSource(Source):
     :func:`egoexo_sql.tables.registry.compile_release` covers streaming sources too.
     """
 
-    compile_file: FileCompiler | None = None
-    unit_of: Callable[[str], str] | None = None
+    compile_file: FileCompiler = field(kw_only=True)
+    unit_of: Callable[[str], str] = field(kw_only=True)
 
 
 def streaming_source(
@@ -97,7 +102,7 @@ def streaming_source(
     )
 
 
-def is_streaming(source: Source) -> bool:
+def is_streaming(source: Source) -> TypeGuard[StreamingSource]:
     """A source the build compiles file by file into its own Parquet parts (any object
     with a ``compile_file`` and a ``unit_of``, as test registries make them)."""
     return getattr(source, "compile_file", None) is not None and hasattr(source, "unit_of")
