@@ -16,10 +16,8 @@ import orjson
 
 from . import text, volume
 from .encoding import lz_compress_uri, rle_counts_string
+from .published import KEYSTEP_SCENARIOS, PROFICIENCY_LEVELS, UNIV_TO_BUCKET
 from .world import (
-    KEYSTEP_SCENARIOS,
-    PROFICIENCY_LEVELS,
-    UNIV_TO_BUCKET,
     OrphanTake,
     Rng,
     Take,
@@ -106,6 +104,7 @@ class Keystep:
         end = t.task_end if t.task_end is not None else t.duration
         n = max(2, min(60, int((end - start) / rng.uniform(15, 40))))
         bounds = sorted(rng.uniform(start, end) for _ in range(2 * n))
+        assert t.task_name is not None  # a keystep take has a task
         leaves = self.leaves[t.task_name]
         seq_start = rng.randrange(len(leaves))
         segs = []
@@ -128,7 +127,7 @@ class Keystep:
         return segs
 
 
-def keystep_files(world: World, rng: Rng, truth: Counter) -> Files:
+def keystep_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     ks = Keystep(world, rng)
     taxonomy = ks.taxonomy
     vocabulary = {str(k): v for k, v in sorted(ks.vocabulary.items())}
@@ -270,7 +269,7 @@ def _prof_common(x: Take | OrphanTake, world: World, rng: Rng) -> dict[str, Any]
     }
 
 
-def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
+def proficiency_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     orphans = world.orphans
     half = len(orphans) // 2
     orph_demonstrator, orph_demonstration = orphans[:half], orphans[half:]
@@ -297,7 +296,7 @@ def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
             duration = x.duration if isinstance(x, Take) else 120.0
             experts = world.experts[x.scenario]
             for key, maker in (("good_executions", text.good_text), ("tips_for_improvement", text.tip_text)):
-                items = []
+                items: list[dict[str, Any]] = []
                 for _ in range(rng.randint(1, 4)):
                     items.append(
                         {
@@ -318,7 +317,7 @@ def proficiency_files(world: World, rng: Rng, truth: Counter) -> Files:
 # ---------------------------------------------------------------- atomic descriptions
 
 
-def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
+def atomic_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
     n_ann = 0
     rejected_done = False
     variant_done = False
@@ -388,8 +387,8 @@ def atomic_files(world: World, rng: Rng, truth: Counter) -> Files:
 # ---------------------------------------------------------------- expert commentary
 
 
-def commentary_files(world: World, rng: Rng, truth: Counter) -> Files:
-    from .world import COMMENTARY_RECORDINGS
+def commentary_files(world: World, rng: Rng, truth: Counter[str]) -> Files:
+    from .published import COMMENTARY_RECORDINGS
 
     commentaries = [(t, e) for t in world.takes for e in t.commentary_experts]
     total = max(len(commentaries), scaled(COMMENTARY_RECORDINGS, world.scale))
@@ -496,7 +495,7 @@ def commentary_files(world: World, rng: Rng, truth: Counter) -> Files:
 
 def _mask(rng: Rng, width: int, height: int) -> str:
     total = width * height
-    runs = []
+    runs: list[int] = []
     left = total
     while left > 0 and len(runs) < 60:
         r = min(left, int(rng.expovariate(1 / (total / 30))) + 1)
@@ -527,7 +526,7 @@ class StreamedAnnotations:
         yield b"}}"
 
 
-def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: int | None = 3) -> Files:
+def relations_files(world: World, rng: Rng, truth: Counter[str], masks_per_object: int | None = 3) -> Files:
     """relations_{train,val,test}.json. ``masks_per_object`` caps the masks per object
     and camera; ``None`` writes the published 2.2M masks over 1,653 takes (apportioned
     by duration, on the 1 fps annotated frames), each file streamed take by take."""
@@ -547,7 +546,7 @@ def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: in
 def _relations_takes(
     world: World,
     rng: Rng,
-    truth: Counter,
+    truth: Counter[str],
     split: str,
     masks_per_object: int | None,
     mean_dur: float,
@@ -564,7 +563,7 @@ def _relations_takes(
         empty = rng.random() < EMPTY_RELATIONS or (not empty_done and split == "val")
         empty_done = empty_done or empty
 
-        def meta():
+        def meta() -> dict[str, Any]:
             return {
                 "annotation_uid": rng.uid(),
                 "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
@@ -612,9 +611,10 @@ def _relations_takes(
                         frames = list(range(0, n_frames, 30))
                         p, cap = min(1.0, per_objcam / max(1, len(frames))), len(frames)
                     else:
+                        assert masks_per_object is not None  # None is the published volume
                         frames = list(range(0, n_frames, 30))[: masks_per_object + 1]
                         p, cap = 0.9, masks_per_object
-                    ann = {}
+                    ann: dict[str, Any] = {}
                     for f in frames:
                         if rng.random() < p and len(ann) < cap:
                             ann[str(f)] = {

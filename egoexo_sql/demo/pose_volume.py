@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -83,8 +84,8 @@ def _frames(g: np.random.Generator, n_take: int, n: int, source: str) -> np.ndar
 
 
 def pose_document(
-    g: np.random.Generator, job: PoseJob, kind: str, source: str, n: int, truth: Counter
-) -> dict:
+    g: np.random.Generator, job: PoseJob, kind: str, source: str, n: int, truth: Counter[str]
+) -> dict[str, Any]:
     """One body/hand file: ``n`` frames, each with 0..2 entries."""
     joints = BODY_JOINTS if kind == "body" else HAND_JOINTS
     cams = list(job.exo_cams) + [job.ego_cam]
@@ -116,7 +117,7 @@ def pose_document(
     if manual:
         placement = (g.random((e, nc, nj)) < 0.6).tolist()
     n3 = n2 = 0
-    out: dict[str, list] = {}
+    out: dict[str, list[Any]] = {}
     k = 0
     for f, m in zip(frames, per_frame.tolist()):
         entries = []
@@ -174,9 +175,9 @@ def _extrinsics(g: np.random.Generator, n: int) -> np.ndarray:
     return np.concatenate([r, t], axis=2)
 
 
-def camera_document(g: np.random.Generator, job: PoseJob, truth: Counter) -> dict:
+def camera_document(g: np.random.Generator, job: PoseJob, truth: Counter[str]) -> dict[str, Any]:
     """Static exo cameras and one Aria extrinsics matrix per frame of the take (a few gaps)."""
-    out: dict = {"metadata": {"take_name": job.name, "take_uid": job.uid}}
+    out: dict[str, Any] = {"metadata": {"take_name": job.name, "take_uid": job.uid}}
     ext = _extrinsics(g, len(job.exo_cams)).tolist()
     for cam, e in zip(job.exo_cams, ext):
         f = float(g.uniform(1180, 1260))
@@ -197,7 +198,7 @@ def camera_document(g: np.random.Generator, job: PoseJob, truth: Counter) -> dic
     return out
 
 
-def write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter]:
+def write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter[str]]:
     """Write one take's pose files under ``out_dir``; return (files, bytes, truth)."""
     gc_was = gc.isenabled()
     gc.disable()  # no reference cycles here; the cyclic GC would only slow the dict building
@@ -208,12 +209,12 @@ def write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter
             gc.enable()
 
 
-def _write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter]:
-    truth: Counter = Counter()
+def _write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counter[str]]:
+    truth: Counter[str] = Counter()
     g = np.random.default_rng([seed, zlib.crc32(job.uid.encode())])
     base = Path(out_dir) / "annotations" / "ego_pose" / job.split
     files = nbytes = 0
-    docs: list[tuple[Path, object]] = []
+    docs: list[tuple[Path, tuple[str, str, int] | None]] = []
     for kind, source, n in job.files:
         truth[f"ego_pose_takes_{kind}_{source}"] += 1
         truth["ego_pose_takes"] += 1
@@ -235,7 +236,7 @@ def _write_take(out_dir: str, seed: int, job: PoseJob) -> tuple[int, int, Counte
 
 def write_all(
     world: World, out_dir: Path, seed: int, pose_volume: float = 1.0, workers: int | None = None
-) -> Iterator[tuple[int, int, Counter]]:
+) -> Iterator[tuple[int, int, Counter[str]]]:
     """Write every take's pose files, on ``workers`` processes (default: the usable cores)."""
     todo = jobs(world, pose_volume)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

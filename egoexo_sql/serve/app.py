@@ -436,7 +436,7 @@ def create_app(
 
 
 def player_data(
-    summary: dict[str, Any], timeline: list[tuple], on_disk: Any, t: float | None
+    summary: dict[str, Any], timeline: list[tuple[Any, ...]], on_disk: Any, t: float | None
 ) -> dict[str, Any]:
     """What the take page's player script needs: the events with the time until which each
     is shown (the subtitles' rule), the keystep starts, the videos on disk."""
