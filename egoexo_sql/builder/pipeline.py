@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, UsageError
+from ..memory import release_unused_memory
 from ..tables import is_streaming
 from .compiling import Compiled, compile_sources, default_release, lenient_release, source_workers
 from .links import link_tree
@@ -230,6 +231,7 @@ class _Build:
         self._compile(plan, inputs_by_source)
         with self._step("reuse"):
             self._reuse(plan)
+        release_unused_memory()  # what the compile step's results held, before DuckDB's turn
         with self._step("views"):
             self.outcome.view_hashes = create_views(
                 self.staging, self.schemas, self.views_dir, planner.tool_version, report, self.progress

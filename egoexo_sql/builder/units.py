@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..memory import release_unused_memory
 from .links import link_file
 from .parquet import ROW_GROUP_ROWS, TableWriter, partition_values, write_empty
 
@@ -33,6 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..schema import TableSchema
     from ..tables import StreamingSource
+
+
+#: within a unit, collect garbage and give memory back after this many input bytes
+RELEASE_EVERY_BYTES = 256 << 20
 
 
 @dataclass
@@ -196,9 +201,10 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
     writers = {t: TableWriter(sch, dest_data / t, fname) for t, sch in task.tables.items()}
     readers: dict[tuple[str, str], SpanReader] = {}
     cpu0 = time.process_time()
+    since_release = 0  # input bytes parsed since memory was last given back
     try:
         with gc_paused():
-            for rel, action, spans, _size in task.items:
+            for rel, action, spans, size in task.items:
                 for w in writers.values():
                     w.begin_input(rel)
                 if action == "compile":
@@ -218,7 +224,12 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                                 writers[t].add(chunk, reader.part_values)
                 for w in writers.values():
                     w.end_input()
+                since_release += size if action == "compile" else 0
+                if since_release >= RELEASE_EVERY_BYTES:  # a unit grows with the release
+                    release_unused_memory()
+                    since_release = 0
         files = {t: w.close() for t, w in writers.items()}
+        release_unused_memory()  # the worker's next unit starts from the same footprint
     except InputError as e:
         for w in writers.values():
             w.abort()
