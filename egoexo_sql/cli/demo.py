@@ -22,7 +22,8 @@ def demo(
         None,
         "--only",
         help="Write only these groups (repeat the option or give several after one --only): metadata splits keystep "
-        "proficiency atomic commentary relations ego_pose transcripts manifests. Default: all.",
+        "proficiency atomic commentary relations ego_pose transcripts manifests trajectory eye_gaze timesync "
+        "calibration point_cloud. Default: all.",
     ),
     pose_frames: int = typer.Option(
         8,
@@ -31,6 +32,11 @@ def demo(
     ),
     masks_per_object: int = typer.Option(
         3, "--masks-per-object", help="Masks per object and camera in the relations files (caps mask volume)."
+    ),
+    trajectory_hz: float = typer.Option(
+        10.0,
+        "--trajectory-hz",
+        help="Sample rate of the MPS trajectories (the real rate is 1000; eye gaze is written at its real 10 Hz).",
     ),
     stats: bool = typer.Option(
         True, "--stats/--no-stats", help="Print the counts next to the published ones."
@@ -65,6 +71,7 @@ def demo(
         masks_per_object=masks_per_object,
         progress=progress,
         variants=variants,
+        trajectory_hz=trajectory_hz,
     )
     if stats:
         typer.echo(report.summary())

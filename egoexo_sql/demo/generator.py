@@ -39,6 +39,8 @@ class DemoReport:
     planted: list[dict[str, Any]] = field(default_factory=list)
     # --variants: recorded variant id -> values written in that form
     variants: dict[str, int] = field(default_factory=dict)
+    # sensor marker samples: {take_uid, table, kind, tracking_timestamp_us, take_sec}
+    sensor_events: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
@@ -56,6 +58,8 @@ class DemoReport:
 def _dump(obj: Any, indent: bool) -> bytes:
     """Annotation files are compact; metadata files are ``json.dump(..., indent=4)``
     (which is what brings the six metadata files to the real release's weight)."""
+    if isinstance(obj, bytes):
+        return obj
     if isinstance(obj, str):
         return obj.encode("utf-8")
     if indent:
@@ -72,6 +76,7 @@ def generate(
     masks_per_object: int = DEFAULT_MASKS_PER_OBJECT,
     progress: Any = None,
     variants: bool = False,
+    trajectory_hz: float | None = None,
 ) -> DemoReport:
     """Write a synthetic release into ``out_dir`` and return what was written.
 
@@ -81,7 +86,9 @@ def generate(
     ``variants`` writes every recorded real-data variant (:mod:`egoexo_sql.variants`)
     somewhere in the release, mixed with the documented forms the way the real files mix
     them (:mod:`egoexo_sql.demo.variant_forms`); the values are those of the plain
-    release of the same seed, so both compile to the same catalog.
+    release of the same seed, so both compile to the same catalog. ``trajectory_hz`` is
+    the sample rate of the MPS trajectories (default
+    :data:`~egoexo_sql.demo.sensor_files.DEFAULT_TRAJECTORY_HZ`; the real rate is 1000).
     """
     t0 = time.perf_counter()
     groups = tuple(only) if only else GROUPS
@@ -193,6 +200,23 @@ def generate(
                 transcript_files(world, rng_for(seed, "transcripts"), truth, planter)
             ):
                 write(rel, obj)
+        sensor_groups = ("trajectory", "eye_gaze", "timesync", "calibration", "point_cloud")
+        if any(g in groups for g in sensor_groups):
+            step("sensors")
+            from .sensor_files import DEFAULT_TRAJECTORY_HZ, SensorEvent, sensor_files
+
+            for old in ("takes/*/trajectory", "takes/*/eye_gaze"):
+                for d in out.glob(old):
+                    shutil.rmtree(d, ignore_errors=True)
+            events: list[SensorEvent] = []
+            hz = trajectory_hz if trajectory_hz is not None else DEFAULT_TRAJECTORY_HZ
+            if hz <= 0:
+                from ..errors import UsageError
+
+                raise UsageError("--trajectory-hz must be greater than 0")
+            for rel, data in sensor_files(world, seed, takes_records, groups, truth, events, hz):
+                write(rel, data)
+            report.sensor_events = [e.as_dict() for e in events]
         search_truth.record(truth)
         report.planted = planter.planted
         if "manifests" in groups:

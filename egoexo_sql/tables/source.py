@@ -29,6 +29,13 @@ GROUPS = (
     "ego_pose",
     "transcripts",
     "manifests",
+    # Aria sensor data (MPS trajectory and eye gaze, capture timesync, GoPro calibrations,
+    # point clouds: tables/sensors.py)
+    "trajectory",
+    "eye_gaze",
+    "timesync",
+    "calibration",
+    "point_cloud",
     # build only: the text search index, made from the files of the text groups
     # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
     "search",
