@@ -546,6 +546,37 @@ def table_macros(con: duckdb.DuckDBPyConnection, database: str = CATALOG_ALIAS) 
     return {r[0] for r in rows}
 
 
+#: a view over a large table's Parquet by the absolute path of the folder it was built in
+_ABSOLUTE_DATA = re.compile(r"read_parquet\(\[?'((?:[^']|'')+?)/data/")
+
+
+def point_views_here(con: duckdb.DuckDBPyConnection, directory: str) -> list[str]:
+    """Large tables (``storage = "parquet"``) are views over the absolute path of the
+    catalog folder they were built in. When this folder is elsewhere (moved, or a
+    generation a reader keeps under ``.generations/``), shadow each such view with a
+    TEMP view of the same SQL over this folder's ``data/``: the derived views, bound by
+    name, read it too. Returns the views shadowed."""
+    here = directory.replace("'", "''")
+    rows = con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE database_name = ? AND NOT internal "
+        "AND sql LIKE '%read\\_parquet(%' ESCAPE '\\'",
+        [CATALOG_ALIAS],
+    ).fetchall()
+    shadowed = []
+    for name, text in rows:
+        m = _ABSOLUTE_DATA.search(text or "")
+        if m is None or not m.group(1).startswith("/") and ":" not in m.group(1)[:3]:
+            continue  # relative views of older catalogs: file_search_path serves them
+        there = m.group(1)
+        if there == here:
+            continue
+        sql = text.replace(f"'{there}/data/", f"'{here}/data/")
+        sql = re.sub(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s", "CREATE OR REPLACE TEMP VIEW ", sql, count=1, flags=re.I)
+        con.execute(sql)
+        shadowed.append(name)
+    return shadowed
+
+
 def attach(catalog_dir: Path, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory instance with ``catalog.duckdb`` attached read-only and in use.
 
@@ -566,6 +597,7 @@ def attach(catalog_dir: Path, config: dict | None = None) -> duckdb.DuckDBPyConn
         db = str(Path(directory) / "catalog.duckdb")
         con.execute(f"ATTACH {_quote(db)} AS {CATALOG_ALIAS} (READ_ONLY)")
         con.execute(f"USE {CATALOG_ALIAS}")
+        point_views_here(con, directory)
     except BaseException:
         con.close()
         raise

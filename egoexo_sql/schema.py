@@ -17,6 +17,11 @@ File format (TOML)::
     materialize = false           # views only: run the SQL once at build time, store the result
                                   # as Parquet and serve the view from it (for views every
                                   # selection reads, like take_summary)
+    storage = "duckdb"            # tables only: "duckdb" (default) stores the rows in
+                                  # catalog.duckdb too, so it opens anywhere with no files;
+                                  # "parquet" (the large tables) keeps the rows only in
+                                  # data/<table>/ and catalog.duckdb holds a view over the
+                                  # folder's absolute path (docs/architecture.md)
 
     [[columns]]
     name = "take_uid"
@@ -187,6 +192,7 @@ class TableSchema:
     checks: tuple[Check, ...] = ()
     kind: str = "table"
     materialize: bool = False  # a derived view computed once at build time into data/<view>/
+    storage: str = "duckdb"  # tables: "duckdb" (rows stored in catalog.duckdb) or "parquet"
     source_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -228,6 +234,19 @@ class TableSchema:
         """``CREATE VIEW`` over the Parquet files with paths relative to the catalog folder."""
         return f"CREATE OR REPLACE VIEW {self.table} AS\n{self._select_parquet()}"
 
+    @property
+    def parquet_only(self) -> bool:
+        """A large table whose rows stay only in ``data/<table>/``: ``catalog.duckdb``
+        holds a view over the catalog folder's absolute path (:meth:`absolute_view_sql`)."""
+        return self.kind == "table" and self.storage == "parquet"
+
+    def absolute_view_sql(self, catalog_dir: Path | str, temporary: bool = False) -> str:
+        """``CREATE VIEW`` over this table's Parquet under the absolute folder
+        ``catalog_dir``: what ``catalog.duckdb`` holds for a :attr:`parquet_only` table
+        (and a moved catalog's reader creates as a TEMP view over its new place)."""
+        kind = "TEMP VIEW" if temporary else "VIEW"
+        return f"CREATE OR REPLACE {kind} {self.table} AS\n{self._select_parquet(Path(catalog_dir))}"
+
     def stored_table_sql(self) -> str:
         """``CREATE TABLE`` holding the rows of the Parquet files (paths relative to the
         catalog folder, read once at build time with it as the working directory): what
@@ -235,7 +254,7 @@ class TableSchema:
         a move too, with no setting."""
         return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet()}"
 
-    def _select_parquet(self) -> str:
+    def _select_parquet(self, root: Path | None = None) -> str:
         cols = []
         for c in self.columns:
             if needs_cast(c.type) or c.name in self.partition_by:
@@ -246,10 +265,31 @@ class TableSchema:
         if self.partition_by:
             opts = ", hive_partitioning = true"
         select = ",\n    ".join(cols)
-        return f"SELECT\n    {select}\nFROM read_parquet('{self.data_glob()}'{opts});\n"
+        files = sql_quote(self.data_glob()) if root is None else _absolute_files(root, self.table, self.data_glob())
+        return f"SELECT\n    {select}\nFROM read_parquet({files}{opts});\n"
 
     def empty_table(self) -> pa.Table:
         return self.arrow_schema().empty_table()
+
+
+#: characters that make a folder's path mean something else inside a DuckDB glob
+_GLOB_SPECIAL = re.compile(r"[*?\[\]{}=]")
+
+
+def sql_quote(s: str) -> str:
+    """``s`` as a single-quoted SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _absolute_files(root: Path, table: str, glob: str) -> str:
+    """The SQL argument of ``read_parquet`` for ``data/<table>`` under ``root``: the glob
+    joined to the absolute folder, or, when that folder's own path holds a character a
+    glob or hive partitioning would read (``*``, ``?``, ``[``, ``=``, ...), the list of the
+    table's files as they are now (the next build writes it again)."""
+    if not _GLOB_SPECIAL.search(str(root)):
+        return sql_quote(f"{root}/{glob}")
+    files = sorted((root / "data" / table).rglob("*.parquet"))
+    return "[" + ", ".join(sql_quote(str(f)) for f in files) + "]"
 
 
 def _parse(path: Path) -> TableSchema:
@@ -291,10 +331,13 @@ def _parse(path: Path) -> TableSchema:
             checks=checks,
             kind=raw.get("kind", "table"),
             materialize=bool(raw.get("materialize", False)),
+            storage=raw.get("storage", "duckdb"),
             source_file=path,
         )
     except KeyError as e:
         raise ValueError(f"{path}: missing key {e}") from None
+    if schema.storage not in ("duckdb", "parquet"):
+        raise ValueError(f"{path}: storage = {schema.storage!r}; expected \"duckdb\" or \"parquet\"")
     if schema.table != path.stem:
         raise ValueError(f"{path}: table = {schema.table!r} but the file is named {path.stem!r}")
     for c in columns:

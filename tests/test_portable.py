@@ -1,5 +1,7 @@
-"""catalog.duckdb opens in any DuckDB client, from any folder, with no set-up; the folder
-can move; paths with commas, quotes, spaces and non-ASCII characters build and open."""
+"""catalog.duckdb opens in any DuckDB client, from any folder, with no set-up; the large
+tables are stored once (Parquet only, a view over the folder's absolute path); the
+folder can move (the API answers at once, a plain client after a build with nothing to
+compile); paths with commas, quotes, spaces and non-ASCII characters build and open."""
 
 from __future__ import annotations
 
@@ -46,10 +48,30 @@ def api_counts(catalog: Path) -> list:
 
 
 @pytest.fixture()
-def catalog_copy(demo_catalog, tmp_path) -> Path:
+def catalog_copy(demo_release, demo_catalog, tmp_path) -> Path:
+    """A copy of the session's catalog, made its own by a build with nothing to compile
+    (which points the large tables' views at the copy)."""
+    from egoexo_sql.builder import build_catalog
+
     dest = tmp_path / "first place" / "egoexo_catalog"
     shutil.copytree(demo_catalog, dest)
+    build_catalog(demo_release[0], dest)
     return dest
+
+
+def parquet_only_tables() -> list[str]:
+    from egoexo_sql.schema import load_schemas
+
+    return [t for t, sch in load_schemas().items() if sch.parquet_only]
+
+
+def file_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime_ns) of every file under ``folder`` but catalog.duckdb."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "catalog.duckdb"
+    }
 
 
 def test_a_plain_client_reads_every_view_from_another_folder(catalog_copy, tmp_path):
@@ -76,8 +98,12 @@ def test_every_view_answers_in_a_plain_client(catalog_copy, tmp_path):
     assert dict(zip(names, json.loads(out)[0][0])) == want
 
 
-def test_a_moved_catalog_answers_at_once_in_the_api_and_in_a_plain_client(catalog_copy, tmp_path, capsys):
+def test_a_moved_catalog_answers_in_the_api_at_once_and_in_a_plain_client_after_a_build(
+    demo_release, catalog_copy, tmp_path, capsys
+):
     from test_validate import run_cli
+
+    from egoexo_sql.builder import build_catalog
 
     want = api_counts(catalog_copy)
     moved = tmp_path / "moved, renamed" / "cat"
@@ -85,19 +111,65 @@ def test_a_moved_catalog_answers_at_once_in_the_api_and_in_a_plain_client(catalo
     shutil.move(catalog_copy, moved)
     assert not catalog_copy.exists()
     assert api_counts(moved) == want  # the API, before any rebuild
-    code, out, err = plain_client(moved / "catalog.duckdb", tmp_path)
-    assert code == 0, err  # a plain client too: the rows are in the database file
-    assert json.loads(out) == want
     code, out, _ = run_cli(
         capsys, "query", "--catalog", str(moved), "--format", "json", "SELECT count(*) AS n FROM ego_pose_3d"
     )
     assert code == 0 and json.loads(out)[0]["n"] == want[0][1]
+    # a plain client cannot find the large tables' files: its error names where it looked
+    code, out, err = plain_client(moved / "catalog.duckdb", tmp_path)
+    assert code != 0
+    assert str(catalog_copy / "data" / "ego_pose_3d") in err
+    # ... but it can read the small tables, stored in the file
+    code, out, err = plain_client(moved / "catalog.duckdb", tmp_path, "SELECT count(*) FROM take_summary")
+    assert code == 0 and json.loads(out) == [[want[0][2]]], err
+    # a build with nothing to compile points the views at the new place, and writes
+    # nothing else
+    before = file_state(moved)
+    report = build_catalog(demo_release[0], moved)
+    assert not report.recompiled
+    assert any("now read" in n and str(moved) in n for n in report.notes), report.notes
+    assert file_state(moved) == before
+    code, out, err = plain_client(moved / "catalog.duckdb", tmp_path)
+    assert code == 0, err
+    assert json.loads(out) == want
+    assert api_counts(moved) == want
 
 
-def test_the_database_file_holds_no_path_of_the_folder(catalog_copy):
-    raw = (catalog_copy / "catalog.duckdb").read_bytes()
-    assert str(catalog_copy.parent).encode() not in raw
-    assert b"first place" not in raw
+def test_the_large_tables_are_stored_once(catalog_copy):
+    """catalog.duckdb holds no row of a ``storage = "parquet"`` table: a view over the
+    folder's own data/, by its absolute path; every other table's rows are stored."""
+    import duckdb
+
+    large = parquet_only_tables()
+    assert {"ego_pose_2d", "ego_pose_3d"} <= set(large)
+    con = duckdb.connect(str(catalog_copy / "catalog.duckdb"), read_only=True)
+    try:
+        stored = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        views = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+    finally:
+        con.close()
+    assert not stored & set(large)
+    for t in large:
+        assert f"'{catalog_copy}/data/{t}/" in views[t]
+    assert {"takes", "keystep_segments", "take_summary"} <= stored
+
+
+def test_the_database_file_does_not_grow_with_the_pose_volume(tmp_path):
+    """Ten times the pose frames: data/ grows tenfold, catalog.duckdb stays the same size
+    (the pose rows are stored once, in Parquet)."""
+    from egoexo_sql.builder import build_catalog
+    from egoexo_sql.demo import generate
+
+    sizes = {}
+    for frames in (2, 20):
+        release = tmp_path / f"release{frames}"
+        generate(release, scale=0.02, seed=5, pose_frames=frames, only=["metadata", "splits", "ego_pose"])
+        cat = tmp_path / f"cat{frames}"
+        build_catalog(release, cat)
+        pose = sum(p.stat().st_size for t in ("ego_pose_2d", "ego_pose_3d") for p in (cat / "data" / t).rglob("*"))
+        sizes[frames] = ((cat / "catalog.duckdb").stat().st_size, pose)
+    assert sizes[20][1] > 5 * sizes[2][1]  # the pose Parquet grew
+    assert sizes[20][0] <= sizes[2][0] * 1.05 + (1 << 18), sizes  # catalog.duckdb did not
 
 
 def test_views_sql_still_reads_data_relative_to_the_folder(catalog_copy):

@@ -43,9 +43,9 @@ from .parquet import write_table
 from .plan import Plan, Planner, check_only, check_registry
 from .report import BuildReport, Outcome, read_previous, table_record, write_build_json
 from .scan import Input, hash_inputs, scan
-from .swap import make_staging, repair_leftovers, staging_folder, swap_in_keeping_readers
+from .swap import dir_lock, make_staging, repair_leftovers, staging_folder, swap_in_keeping_readers
 from .units import StreamJob
-from .views import create_views, view_file_hash
+from .views import create_views, point_views_at, view_file_hash
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import TableSchema
@@ -170,13 +170,29 @@ class _Build:
             make_staging(self.catalog)
             if not self._build_into_staging():  # the catalog is current: it stays as it is
                 shutil.rmtree(self.staging)
+                self._point_views()  # ... but for a folder that was moved
                 return self.report
             with self._step("swap"):
                 swap_in_keeping_readers(self.staging, self.catalog)
+                self._point_views()
         except BaseException:
             shutil.rmtree(self.staging, ignore_errors=True)
             raise
         return self.report
+
+    def _point_views(self) -> None:
+        """The large tables' views in catalog.duckdb read this folder's data/ by its
+        absolute path: after the swap (they were made in the staging folder), and on a
+        build with nothing to compile after the folder was moved (nothing else is
+        rewritten then)."""
+        with dir_lock(self.catalog.parent):
+            moved = point_views_at(self.catalog, self.schemas)
+        if moved and "the catalog is current: nothing was written" in self.report.notes:
+            self.report.notes.remove("the catalog is current: nothing was written")
+            self.report.notes.append(
+                f"the catalog is current; the views of {', '.join(moved)} in catalog.duckdb "
+                f"now read {self.catalog / 'data'} (the folder was moved)"
+            )
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:

@@ -113,9 +113,16 @@ def dir_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
+#: the copy of catalog.duckdb that :func:`egoexo_sql.builder.views.point_views_at`
+#: rewrites before renaming it in
+REPOINT_TMP = ".catalog.duckdb.repoint"
+
+
 def cleanup_leftovers(catalog: Path) -> None:
-    """Repair what killed builds left: restore an aside catalog, delete dead staging folders."""
+    """Repair what killed builds left: restore an aside catalog, delete dead staging
+    folders and a half-rewritten copy of catalog.duckdb."""
     parent = catalog.parent
+    (catalog / REPOINT_TMP).unlink(missing_ok=True)
     for kind in ("old", "staging"):
         prefix = f"{catalog.name}.{kind}-"
         for p in sorted(parent.glob(f"{_glob_escape(catalog.name)}.{kind}-*")):

@@ -5,9 +5,12 @@
   relative ``data/...`` paths (run it inside the catalog folder);
 * ``catalog.duckdb``: every table's rows stored in the database file (it opens in any
   DuckDB client, from any folder, after a move, with no set-up;
-  :meth:`~egoexo_sql.schema.TableSchema.stored_table_sql`), the derived views over them,
-  and the rows of the views whose schema says ``materialize`` (written to Parquet too,
-  see :func:`materialize`).
+  :meth:`~egoexo_sql.schema.TableSchema.stored_table_sql`), except the large tables
+  whose schema says ``storage = "parquet"``: for them a view over the catalog folder's
+  absolute ``data/<table>/`` path, so their rows are stored once
+  (:func:`point_views_at` writes the final path after the swap, and again after the
+  folder was moved); the derived views over all of them, and the rows of the views
+  whose schema says ``materialize`` (written to Parquet too, see :func:`materialize`).
 
 Every view is counted, which also proves it runs before anything is swapped in.
 """
@@ -16,9 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .swap import REPOINT_TMP
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import TableSchema
@@ -61,7 +67,10 @@ def create_views(
             try:
                 # tables are stored in catalog.duckdb (it opens anywhere, from any
                 # folder, in any DuckDB client); views.sql keeps views over data/
-                con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
+                if sch.parquet_only:  # large: a view over the Parquet, not a copy of it
+                    con.execute(sch.absolute_view_sql(staging))
+                else:
+                    con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
                 if sch.kind == "view" and sch.materialize:
                     sql = materialize(con, sch, staging)
                 rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -93,6 +102,58 @@ def create_views(
     )
     (staging / "views.sql").write_text(header + "\n".join(final), encoding="utf-8")
     return view_hashes
+
+
+def views_elsewhere(catalog: Path, schemas: Mapping[str, TableSchema]) -> list[str]:
+    """The ``storage = "parquet"`` tables whose view in ``catalog/catalog.duckdb`` does
+    not read ``catalog/data/`` (the build was made in a staging folder, or the catalog
+    folder was moved since), in schema order."""
+    import duckdb
+
+    wanted = [t for t, sch in schemas.items() if sch.parquet_only]
+    if not wanted:
+        return []
+    con = duckdb.connect(str(catalog / "catalog.duckdb"), read_only=True)
+    try:
+        found = dict(
+            con.execute(
+                "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return [t for t in wanted if f"'{sql_str(str(catalog))}/data/{t}/" not in (found.get(t) or "")]
+
+
+def point_views_at(catalog: Path, schemas: Mapping[str, TableSchema]) -> list[str]:
+    """Make the views of the ``storage = "parquet"`` tables in ``catalog.duckdb`` read
+    ``catalog/data/`` by its absolute path; returns the tables whose view changed.
+
+    Readers may hold ``catalog.duckdb`` open (DuckDB then refuses a writer), so the file
+    is copied (it holds no large table), the copy rewritten, and renamed over the
+    original: a reader keeps the file it opened, the next one opens the new file."""
+    import duckdb
+
+    stale = views_elsewhere(catalog, schemas)
+    if not stale:
+        return []
+    db, tmp = catalog / "catalog.duckdb", catalog / REPOINT_TMP
+    shutil.copyfile(db, tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for t in stale:
+                con.execute(schemas[t].absolute_view_sql(catalog))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, db)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return stale
 
 
 def materialize(con: Any, sch: TableSchema, staging: Path) -> str:
