@@ -47,7 +47,7 @@ ISSUE3_TABLES = (
     "expert_ratings",
     "manifest_files",
 )
-DERIVED = ("take_references", "take_summary", "orphans")
+DERIVED = ("take_references", "take_motion", "take_summary", "orphans")
 
 
 # ----------------------------------------------------------------------------- fixtures

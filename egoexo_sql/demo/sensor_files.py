@@ -292,12 +292,14 @@ def _trajectory(
     y = gen.uniform(-2, 2) + np.cumsum(vy * dt)
     z = 1.55 + 0.03 * np.sin(sec * 2 * math.pi * 1.8) * moving + 0.1 * np.sin(sec / 7.0)
     yaw = heading + 0.6 * np.sin(sec / 3.0)
-    qw, qz = np.cos(yaw / 2), np.sin(yaw / 2)
+    # the device frame looks along its z axis (forward), y down: turned by yaw about world z
+    c, s = np.cos(yaw / 2), np.sin(yaw / 2)
+    qx, qy, qz, qw = -0.5 * (c + s), 0.5 * (c - s), 0.5 * (s - c), 0.5 * (c + s)
     zero = np.zeros(n)
-    # velocity in the device frame: the world velocity turned by -yaw
-    c, s = np.cos(-yaw), np.sin(-yaw)
-    dvx, dvy = c * vx - s * vy, s * vx + c * vy
-    dvz = np.gradient(z, sec) if n > 2 else zero
+    fwd = np.cos(yaw) * vx + np.sin(yaw) * vy
+    lat = -np.sin(yaw) * vx + np.cos(yaw) * vy
+    vz = np.gradient(z, sec) if n > 2 else zero
+    dvx, dvy, dvz = -lat, -vz, fwd  # world -> device: x = -left, y = down, z = forward
     yaw_rate = np.gradient(yaw, sec) if n > 2 else zero
     device_ns = clock.device_ns(start, sec, missing)
     us = np.round(device_ns / 1000).astype(np.int64)
@@ -311,16 +313,16 @@ def _trajectory(
         x.round(6),
         y.round(6),
         z.round(6),
-        zero,
-        zero,
+        qx.round(9),
+        qy.round(9),
         qz.round(9),
         qw.round(9),
         dvx.round(6),
         dvy.round(6),
         dvz.round(6),
         zero,
+        (-yaw_rate).round(6),
         zero,
-        yaw_rate.round(6),
         zero,
         zero,
         np.full(n, -9.81),

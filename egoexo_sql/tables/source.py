@@ -80,6 +80,15 @@ class StreamingSource(Source):
 
     compile_file: FileCompiler | None = None
     unit_of: Callable[[str], str] | None = None
+    #: globs of inputs every file's rows depend on (e.g. takes.json for take seconds): when
+    #: one changes, every unit is compiled again
+    context: tuple[str, ...] = ()
+    #: a unit with a changed input compiles all its inputs (its files' rows depend on each
+    #: other's inputs, e.g. a capture's timesync.csv), instead of copying unchanged rows
+    whole_units: bool = False
+    #: each input's rows start a new Parquet row group, so min/max statistics on its key
+    #: (take_uid) let a reader skip every other input's rows
+    row_group_per_input: bool = False
 
 
 def streaming_source(
@@ -91,6 +100,9 @@ def streaming_source(
     compile_file: FileCompiler,
     unit_of: Callable[[str], str],
     version: int = 1,
+    context: tuple[str, ...] = (),
+    whole_units: bool = False,
+    row_group_per_input: bool = False,
 ) -> StreamingSource:
     return StreamingSource(
         name=name,
@@ -101,6 +113,9 @@ def streaming_source(
         version=version,
         compile_file=compile_file,
         unit_of=unit_of,
+        context=context,
+        whole_units=whole_units,
+        row_group_per_input=row_group_per_input,
     )
 
 
