@@ -571,7 +571,9 @@ def point_views_here(con: duckdb.DuckDBPyConnection, directory: str) -> list[str
         if there == here:
             continue
         sql = text.replace(f"'{there}/data/", f"'{here}/data/")
-        sql = re.sub(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s", "CREATE OR REPLACE TEMP VIEW ", sql, count=1, flags=re.I)
+        sql = re.sub(
+            r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s", "CREATE OR REPLACE TEMP VIEW ", sql, count=1, flags=re.I
+        )
         con.execute(sql)
         shadowed.append(name)
     return shadowed

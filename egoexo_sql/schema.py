@@ -265,7 +265,11 @@ class TableSchema:
         if self.partition_by:
             opts = ", hive_partitioning = true"
         select = ",\n    ".join(cols)
-        files = sql_quote(self.data_glob()) if root is None else _absolute_files(root, self.table, self.data_glob())
+        files = (
+            sql_quote(self.data_glob())
+            if root is None
+            else _absolute_files(root, self.table, self.data_glob())
+        )
         return f"SELECT\n    {select}\nFROM read_parquet({files}{opts});\n"
 
     def empty_table(self) -> pa.Table:
@@ -337,7 +341,7 @@ def _parse(path: Path) -> TableSchema:
     except KeyError as e:
         raise ValueError(f"{path}: missing key {e}") from None
     if schema.storage not in ("duckdb", "parquet"):
-        raise ValueError(f"{path}: storage = {schema.storage!r}; expected \"duckdb\" or \"parquet\"")
+        raise ValueError(f'{path}: storage = {schema.storage!r}; expected "duckdb" or "parquet"')
     if schema.table != path.stem:
         raise ValueError(f"{path}: table = {schema.table!r} but the file is named {path.stem!r}")
     for c in columns:

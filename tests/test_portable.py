@@ -166,7 +166,9 @@ def test_the_database_file_does_not_grow_with_the_pose_volume(tmp_path):
         generate(release, scale=0.02, seed=5, pose_frames=frames, only=["metadata", "splits", "ego_pose"])
         cat = tmp_path / f"cat{frames}"
         build_catalog(release, cat)
-        pose = sum(p.stat().st_size for t in ("ego_pose_2d", "ego_pose_3d") for p in (cat / "data" / t).rglob("*"))
+        pose = sum(
+            p.stat().st_size for t in ("ego_pose_2d", "ego_pose_3d") for p in (cat / "data" / t).rglob("*")
+        )
         sizes[frames] = ((cat / "catalog.duckdb").stat().st_size, pose)
     assert sizes[20][1] > 5 * sizes[2][1]  # the pose Parquet grew
     assert sizes[20][0] <= sizes[2][0] * 1.05 + (1 << 18), sizes  # catalog.duckdb did not

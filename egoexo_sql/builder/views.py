@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..schema import sql_quote
 from .swap import REPOINT_TMP
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +55,10 @@ def create_views(
             con.execute("SET enable_progress_bar = false")
         except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
             pass
+        # the build's memory stays flat whatever the release's size: DuckDB spills to the
+        # staging folder beyond this (its default is 80% of the machine's memory)
+        con.execute(f"SET memory_limit = {sql_quote(build_memory_limit())}")
+        con.execute(f"SET temp_directory = {sql_quote(str(staging / '.duckdb_tmp'))}")
         # The tables' Parquet is read by paths relative to the staging folder, made the
         # working directory for this step: no file_search_path (a comma in the folder's
         # path would split it), and no part of the folder's own path in a glob (a "*" or
@@ -96,6 +101,7 @@ def create_views(
     finally:
         os.chdir(cwd)
         con.close()
+        shutil.rmtree(staging / ".duckdb_tmp", ignore_errors=True)
     header = (
         f"-- egoexo-sql {tool_version}: the catalog's views. Paths are relative to the\n"
         "-- catalog folder: run inside it, e.g. `duckdb -c '.read views.sql'`.\n\n"
@@ -185,6 +191,17 @@ def materialize(con: Any, sch: TableSchema, staging: Path) -> str:
     con.execute(f'DROP VIEW "{sch.table}"')
     con.execute(stored)  # catalog.duckdb holds the rows; views.sql a view over the file
     return sql
+
+
+#: DuckDB's memory limit inside a build (environment: EGOEXO_SQL_MEMORY_LIMIT)
+MEMORY_LIMIT_ENV = "EGOEXO_SQL_MEMORY_LIMIT"
+
+
+def build_memory_limit() -> str:
+    """DuckDB's memory limit for the build's connections: ``$EGOEXO_SQL_MEMORY_LIMIT``
+    or 400MB (beyond it DuckDB spills to disk), so that the whole build stays under
+    1 GB of memory at any release size."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or "400MB"
 
 
 def view_statements(schemas: Mapping[str, TableSchema], views_dir: Path) -> list[tuple[str, str]]:

@@ -25,18 +25,38 @@ def demo(
         "proficiency atomic commentary relations ego_pose transcripts manifests trajectory eye_gaze timesync "
         "calibration point_cloud. Default: all.",
     ),
-    pose_frames: int = typer.Option(
-        8,
+    pose_frames: int | None = typer.Option(
+        None,
         "--pose-frames",
-        help="Frames per ego-pose file (caps ego-pose volume; the number of takes with pose is unchanged).",
+        help="Frames per ego-pose file, for small fixtures (e.g. 8); the number of takes with pose is "
+        "unchanged. Default: the published frames per file (docs/demo-volume.md), every frame of the "
+        "take in camera-pose files, written on all cores.",
+        show_default=False,
     ),
-    masks_per_object: int = typer.Option(
-        3, "--masks-per-object", help="Masks per object and camera in the relations files (caps mask volume)."
+    pose_volume: float = typer.Option(
+        1.0,
+        "--pose-volume",
+        help="Multiply the published frames per body/hand file (without --pose-frames). For N/2N/4N "
+        "pose bytes use --scale 1/2/4 --only ego_pose instead, which multiplies every pose file.",
+    ),
+    masks_per_object: int | None = typer.Option(
+        None,
+        "--masks-per-object",
+        help="Masks per object and camera in the relations files, for small fixtures (e.g. 3). "
+        "Default: the published 2.2M masks over 1,653 takes.",
+        show_default=False,
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        help="Processes writing the ego-pose files (default: the usable cores).",
+        show_default=False,
     ),
     trajectory_hz: float = typer.Option(
-        10.0,
+        1000.0,
         "--trajectory-hz",
-        help="Sample rate of the MPS trajectories (the real rate is 1000; eye gaze is written at its real 10 Hz).",
+        help="Sample rate of the MPS trajectories: the real 1000 by default, e.g. 10 for small fixtures "
+        "(eye gaze is written at its real 10 Hz).",
     ),
     stats: bool = typer.Option(
         True, "--stats/--no-stats", help="Print the counts next to the published ones."
@@ -71,6 +91,8 @@ def demo(
         masks_per_object=masks_per_object,
         progress=progress,
         variants=variants,
+        pose_volume=pose_volume,
+        workers=workers,
         trajectory_hz=trajectory_hz,
     )
     if stats:

@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from . import text
+import orjson
+
+from . import text, volume
 from .encoding import lz_compress_uri, rle_counts_string
 from .world import (
     KEYSTEP_SCENARIOS,
@@ -505,92 +507,151 @@ def _mask(rng: Rng, width: int, height: int) -> str:
     return lz_compress_uri(rle_counts_string(runs))
 
 
-def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: int = 3) -> Files:
-    empty_done = False
+#: Share of relations takes with an empty ``object_masks`` (the notebook filters them out).
+EMPTY_RELATIONS = 0.05
+
+
+class StreamedAnnotations:
+    """A ``{"annotations": {key: record, ...}}`` document produced record by record, so
+    that a file of the published size is written without holding it in memory."""
+
+    def __init__(self, items: Iterator[tuple[str, Any]]) -> None:
+        self.items = items
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b'{"annotations":{'
+        sep = b""
+        for key, rec in self.items:
+            yield sep + orjson.dumps(key) + b":" + orjson.dumps(rec)
+            sep = b","
+        yield b"}}"
+
+
+def relations_files(world: World, rng: Rng, truth: Counter, masks_per_object: int | None = 3) -> Files:
+    """relations_{train,val,test}.json. ``masks_per_object`` caps the masks per object
+    and camera; ``None`` writes the published 2.2M masks over 1,653 takes (apportioned
+    by duration, on the 1 fps annotated frames), each file streamed take by take."""
+    if masks_per_object is None:
+        rel = [t.duration for t in world.takes if t.relations]
+        mean_dur = sum(rel) / len(rel) if rel else 1.0
+        for split in ("train", "val", "test"):
+            items = _relations_takes(world, rng, truth, split, None, mean_dur, [False])
+            yield f"annotations/relations_{split}.json", StreamedAnnotations(items)
+        return
+    empty_done = [False]
     for split in ("train", "val", "test"):
-        annotations = {}
-        for t in world.takes:
-            if not (t.relations and t.split == split):
-                continue
-            objs = rng.sample(text.OBJECTS.get(t.scenario, text.OBJECTS["Cooking"]), k=rng.randint(2, 5))
-            names = [f"{o.replace('the ', '')}_{rng.randint(0, 2)}" for o in objs]
-            names = list(dict.fromkeys(names))
-            empty = rng.random() < 0.05 or (not empty_done and split == "val")
-            empty_done = empty_done or empty
+        annotations = dict(_relations_takes(world, rng, truth, split, masks_per_object, 1.0, empty_done))
+        yield f"annotations/relations_{split}.json", {"annotations": annotations}
 
-            def meta():
-                return {
-                    "annotation_uid": rng.uid(),
-                    "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
-                    "response_time": 1_700_000_000 + rng.randint(0, 10**7),
-                    "job_id": str(rng.randint(10**6, 10**7)),
-                    "response_id": str(rng.randint(10**8, 10**9)),
-                }
 
-            boxes = []
-            n_frames = int(t.duration * 30)
-            for name in names:
-                for _ in range(rng.randint(1, 3)):
-                    boxes.append(
-                        {
-                            "x": round(rng.uniform(0, 1200), 2),
-                            "y": round(rng.uniform(0, 1200), 2),
-                            "width": round(rng.uniform(20, 300), 2),
-                            "height": round(rng.uniform(20, 300), 2),
-                            "rotation": 0,
-                            "original_width": 1408,
-                            "original_height": 1408,
-                            "frameNumber": rng.randrange(max(1, n_frames)),
-                            "endInterpolation": rng.random() < 0.3,
-                            "interpolated": rng.random() < 0.5,
-                            "track_id": name,
-                            "milo_type": "bbox",
-                        }
-                    )
-            truth["relations_boxes"] += len(boxes)
-            object_masks: dict[str, Any] = {}
-            if not empty:
-                cams = [f"{t.ego_cam}_214-1"] + rng.sample(
-                    t.exo_cams, k=min(len(t.exo_cams), rng.randint(1, 3))
+def _relations_takes(
+    world: World,
+    rng: Rng,
+    truth: Counter,
+    split: str,
+    masks_per_object: int | None,
+    mean_dur: float,
+    empty_done_box: list[bool],
+) -> Iterator[tuple[str, Any]]:
+    published = masks_per_object is None
+    empty_done = empty_done_box[0]
+    for t in world.takes:
+        if not (t.relations and t.split == split):
+            continue
+        objs = rng.sample(text.OBJECTS.get(t.scenario, text.OBJECTS["Cooking"]), k=rng.randint(2, 5))
+        names = [f"{o.replace('the ', '')}_{rng.randint(0, 2)}" for o in objs]
+        names = list(dict.fromkeys(names))
+        empty = rng.random() < EMPTY_RELATIONS or (not empty_done and split == "val")
+        empty_done = empty_done or empty
+
+        def meta():
+            return {
+                "annotation_uid": rng.uid(),
+                "annotator_id": str(rng.randint(10**15, 10**16 - 1)),  # noqa: E731
+                "response_time": 1_700_000_000 + rng.randint(0, 10**7),
+                "job_id": str(rng.randint(10**6, 10**7)),
+                "response_id": str(rng.randint(10**8, 10**9)),
+            }
+
+        boxes = []
+        n_frames = int(t.duration * 30)
+        for name in names:
+            for _ in range(rng.randint(1, 3)):
+                boxes.append(
+                    {
+                        "x": round(rng.uniform(0, 1200), 2),
+                        "y": round(rng.uniform(0, 1200), 2),
+                        "width": round(rng.uniform(20, 300), 2),
+                        "height": round(rng.uniform(20, 300), 2),
+                        "rotation": 0,
+                        "original_width": 1408,
+                        "original_height": 1408,
+                        "frameNumber": rng.randrange(max(1, n_frames)),
+                        "endInterpolation": rng.random() < 0.3,
+                        "interpolated": rng.random() < 0.5,
+                        "track_id": name,
+                        "milo_type": "bbox",
+                    }
                 )
-                for name in names:
-                    object_masks[name] = {}
-                    for cam in cams:
-                        w, h = (1408, 1408) if cam.startswith("aria") else (3840, 2160)
+        truth["relations_boxes"] += len(boxes)
+        object_masks: dict[str, Any] = {}
+        if not empty:
+            cams = [f"{t.ego_cam}_214-1"] + rng.sample(t.exo_cams, k=min(len(t.exo_cams), rng.randint(1, 3)))
+            if published:  # a few distinct masks per take, reused: LZString is slow in Python
+                pool = {
+                    size: [_mask(rng, size[0], size[1]) for _ in range(4)]
+                    for size in ((1408, 1408), (3840, 2160))
+                }
+                per_objcam = volume.relations_masks_per_take() * t.duration / mean_dur
+                per_objcam /= len(names) * len(cams) * (1 - EMPTY_RELATIONS)
+            for name in names:
+                object_masks[name] = {}
+                for cam in cams:
+                    w, h = (1408, 1408) if cam.startswith("aria") else (3840, 2160)
+                    if published:
+                        frames = list(range(0, n_frames, 30))
+                        p, cap = min(1.0, per_objcam / max(1, len(frames))), len(frames)
+                    else:
                         frames = list(range(0, n_frames, 30))[: masks_per_object + 1]
-                        ann = {}
-                        for f in frames:
-                            if rng.random() < 0.9 and len(ann) < masks_per_object:
-                                ann[str(f)] = {
-                                    "width": w,
-                                    "height": h,
-                                    "encodedMask": _mask(rng, w // 8, h // 8),
-                                    "intSegClicks": {
-                                        "positive": [
-                                            {
-                                                "x": rng.randint(0, w),
-                                                "y": rng.randint(0, h),
-                                                "timestamp": 1_700_000_000_000 + rng.randint(0, 10**9),
-                                            }
-                                        ],
-                                        "negative": [],
-                                        "upperLeft": [],
-                                        "bottomRight": [],
-                                        "unlabeled": [],
-                                    },
-                                }
-                        object_masks[name][cam] = {
-                            "annotation": ann,
-                            "annotation_metadata": meta(),
-                            "annotation_fps": 1,
-                            "annotated_frames": frames,
-                        }
-                        truth["relations_objects"] += 1
-                        truth["relations_masks"] += len(ann)
-            annotations[t.uid] = {
+                        p, cap = 0.9, masks_per_object
+                    ann = {}
+                    for f in frames:
+                        if rng.random() < p and len(ann) < cap:
+                            ann[str(f)] = {
+                                "width": w,
+                                "height": h,
+                                "encodedMask": pool[(w, h)][rng.randrange(4)]
+                                if published
+                                else _mask(rng, w // 8, h // 8),
+                                "intSegClicks": {
+                                    "positive": [
+                                        {
+                                            "x": rng.randint(0, w),
+                                            "y": rng.randint(0, h),
+                                            "timestamp": 1_700_000_000_000 + rng.randint(0, 10**9),
+                                        }
+                                    ],
+                                    "negative": [],
+                                    "upperLeft": [],
+                                    "bottomRight": [],
+                                    "unlabeled": [],
+                                },
+                            }
+                    object_masks[name][cam] = {
+                        "annotation": ann,
+                        "annotation_metadata": meta(),
+                        "annotation_fps": 1,
+                        "annotated_frames": frames,
+                    }
+                    truth["relations_objects"] += 1
+                    truth["relations_masks"] += len(ann)
+        empty_done_box[0] = empty_done
+        yield (
+            t.uid,
+            {
                 "scenario": t.task_name,
                 "take_name": t.name,
                 "object_names": {"annotation": boxes, "annotation_metadata": meta(), "annotation_fps": 30},
                 "object_masks": object_masks,
-            }
-        yield f"annotations/relations_{split}.json", {"annotations": annotations}
+            },
+        )

@@ -72,10 +72,12 @@ def generate(
     scale: float = 0.05,
     seed: int = 0,
     only: Iterable[str] | None = None,
-    pose_frames: int = DEFAULT_POSE_FRAMES,
-    masks_per_object: int = DEFAULT_MASKS_PER_OBJECT,
+    pose_frames: int | None = DEFAULT_POSE_FRAMES,
+    masks_per_object: int | None = DEFAULT_MASKS_PER_OBJECT,
     progress: Any = None,
     variants: bool = False,
+    pose_volume: float = 1.0,
+    workers: int | None = None,
     trajectory_hz: float | None = None,
 ) -> DemoReport:
     """Write a synthetic release into ``out_dir`` and return what was written.
@@ -83,6 +85,10 @@ def generate(
     ``only`` restricts the groups written (default: all). ``pose_frames`` caps the
     frames per ego-pose file and ``masks_per_object`` the masks per object and camera
     in the relations files; neither changes how many takes carry those annotations.
+    ``None`` for either writes the published volume (:mod:`egoexo_sql.demo.volume`,
+    docs/demo-volume.md): ego pose with the published frames per file (times
+    ``pose_volume``), camera pose with every frame of the take, relations with the
+    published masks per take; the pose files are then written on ``workers`` processes.
     ``variants`` writes every recorded real-data variant (:mod:`egoexo_sql.variants`)
     somewhere in the release, mixed with the documented forms the way the real files mix
     them (:mod:`egoexo_sql.demo.variant_forms`); the values are those of the plain
@@ -110,6 +116,9 @@ def generate(
         from .variant_forms import VariantWriter
 
         rewrite = VariantWriter(seed)
+        # the variant forms are written into whole documents: the capped volume
+        pose_frames = DEFAULT_POSE_FRAMES if pose_frames is None else pose_frames
+        masks_per_object = DEFAULT_MASKS_PER_OBJECT if masks_per_object is None else masks_per_object
 
     gc_was = gc.isenabled()
     gc.disable()  # millions of small dicts: the cyclic GC would dominate the run time
@@ -117,10 +126,19 @@ def generate(
         world = World(scale=scale, seed=seed)
 
         def write(rel: str, obj: Any, indent: bool = False) -> None:
-            if rewrite is not None:
-                obj = rewrite(rel, obj)
             p = out / rel
             p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(obj, StreamedAnnotations):
+                n = 0
+                with p.open("wb") as fh:
+                    for chunk in obj.chunks():
+                        fh.write(chunk)
+                        n += len(chunk)
+                report.files += 1
+                report.bytes += n
+                return
+            if rewrite is not None:
+                obj = rewrite(rel, obj)
             data = _dump(obj, indent)
             p.write_bytes(data)
             report.files += 1
@@ -134,6 +152,7 @@ def generate(
 
         from . import annotation_files as A
         from . import metadata_files as M
+        from .annotation_files import StreamedAnnotations
         from .planted import Planter, SearchTruth
 
         takes_records = M.takes_json(world, rng_for(seed, "takes.json"))
@@ -188,8 +207,16 @@ def generate(
             from .pose_files import ego_pose_files
 
             shutil.rmtree(out / "annotations" / "ego_pose", ignore_errors=True)
-            for rel, obj in ego_pose_files(world, rng_for(seed, "ego_pose"), truth, pose_frames):
-                write(rel, obj)
+            if pose_frames is None:
+                from .pose_volume import write_all
+
+                for n_files, n_bytes, counts in write_all(world, out, seed, pose_volume, workers):
+                    report.files += n_files
+                    report.bytes += n_bytes
+                    truth.update(counts)
+            else:
+                for rel, obj in ego_pose_files(world, rng_for(seed, "ego_pose"), truth, pose_frames):
+                    write(rel, obj)
         if "transcripts" in groups:
             step("transcripts")
             from .transcript_files import transcript_files
