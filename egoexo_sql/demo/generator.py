@@ -15,8 +15,19 @@ from typing import Any
 
 import orjson
 
-from ..tables import GROUPS
+from ..tables import GROUPS, SENSOR_GROUPS
 from .world import SCENARIOS, World, rng_for
+
+#: the tables of the sensor groups whose rows the demo counts as it writes their files
+SENSOR_TABLES = (
+    "trajectory",
+    "trajectory_files",
+    "eye_gaze",
+    "eye_gaze_files",
+    "timesync",
+    "exo_calibrations",
+    "mps_summaries",
+)
 
 DEFAULT_POSE_FRAMES = 8
 DEFAULT_MASKS_PER_OBJECT = 3
@@ -227,8 +238,9 @@ def generate(
                 transcript_files(world, rng_for(seed, "transcripts"), truth, planter)
             ):
                 write(rel, obj)
-        sensor_groups = ("trajectory", "eye_gaze", "timesync", "calibration", "point_cloud")
-        if any(g in groups for g in sensor_groups):
+        for table in (*SENSOR_TABLES, "point_clouds"):  # 0 rows when their groups are not written
+            truth[table] += 0
+        if any(g in groups for g in SENSOR_GROUPS):
             step("sensors")
             from .sensor_files import DEFAULT_TRAJECTORY_HZ, SensorEvent, sensor_files
 
@@ -254,6 +266,8 @@ def generate(
             n_paths = 0
             for part, entries in manifests(world, rng_for(seed, "manifests"), out, takes_records):
                 n_paths += sum(len(e["paths"]) for e in entries)
+                if part in ("take_point_cloud", "capture_point_cloud"):  # the point_clouds view
+                    truth["point_clouds"] += sum(len(e["paths"]) for e in entries)
                 write(f"manifests/{part}/manifest.json", entries)
             truth["manifest_files"] = n_paths
         report.truth = dict(truth)

@@ -231,8 +231,9 @@ def _parses(kind: str, value: str) -> bool:
 
 # --------------------------------------------------------------------------- takes and clocks
 class _Camera(msgspec.Struct):
+    # only what picks the Aria camera: is_ego also comes as text in real files (the
+    # takes.camera_flags_text variant), so it is not read here
     cam_id: str | None = None
-    is_ego: bool | int | None = None
     device_type: str | None = None
 
 

@@ -40,6 +40,8 @@ GROUPS = (
     # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
     "search",
 )
+#: the groups of Aria sensor files (large at real rates; tests/test_sensors.py has its own release)
+SENSOR_GROUPS = ("trajectory", "eye_gaze", "timesync", "calibration", "point_cloud")
 
 
 @dataclass(frozen=True)
