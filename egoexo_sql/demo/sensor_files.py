@@ -283,7 +283,11 @@ def _trajectory(
     dt = np.diff(sec, prepend=sec[0])
     # walking: a smoothly turning heading, moving or standing in stretches of a few seconds
     speed = SPEED.get(t.scenario, 0.3)
-    turn = np.cumsum(gen.normal(0, 0.6, n) * np.sqrt(np.maximum(dt, 1e-9)))
+    # the heading's random walk has its steps on a fixed 10 Hz grid, interpolated between
+    # them: the head turns as much at 1000 Hz as at 10 Hz (a walk drawn at the sample rate
+    # would turn sqrt(rate) times as far)
+    knots = np.arange(int(sec[-1] * 10) + 2) / 10
+    turn = np.interp(sec, knots, np.cumsum(gen.normal(0, 0.25 * math.sqrt(0.1), len(knots))))
     heading = gen.uniform(0, 2 * math.pi) + turn
     moving = np.repeat(gen.random(n // max(1, int(3 * hz)) + 2) < 0.7, max(1, int(3 * hz)))[:n]
     v = speed * moving * (0.7 + 0.3 * np.abs(np.sin(sec / 2.0)))
