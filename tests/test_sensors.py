@@ -19,36 +19,6 @@ from egoexo_sql.errors import InputError
 from egoexo_sql.tables.registry import compile_release
 
 SAMPLES = Path(__file__).parent / "fixtures" / "mps_samples"
-GROUPS = [
-    "metadata",
-    "splits",
-    "keystep",
-    "manifests",
-    "trajectory",
-    "eye_gaze",
-    "timesync",
-    "calibration",
-    "point_cloud",
-]
-
-
-@pytest.fixture(scope="module")
-def sensor_release(tmp_path_factory):
-    from egoexo_sql.demo import generate
-
-    out = tmp_path_factory.mktemp("sensor_release")
-    report = generate(out, scale=0.02, seed=11, only=GROUPS)
-    return out, report
-
-
-@pytest.fixture(scope="module")
-def sensor_catalog(sensor_release, tmp_path_factory):
-    from egoexo_sql.builder import build_catalog
-
-    release, _ = sensor_release
-    cat = tmp_path_factory.mktemp("sensor_catalog") / "cat"
-    build_catalog(release, cat)
-    return cat
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +65,29 @@ def test_rows_match_what_the_demo_wrote(cat, sensor_release):
         "exo_calibrations",
         "mps_summaries",
         "trajectory_files",
+        "eye_gaze_files",
     ):
         (n,) = cat.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
         assert n == report.truth[table], table
         assert n > 0
+
+
+def test_summaries_count_what_their_rows_hold(cat, sensor_release):
+    """motion_bins and gaze_bins hold one row per 100 ms bin with samples, take_motion one
+    row per take with a trajectory or eye gaze file, point_clouds one per manifest path."""
+    _, report = sensor_release
+    checks = {
+        "motion_bins": "SELECT count(DISTINCT (take_uid, floor(take_sec * 10))) FROM trajectory",
+        "gaze_bins": "SELECT count(DISTINCT (take_uid, kind, floor(take_sec * 10))) FROM eye_gaze",
+        "take_motion": "SELECT count(*) FROM (SELECT take_uid FROM trajectory_files "
+        "UNION SELECT take_uid FROM eye_gaze_files)",
+    }
+    for view, q in checks.items():
+        (want,) = cat.execute(q).fetchall()[0]
+        (n,) = cat.execute(f"SELECT count(*) FROM {view}").fetchall()[0]
+        assert n == want and n > 0, view
+    (n,) = cat.execute("SELECT count(*) FROM point_clouds").fetchall()[0]
+    assert n == report.truth["point_clouds"] > 0
 
 
 def test_one_take_is_its_own_row_groups(sensor_catalog):
@@ -416,3 +405,37 @@ def test_bad_sensor_file_keeps_the_previous_catalog(tmp_path):
     assert r.returncode == 2
     assert "closed_loop_trajectory.csv: line 4, column tracking_timestamp_us" in r.stderr
     assert (catalog / "build.json").read_bytes() == before
+
+
+def test_takes_cli_has_trajectory_eye_gaze_where(sensor_catalog, cat):
+    """`takes --has trajectory eye_gaze --where "path_length_m > 30"` as the docs write it:
+    several --has values after one flag, then another option."""
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "egoexo_sql",
+            "takes",
+            "--catalog",
+            str(sensor_catalog),
+            "--has",
+            "trajectory",
+            "eye_gaze",
+            "--where",
+            "path_length_m > 30",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    want = cat.takes(has=["trajectory", "eye_gaze"], where="path_length_m > 30")["take_uid"].to_list()
+    assert sorted(r.stdout.split()) == sorted(want) and want
+
+
+def test_multi_value_options_know_every_group_and_has_kind():
+    from egoexo_sql.cli import MULTI_VALUE_OPTIONS
+    from egoexo_sql.select import HAS_KINDS
+    from egoexo_sql.tables import GROUPS
+
+    assert MULTI_VALUE_OPTIONS["--only"] == set(GROUPS)
+    assert MULTI_VALUE_OPTIONS["--has"] == set(HAS_KINDS)
