@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 from ..errors import EgoExoSQLError, UsageError
 from . import plots
 from .engine import Engine
+from .motion import take_motion
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
@@ -249,13 +250,15 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
 
             quoted = uid.replace("'", "''")
             command = render(cat, Filters.of(where=f"take_uid = '{quoted}'"), "egoexo").text
-            return summary, videos, participant, timeline, pose, relations, command
+            motion = take_motion(cat, uid, summary.get("duration_sec"))
+            return summary, videos, participant, timeline, pose, relations, command, motion
 
         found = await db(work)
         if found is None:
             raise HTTPException(404, f"no take with take_uid or take_name {key!r}")
-        summary, videos, participant, timeline, pose, relations, command = found
-        lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at)
+        summary, videos, participant, timeline, pose, relations, command, (path, signals) = found
+        lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at, signals=signals)
+        path_svg = plots.top_down_path(path, t_at) if path else None
         return page(
             request,
             "take.html",
@@ -264,6 +267,7 @@ def create_app(catalog_dir: str | Path, *, sql_timeout: float = 5.0) -> Starlett
             participant=participant,
             timeline=timeline,
             lanes=lanes,
+            path_svg=path_svg,
             pose=pose,
             relations=relations,
             command=command,
