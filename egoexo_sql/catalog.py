@@ -373,6 +373,31 @@ class Catalog:
 
         return takes(self, **filters)
 
+    def point_cloud(
+        self,
+        take: str,
+        *,
+        release: str | os.PathLike | None = None,
+        max_inv_dist_std: float | None = None,
+        max_dist_std: float | None = None,
+    ) -> pl.DataFrame:
+        """One take's semi-dense points (take_uid or take_name), read from the release
+        folder (default: the one the catalog was built from) without compiling them;
+        ``queries/point_cloud/points.sql`` is the SQL (see :mod:`egoexo_sql.point_clouds`)."""
+        from .point_clouds import points_file, read_points
+
+        rows = self.execute(
+            "SELECT take_name FROM takes WHERE take_uid = $t OR take_name = $t", {"t": take}
+        ).fetchall()
+        if not rows:
+            from .errors import UsageError
+
+            raise UsageError(f"no take {take!r} in the catalog")
+        root = release if release is not None else self.build_info.get("release_dir", ".")
+        return read_points(
+            points_file(root, rows[0][0]), max_inv_dist_std=max_inv_dist_std, max_dist_std=max_dist_std
+        )
+
     def search(self, query: str, **options: Any) -> pl.DataFrame:
         """Ranked (BM25) text search, like ``egoexo-sql search``: ``cat.search("cracks an egg", limit=20)``.
 

@@ -67,6 +67,8 @@ HAS_KINDS = (
     "proficiency",
     "keystep_benchmark",
     "relations_boxes",
+    "trajectory",
+    "eye_gaze",
 )
 
 _WHERE_HINT = "--where takes one boolean expression over take_summary's columns"

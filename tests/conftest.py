@@ -12,11 +12,14 @@ SMALL_SCALE = 0.02
 
 @pytest.fixture(scope="session")
 def demo_release(tmp_path_factory) -> tuple[Path, object]:
-    """(release folder, DemoReport) of a small synthetic release with every group."""
+    """(release folder, DemoReport) of a small synthetic release with every annotation
+    group. The Aria sensor groups (trajectory, eye gaze, timesync, ...) would make it five
+    times as large and slow to build; tests/test_sensors.py writes and builds its own."""
     from egoexo_sql.demo import generate
+    from egoexo_sql.tables import GROUPS, SENSOR_GROUPS
 
     out = tmp_path_factory.mktemp("release")
-    report = generate(out, scale=SMALL_SCALE, seed=7)
+    report = generate(out, scale=SMALL_SCALE, seed=7, only=[g for g in GROUPS if g not in SENSOR_GROUPS])
     return out, report
 
 
@@ -38,9 +41,11 @@ def video_release(tmp_path_factory) -> tuple[Path, object]:
     pytest.importorskip("av", reason="PyAV is not installed (pip install 'egoexo-sql[videos]')")
     pytest.importorskip("PIL", reason="Pillow is not installed (pip install 'egoexo-sql[videos]')")
     from egoexo_sql.demo import generate
+    from egoexo_sql.tables import GROUPS, SENSOR_GROUPS
 
     out = tmp_path_factory.mktemp("video_release")
-    report = generate(out, scale=SMALL_SCALE, seed=7, videos=True)
+    only = [g for g in GROUPS if g not in SENSOR_GROUPS]  # as demo_release: no Aria sensor files
+    report = generate(out, scale=SMALL_SCALE, seed=7, videos=True, only=only)
     return out, report
 
 
@@ -51,5 +56,41 @@ def video_catalog(video_release, tmp_path_factory) -> Path:
 
     release, _ = video_release
     cat = tmp_path_factory.mktemp("video_catalog") / "egoexo_catalog"
+    build_catalog(release, cat)
+    return cat
+
+
+SENSOR_RELEASE_GROUPS = [
+    "metadata",
+    "splits",
+    "keystep",
+    "manifests",
+    "trajectory",
+    "eye_gaze",
+    "timesync",
+    "calibration",
+    "point_cloud",
+]
+
+
+@pytest.fixture(scope="session")
+def sensor_release(tmp_path_factory) -> tuple[Path, object]:
+    """(release folder, DemoReport) of a small release with the Aria sensor groups (and the
+    metadata, keysteps and manifests they are read with): tests/test_sensors.py, the take
+    page's trajectory and lanes (tests/test_serve.py) and the Spark views (test_spark.py)."""
+    from egoexo_sql.demo import generate
+
+    out = tmp_path_factory.mktemp("sensor_release")
+    report = generate(out, scale=0.02, seed=11, only=SENSOR_RELEASE_GROUPS)
+    return out, report
+
+
+@pytest.fixture(scope="session")
+def sensor_catalog(sensor_release, tmp_path_factory) -> Path:
+    """A catalog compiled from ``sensor_release``."""
+    from egoexo_sql.builder import build_catalog
+
+    release, _ = sensor_release
+    cat = tmp_path_factory.mktemp("sensor_catalog") / "cat"
     build_catalog(release, cat)
     return cat

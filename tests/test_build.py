@@ -869,8 +869,10 @@ def test_public_build_stays_callable(env):
 DERIVED_COUNTS = {"take_summary": "takes", "keystep_context": "keystep_segments"}
 # Views the generator reports no count for; tests/test_validate.py checks them against
 # the tables they read (take_references) and what a --lenient build set aside (rejects);
-# tests/test_timeline.py checks take_timeline against its source tables.
-COUNTED_ELSEWHERE = {"take_references", "rejects", "take_timeline"}
+# tests/test_timeline.py checks take_timeline against its source tables, and
+# tests/test_sensors.py the sensor summaries (motion_bins, gaze_bins, take_motion) against
+# the trajectory and eye gaze rows.
+COUNTED_ELSEWHERE = {"take_references", "rejects", "take_timeline", "motion_bins", "gaze_bins", "take_motion"}
 
 
 def test_every_view_matches_the_generator_truth(demo_release, demo_catalog):

@@ -150,7 +150,7 @@ def test_docs_command_is_hidden_and_checks(tmp_path):
 
 def test_examples_have_a_title_and_a_question():
     items = docs.examples()
-    assert 8 <= len(items) <= 12
+    assert 8 <= len(items) <= 15
     for e in items:
         assert e.title and not e.title.endswith(".")
         assert e.question.endswith("?") or e.question.endswith(".)"), (

@@ -147,6 +147,92 @@ def test_take_page_has_its_timeline_lanes_and_download_command(client, demo_cata
     assert want.strip().splitlines()[-1] in r.text
 
 
+@pytest.fixture(scope="module")
+def sensor_client(sensor_catalog):
+    with TestClient(create_app(sensor_catalog, sql_timeout=5.0)) as c:
+        yield c
+
+
+def _polyline(svg: str, marker: str) -> list[tuple[float, float]]:
+    """The points of the first polyline after ``marker`` in ``svg``."""
+    import re
+
+    m = re.search(re.escape(marker) + r'.*?<polyline points="([^"]+)"', svg, re.S)
+    assert m, marker
+    return [tuple(map(float, p.split(","))) for p in m.group(1).split()]
+
+
+def test_take_page_shows_the_trajectory_from_above_and_speed_and_gaze_lanes(sensor_client, sensor_catalog):
+    """The path is the take's 100 ms bins seen from above at one scale on both axes (its
+    shape is the bins' x/y shape); the lanes' ranges are the per-second speed and gaze
+    angles computed here from the bins."""
+    import re
+
+    with Catalog.open(sensor_catalog) as cat:
+        uid, duration = cat.connection.sql(
+            "SELECT take_uid, duration_sec FROM take_summary WHERE has_trajectory AND has_eye_gaze "
+            "AND duration_sec < 200 ORDER BY path_length_m DESC, take_uid LIMIT 1"
+        ).fetchall()[0]
+        bins = cat.connection.execute(
+            "SELECT x, y FROM motion_bins WHERE take_uid = ? ORDER BY bin", [uid]
+        ).fetchall()
+        speed = cat.connection.execute(
+            "SELECT min(v), max(v), count(*) FROM (SELECT sum(path_m) / (count(*) * 0.1) AS v FROM motion_bins "
+            "WHERE take_uid = ? GROUP BY bin // 10)",
+            [uid],
+        ).fetchall()[0]
+        yaw = cat.connection.execute(
+            "SELECT min(v), max(v) FROM (SELECT degrees(sum(mean_yaw * n) / sum(n)) AS v FROM gaze_bins "
+            "WHERE take_uid = ? AND kind = 'general' GROUP BY bin // 10)",
+            [uid],
+        ).fetchall()[0]
+    # under 200 s: one lane value per second, one path point per 100 ms bin
+    r = sensor_client.get(f"/take/{uid}?t=5")
+    assert r.status_code == 200
+    path = _polyline(r.text, 'id="trajectory"')
+    assert len(path) == len(bins)
+    # seen from above: x to the right, y up (SVG y grows downwards), one scale for both
+    xs, ys = [b[0] for b in bins], [b[1] for b in bins]
+    k = (max(p[0] for p in path) - min(p[0] for p in path)) / (max(xs) - min(xs))
+    assert (max(p[1] for p in path) - min(p[1] for p in path)) / (max(ys) - min(ys)) == pytest.approx(
+        k, rel=0.02
+    )
+    i, j = xs.index(max(xs)), ys.index(max(ys))
+    assert path[i][0] == pytest.approx(max(p[0] for p in path), abs=0.1)
+    assert path[j][1] == pytest.approx(min(p[1] for p in path), abs=0.1)
+    assert 'class="start"' in r.text and 'class="end"' in r.text and 'class="cursor"' in r.text
+    lanes = re.findall(r'<g class="signal" data-lane="([^"]+)"><title>[^:]+: ([-\d.]+) to ([-\d.]+)', r.text)
+    got = {name: (float(lo), float(hi)) for name, lo, hi in lanes}
+    assert set(got) == {"speed", "gaze yaw", "gaze pitch"}
+    *speed, seconds = speed
+    assert got["speed"] == pytest.approx(tuple(speed), abs=0.006)
+    assert got["gaze yaw"] == pytest.approx(yaw, abs=0.006)
+    assert len(_polyline(r.text, 'data-lane="speed"')) == seconds
+
+
+def test_a_long_takes_path_and_lanes_are_thinned(sensor_client, sensor_catalog):
+    from egoexo_sql.serve.motion import MAX_LANE_POINTS, MAX_PATH_POINTS
+
+    with Catalog.open(sensor_catalog) as cat:
+        uid, n_bins = cat.connection.sql(
+            "SELECT take_uid, count(*) FROM motion_bins GROUP BY take_uid ORDER BY 2 DESC LIMIT 1"
+        ).fetchall()[0]
+    assert n_bins > MAX_PATH_POINTS
+    r = sensor_client.get(f"/take/{uid}")
+    assert MAX_PATH_POINTS / 2 <= len(_polyline(r.text, 'id="trajectory"')) <= MAX_PATH_POINTS
+    assert len(_polyline(r.text, 'data-lane="speed"')) <= MAX_LANE_POINTS
+
+
+def test_take_page_without_sensor_files_has_no_path_or_lanes(sensor_client, sensor_catalog):
+    with Catalog.open(sensor_catalog) as cat:
+        (uid,) = cat.connection.sql(
+            "SELECT take_uid FROM take_summary WHERE NOT has_trajectory AND NOT has_eye_gaze LIMIT 1"
+        ).fetchall()[0]
+    r = sensor_client.get(f"/take/{uid}")
+    assert r.status_code == 200 and 'class="timeline"' in r.text
+    assert 'id="trajectory"' not in r.text and 'class="signal"' not in r.text
+
+
 @pytest.mark.parametrize(
     "url, status, message",
     [

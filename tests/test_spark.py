@@ -214,3 +214,91 @@ def test_cookbook_examples_on_spark(spark, spark_views, duck, name):
     (example,) = [e for e in examples() if e.name == name]
     want = _norm(duck.execute(example.sql).fetchall())
     assert _norm(spark.sql(_spark_sql(example.sql)).collect()) == want
+
+
+# --------------------------------------------------------------------------- sensor tables
+SENSOR_VIEWS = (
+    "trajectory",
+    "trajectory_files",
+    "motion_bins",
+    "eye_gaze",
+    "eye_gaze_files",
+    "gaze_bins",
+    "timesync",
+    "exo_calibrations",
+    "mps_summaries",
+    "take_motion",
+    "point_clouds",
+)
+
+
+@pytest.fixture(scope="module")
+def sensor_spark(spark, sensor_catalog, tmp_path_factory):
+    """A session of its own (temporary views are per session) with the views exported
+    from the catalog with the Aria sensor tables."""
+    out = tmp_path_factory.mktemp("spark_sensors") / "views.sql"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "egoexo_sql",
+            "export-views",
+            "--dialect",
+            "spark",
+            "--catalog",
+            str(sensor_catalog),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    session = spark.newSession()
+    for statement in _statements(out.read_text(encoding="utf-8")):
+        session.sql(statement)
+    return session
+
+
+@pytest.fixture(scope="module")
+def sensor_duck(sensor_catalog):
+    with Catalog.open(sensor_catalog) as cat:
+        yield cat.connection
+
+
+def test_sensor_views_on_spark(sensor_spark, sensor_duck):
+    views = {r.viewName for r in sensor_spark.sql("SHOW VIEWS").collect()}
+    assert set(SENSOR_VIEWS) <= views
+    counts = " UNION ALL ".join(f"SELECT '{v}' AS view, count(*) AS n FROM {v}" for v in SENSOR_VIEWS)
+    got = dict(sensor_spark.sql(counts).collect())
+    want = {v: sensor_duck.execute(f'SELECT count(*) FROM "{v}"').fetchone()[0] for v in SENSOR_VIEWS}
+    assert got == want and all(want.values())
+
+
+def test_one_takes_trajectory_and_summaries_on_spark(sensor_spark, sensor_duck):
+    (uid,) = sensor_duck.execute(
+        "SELECT take_uid FROM trajectory_files ORDER BY n_rows DESC LIMIT 1"
+    ).fetchone()
+    for sql in (
+        f"SELECT tracking_timestamp_us, take_sec, tx, ty, tz, speed_mps FROM trajectory "
+        f"WHERE take_uid = '{uid}' ORDER BY tracking_timestamp_us",
+        f"SELECT kind, tracking_timestamp_us, take_sec, yaw, pitch, depth_m FROM eye_gaze "
+        f"WHERE take_uid = '{uid}' ORDER BY kind, tracking_timestamp_us",
+        "SELECT take_uid, has_trajectory, has_eye_gaze, path_length_m, net_displacement_m, area_m2, "
+        "trajectory_coverage, gaze_coverage FROM take_summary ORDER BY take_uid",
+        "SELECT take_uid, segment_idx, path_length_m, mean_speed_mps, head_turn_rad, gaze_dispersion_rad "
+        "FROM keystep_context ORDER BY take_uid, segment_idx",
+    ):
+        want = _norm(sensor_duck.execute(sql).fetchall())
+        assert want
+        assert _norm(sensor_spark.sql(_spark_sql(sql)).collect()) == want, sql
+
+
+@pytest.mark.parametrize(
+    "name", ["13_gaze_during_a_keystep", "14_basketball_takes_over_30m", "15_head_turn_per_recipe_step"]
+)
+def test_sensor_cookbook_examples_on_spark(sensor_spark, sensor_duck, name):
+    (example,) = [e for e in examples() if e.name == name]
+    want = _norm(sensor_duck.execute(example.sql).fetchall())
+    assert want
+    assert _norm(sensor_spark.sql(_spark_sql(example.sql)).collect()) == want

@@ -82,7 +82,13 @@ def write_empty(schema: TableSchema, dest: Path) -> Path:
 class TableWriter:
     """Writes rows of one table under ``dest`` (see the module docstring)."""
 
-    def __init__(self, schema: TableSchema, dest: Path, file_name: str = "part-0.parquet"):
+    def __init__(
+        self,
+        schema: TableSchema,
+        dest: Path,
+        file_name: str = "part-0.parquet",
+        row_group_per_input: bool = False,
+    ):
         self.schema = schema
         self.target = schema.arrow_schema()
         self.part = list(schema.partition_by)
@@ -99,6 +105,8 @@ class TableWriter:
         self.spans: dict[tuple[Any, ...], list[list[Any]]] = {}
         self._input: str | None = None
         self._start: dict[tuple[Any, ...], int] = {}
+        #: end_input() closes the row group: an input's rows never share one with another's
+        self.row_group_per_input = row_group_per_input
 
     @property
     def rows(self) -> int:
@@ -121,6 +129,9 @@ class TableWriter:
         self._start = dict(self.routed)
 
     def end_input(self) -> None:
+        if self.row_group_per_input:
+            for key in list(self.buffers):
+                self._flush(key, final=True)
         for key, n in self.routed.items():
             start = self._start.get(key, 0)
             if n > start:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,12 @@ def plan_units(job: StreamJob) -> tuple[list[UnitTask], StreamResult]:
         units.setdefault(source.unit_of(rel), []).append((rel, sha, size))
     prev_units = job.prev_units if (job.prev_units is not None and prev_data is not None) else {}
     prev_sha = job.prev_sha
+    context = getattr(source, "context", ())
+    if context and any(
+        prev_sha.get(rel) != sha for rel, sha, _ in job.inputs if any(fnmatchcase(rel, g) for g in context)
+    ):
+        prev_units = {}  # an input every unit depends on changed: compile them all
+    whole = getattr(source, "whole_units", False)
 
     tasks: list[UnitTask] = []
     result = StreamResult({}, {}, [], [], [])
@@ -128,6 +135,7 @@ def plan_units(job: StreamJob) -> tuple[list[UnitTask], StreamResult]:
             spans = prev_inputs.get(rel) if prev is not None else None
             if (
                 prev is not None
+                and not whole
                 and spans is not None
                 and prev_sha.get(rel) == sha
                 and _prev_files_exist(prev, prev_data)
@@ -198,7 +206,11 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
     if task.hash_inputs:
         release.read_hashes = {}  # read_bytes hashes what it reads
     fname = unit_file_name(task.unit)
-    writers = {t: TableWriter(sch, dest_data / t, fname) for t, sch in task.tables.items()}
+    per_input = getattr(source, "row_group_per_input", False)
+    writers = {
+        t: TableWriter(sch, dest_data / t, fname, row_group_per_input=per_input)
+        for t, sch in task.tables.items()
+    }
     readers: dict[tuple[str, str], SpanReader] = {}
     cpu0 = time.process_time()
     since_release = 0  # input bytes parsed since memory was last given back

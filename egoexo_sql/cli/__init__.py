@@ -48,6 +48,11 @@ MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
             "ego_pose",
             "transcripts",
             "manifests",
+            "trajectory",
+            "eye_gaze",
+            "timesync",
+            "calibration",
+            "point_cloud",
             "search",
         )
     ),
@@ -59,7 +64,19 @@ MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
     "--take": None,
     "--source": frozenset(("atomic", "commentary", "keystep", "narration")),
     "--has": frozenset(
-        ("keystep", "atomic", "commentary", "relations", "body_pose", "hand_pose", "proficiency")
+        (
+            "keystep",
+            "atomic",
+            "commentary",
+            "relations",
+            "body_pose",
+            "hand_pose",
+            "proficiency",
+            "keystep_benchmark",
+            "relations_boxes",
+            "trajectory",
+            "eye_gaze",
+        )
     ),
 }
 

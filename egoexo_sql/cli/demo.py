@@ -22,7 +22,8 @@ def demo(
         None,
         "--only",
         help="Write only these groups (repeat the option or give several after one --only): metadata splits keystep "
-        "proficiency atomic commentary relations ego_pose transcripts manifests. Default: all.",
+        "proficiency atomic commentary relations ego_pose transcripts manifests trajectory eye_gaze timesync "
+        "calibration point_cloud. Default: all.",
     ),
     pose_frames: int | None = typer.Option(
         None,
@@ -50,6 +51,12 @@ def demo(
         "--workers",
         help="Processes writing the ego-pose files (default: the usable cores).",
         show_default=False,
+    ),
+    trajectory_hz: float = typer.Option(
+        1000.0,
+        "--trajectory-hz",
+        help="Sample rate of the MPS trajectories: the real 1000 by default, e.g. 10 for small fixtures "
+        "(eye gaze is written at its real 10 Hz).",
     ),
     stats: bool = typer.Option(
         True, "--stats/--no-stats", help="Print the counts next to the published ones."
@@ -95,6 +102,7 @@ def demo(
         pose_volume=pose_volume,
         workers=workers,
         videos=videos,
+        trajectory_hz=trajectory_hz,
     )
     if stats:
         typer.echo(report.summary())

@@ -15,9 +15,20 @@ from typing import Any
 
 import orjson
 
-from ..tables import GROUPS
+from ..tables import GROUPS, SENSOR_GROUPS
 from .published import SCENARIOS
 from .world import World, rng_for
+
+#: the tables of the sensor groups whose rows the demo counts as it writes their files
+SENSOR_TABLES = (
+    "trajectory",
+    "trajectory_files",
+    "eye_gaze",
+    "eye_gaze_files",
+    "timesync",
+    "exo_calibrations",
+    "mps_summaries",
+)
 
 DEFAULT_POSE_FRAMES = 8
 DEFAULT_MASKS_PER_OBJECT = 3
@@ -42,6 +53,8 @@ class DemoReport:
     variants: dict[str, int] = field(default_factory=dict)
     # --videos: the video files written, relative to out_dir
     videos: list[str] = field(default_factory=list)
+    # sensor marker samples: {take_uid, table, kind, tracking_timestamp_us, take_sec}
+    sensor_events: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
@@ -62,6 +75,8 @@ class DemoReport:
 def _dump(obj: Any, indent: bool) -> bytes:
     """Annotation files are compact; metadata files are ``json.dump(..., indent=4)``
     (which is what brings the six metadata files to the real release's weight)."""
+    if isinstance(obj, bytes):
+        return obj
     if isinstance(obj, str):
         return obj.encode("utf-8")
     if indent:
@@ -81,6 +96,7 @@ def generate(
     pose_volume: float = 1.0,
     workers: int | None = None,
     videos: bool = False,
+    trajectory_hz: float | None = None,
 ) -> DemoReport:
     """Write a synthetic release into ``out_dir`` and return what was written.
 
@@ -96,7 +112,9 @@ def generate(
     them (:mod:`egoexo_sql.demo.variant_forms`); the values are those of the plain
     release of the same seed, so both compile to the same catalog. ``videos`` also writes
     small real H.264 videos of a few takes (:mod:`egoexo_sql.demo.video_files`; needs
-    PyAV and Pillow); the other files are the same as without it.
+    PyAV and Pillow); the other files are the same as without it. ``trajectory_hz`` is
+    the sample rate of the MPS trajectories (default
+    :data:`~egoexo_sql.demo.sensor_files.DEFAULT_TRAJECTORY_HZ`; the real rate is 1000).
     """
     t0 = time.perf_counter()
     groups = tuple(only) if only else GROUPS
@@ -229,6 +247,24 @@ def generate(
                 transcript_files(world, rng_for(seed, "transcripts"), truth, planter)
             ):
                 write(rel, obj)
+        for table in (*SENSOR_TABLES, "point_clouds"):  # 0 rows when their groups are not written
+            truth[table] += 0
+        if any(g in groups for g in SENSOR_GROUPS):
+            step("sensors")
+            from .sensor_files import DEFAULT_TRAJECTORY_HZ, SensorEvent, sensor_files
+
+            for old in ("takes/*/trajectory", "takes/*/eye_gaze"):
+                for d in out.glob(old):
+                    shutil.rmtree(d, ignore_errors=True)
+            events: list[SensorEvent] = []
+            hz = trajectory_hz if trajectory_hz is not None else DEFAULT_TRAJECTORY_HZ
+            if hz <= 0:
+                from ..errors import UsageError
+
+                raise UsageError("--trajectory-hz must be greater than 0")
+            for rel, data in sensor_files(world, seed, takes_records, groups, truth, events, hz):
+                write(rel, data)
+            report.sensor_events = [e.as_dict() for e in events]
         search_truth.record(truth)
         report.planted = planter.planted
         if "manifests" in groups:
@@ -239,6 +275,8 @@ def generate(
             n_paths = 0
             for part, entries in manifests(world, rng_for(seed, "manifests"), out, takes_records):
                 n_paths += sum(len(e["paths"]) for e in entries)
+                if part in ("take_point_cloud", "capture_point_cloud"):  # the point_clouds view
+                    truth["point_clouds"] += sum(len(e["paths"]) for e in entries)
                 write(f"manifests/{part}/manifest.json", entries)
             truth["manifest_files"] = n_paths
         if videos:

@@ -28,6 +28,7 @@ from ..errors import EgoExoSQLError, UsageError
 from ..subtitles import SOURCES as SUBTITLE_SOURCES
 from . import media_routes, plots
 from .engine import Engine
+from .motion import take_motion
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -266,13 +267,15 @@ def create_app(
             quoted = uid.replace("'", "''")
             command = render(cat, Filters.of(where=f"take_uid = '{quoted}'"), "egoexo").text
             on_disk = media.take_media(cat, uid, release_dir, engine.catalog.path)
-            return summary, videos, participant, timeline, pose, relations, command, on_disk
+            motion = take_motion(cat, uid, summary.get("duration_sec"))
+            return summary, videos, participant, timeline, pose, relations, command, on_disk, motion
 
         found = await db(work)
         if found is None:
             raise HTTPException(404, f"no take with take_uid or take_name {key!r}")
-        summary, videos, participant, timeline, pose, relations, command, on_disk = found
-        lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at)
+        summary, videos, participant, timeline, pose, relations, command, on_disk, (path, signals) = found
+        lanes = plots.timeline(timeline, summary.get("duration_sec"), t_at, signals=signals)
+        path_svg = plots.top_down_path(path, t_at) if path else None
         return page(
             request,
             "take.html",
@@ -281,6 +284,7 @@ def create_app(
             participant=participant,
             timeline=timeline,
             lanes=lanes,
+            path_svg=path_svg,
             pose=pose,
             relations=relations,
             command=command,

@@ -152,21 +152,46 @@ FAMILIES: tuple[Family, ...] = (
         reason="audio; the narrations tables hold its transcript",
     ),
     Family(
-        "takes/*/eye_gaze/**",
+        "takes/*/eye_gaze/{general,personalized}_eye_gaze.csv",
         "takes/<take_name>/eye_gaze/general_eye_gaze.csv",
-        reason="MPS eye gaze (per-frame sensor data); takes.has_trimmed_eye_gaze says which takes have it",
+        ("eye_gaze", "eye_gaze_files", "gaze_bins"),
+    ),
+    Family("takes/*/eye_gaze/summary.json", "takes/<take_name>/eye_gaze/summary.json", ("mps_summaries",)),
+    Family(
+        "takes/*/eye_gaze/*_eye_gaze_2d.csv",
+        "takes/<take_name>/eye_gaze/general_eye_gaze_2d.csv",
+        reason="the gaze projected on the ego video at 10 fps (x, y pixels), for some takes; eye_gaze "
+        "holds the 3D gaze it is projected from",
     ),
     Family(
-        "takes/*/trajectory/**",
+        "takes/*/trajectory/closed_loop_trajectory.csv",
         "takes/<take_name>/trajectory/closed_loop_trajectory.csv",
-        reason="MPS trajectories and point clouds (per-frame sensor data); takes.has_trimmed_trajectory "
-        "says which takes have them",
+        ("trajectory", "trajectory_files", "motion_bins"),
+    ),
+    Family(
+        "takes/*/trajectory/summary.json", "takes/<take_name>/trajectory/summary.json", ("mps_summaries",)
+    ),
+    Family(
+        "takes/*/trajectory/gopro_calibs.csv",
+        "takes/<take_name>/trajectory/gopro_calibs.csv",
+        ("exo_calibrations",),
+    ),
+    Family(
+        "takes/*/trajectory/{open_loop_trajectory.csv,online_calibration.jsonl}",
+        "takes/<take_name>/trajectory/open_loop_trajectory.csv",
+        reason="the VIO odometry (drifts; the closed loop trajectory is the bundle-adjusted one, "
+        "compiled into trajectory) and the online device calibration (per-frame sensor models)",
+    ),
+    Family(
+        "takes/*/trajectory/*.csv.gz",
+        "takes/<take_name>/trajectory/semidense_points.csv.gz",
+        reason="semi-dense point clouds (6.2 TB): the point_clouds view lists them from the manifests "
+        "and Catalog.point_cloud() reads one take's points on demand",
     ),
     Family(
         "captures/*/timesync.csv",
         "captures/<capture_name>/timesync.csv",
-        reason="per-frame clock alignment of a capture's cameras (one row per frame); "
-        "takes.timesync_start_idx/end_idx index it",
+        ("timesync",),
     ),
     Family(
         "captures/*/post_surveys.csv",

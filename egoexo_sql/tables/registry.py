@@ -38,6 +38,7 @@ from .metadata import (
     compile_tasks,
     compile_visual_objects,
 )
+from .mps_files import CALIBS_GLOB, SUMMARY_GLOBS, compile_exo_calibrations, compile_mps_summaries
 from .narrations import TRANSCRIPT_GLOB, compile_narrations
 from .procedure_understanding import GLOB as PROCEDURE_GLOB
 from .procedure_understanding import compile_procedure_understanding
@@ -50,6 +51,15 @@ from .search_index import INPUTS as SEARCH_INPUTS
 from .search_index import TABLES as SEARCH_TABLES
 from .search_index import USES as SEARCH_USES
 from .search_index import compile_search_index
+from .sensors import (
+    GAZE_GLOBS,
+    TIMESYNC_GLOB,
+    TRAJECTORY_GLOB,
+    compile_gaze_file,
+    compile_timesync_file,
+    compile_trajectory_file,
+    unit_of_sensor,
+)
 from .source import Source, streaming_source
 from .splits import SPLITS_JSON, compile_splits
 
@@ -213,6 +223,54 @@ SOURCES: tuple[Source, ...] = (
         tables=("manifest_files",),
         compile=gc_free(compile_manifests),
         version=3,  # 2: the camera column; 3: camera_pose paths with a double slash read with single slashes
+    ),
+    # Aria sensor data (tables/sensors.py): take seconds come from takes.json and the
+    # capture's timesync.csv, which are inputs of the sources that need them
+    streaming_source(
+        name="trajectory",
+        group="trajectory",
+        inputs=(TRAJECTORY_GLOB, TIMESYNC_GLOB, TAKES_JSON),
+        tables=("trajectory", "trajectory_files", "motion_bins"),
+        compile_file=compile_trajectory_file,
+        unit_of=unit_of_sensor,
+        context=(TAKES_JSON,),
+        whole_units=True,
+        row_group_per_input=True,
+    ),
+    streaming_source(
+        name="eye_gaze",
+        group="eye_gaze",
+        inputs=(*GAZE_GLOBS, TIMESYNC_GLOB, TAKES_JSON),
+        tables=("eye_gaze", "eye_gaze_files", "gaze_bins"),
+        compile_file=compile_gaze_file,
+        unit_of=unit_of_sensor,
+        context=(TAKES_JSON,),
+        whole_units=True,
+        row_group_per_input=True,
+    ),
+    streaming_source(
+        name="timesync",
+        group="timesync",
+        inputs=(TIMESYNC_GLOB, CAPTURES_JSON),
+        tables=("timesync",),
+        compile_file=compile_timesync_file,
+        unit_of=unit_of_sensor,
+        context=(CAPTURES_JSON,),
+        row_group_per_input=True,
+    ),
+    Source(
+        name="mps_summaries",
+        group="trajectory",
+        inputs=(*SUMMARY_GLOBS, TAKES_JSON),
+        tables=("mps_summaries",),
+        compile=gc_free(compile_mps_summaries),
+    ),
+    Source(
+        name="exo_calibrations",
+        group="calibration",
+        inputs=(CALIBS_GLOB, TAKES_JSON),
+        tables=("exo_calibrations",),
+        compile=gc_free(compile_exo_calibrations),
     ),
     # the text search index is made from the five text tables (search_index.py); it is
     # the group `search`: `build --only atomic` leaves it as it was, while

@@ -34,10 +34,19 @@ GROUPS = (
     "ego_pose",
     "transcripts",
     "manifests",
+    # Aria sensor data (MPS trajectory and eye gaze, capture timesync, GoPro calibrations,
+    # point clouds: tables/sensors.py)
+    "trajectory",
+    "eye_gaze",
+    "timesync",
+    "calibration",
+    "point_cloud",
     # build only: the text search index, made from the files of the text groups
     # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
     "search",
 )
+#: the groups of Aria sensor files (large at real rates; tests/test_sensors.py has its own release)
+SENSOR_GROUPS = ("trajectory", "eye_gaze", "timesync", "calibration", "point_cloud")
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,15 @@ class StreamingSource(Source):
 
     compile_file: FileCompiler = field(kw_only=True)
     unit_of: Callable[[str], str] = field(kw_only=True)
+    #: globs of inputs every file's rows depend on (e.g. takes.json for take seconds): when
+    #: one changes, every unit is compiled again
+    context: tuple[str, ...] = ()
+    #: a unit with a changed input compiles all its inputs (its files' rows depend on each
+    #: other's inputs, e.g. a capture's timesync.csv), instead of copying unchanged rows
+    whole_units: bool = False
+    #: each input's rows start a new Parquet row group, so min/max statistics on its key
+    #: (take_uid) let a reader skip every other input's rows
+    row_group_per_input: bool = False
 
 
 def streaming_source(
@@ -89,6 +107,9 @@ def streaming_source(
     compile_file: FileCompiler,
     unit_of: Callable[[str], str],
     version: int = 1,
+    context: tuple[str, ...] = (),
+    whole_units: bool = False,
+    row_group_per_input: bool = False,
 ) -> StreamingSource:
     return StreamingSource(
         name=name,
@@ -99,6 +120,9 @@ def streaming_source(
         version=version,
         compile_file=compile_file,
         unit_of=unit_of,
+        context=context,
+        whole_units=whole_units,
+        row_group_per_input=row_group_per_input,
     )
 
 

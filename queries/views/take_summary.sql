@@ -93,7 +93,16 @@ SELECT
     coalesce(pose.hand_automatic, false) AS has_hand_pose_automatic,
     relations.take_uid IS NOT NULL AS has_relations,
     keystep_benchmark.take_uid IS NOT NULL AS has_keystep_benchmark,
-    relations_boxes.take_uid IS NOT NULL AS has_relations_boxes
+    relations_boxes.take_uid IS NOT NULL AS has_relations_boxes,
+    coalesce(motion.n_trajectory_samples, 0) > 0 AS has_trajectory,
+    coalesce(motion.n_gaze_samples, 0) > 0 AS has_eye_gaze,
+    motion.path_length_m,
+    motion.net_displacement_m,
+    motion.max_speed_mps,
+    motion.height_range_m,
+    motion.area_m2,
+    motion.trajectory_coverage,
+    motion.gaze_coverage
 FROM takes AS t
 LEFT JOIN exo USING (take_uid)
 LEFT JOIN bench USING (take_uid)
@@ -108,4 +117,5 @@ LEFT JOIN pose USING (take_uid)
 LEFT JOIN relations USING (take_uid)
 LEFT JOIN keystep_benchmark USING (take_uid)
 LEFT JOIN relations_boxes USING (take_uid)
+LEFT JOIN take_motion AS motion USING (take_uid)
 ORDER BY t.take_uid;
