@@ -146,11 +146,11 @@ def build(release: Path, catalog: Path) -> dict:
                     role = (
                         "main"
                         if p is root
-                        else "forkserver"
-                        if "forkserver" in cmd
                         else "resource tracker"
                         if "resource_tracker" in cmd
-                        else "worker"
+                        else "forkserver"
+                        if p.ppid() == root.pid and "forkserver" in cmd
+                        else "worker"  # forked by the forkserver: its command line
                     )
                     by_pid[p.pid] = (role, r)
                 by_pid[p.pid] = (by_pid[p.pid][0], max(by_pid[p.pid][1], r))

@@ -377,7 +377,7 @@ class Catalog:
         self,
         take: str,
         *,
-        release: str | os.PathLike | None = None,
+        release: str | os.PathLike[str] | None = None,
         max_inv_dist_std: float | None = None,
         max_dist_std: float | None = None,
     ) -> pl.DataFrame:
@@ -393,7 +393,7 @@ class Catalog:
             from .errors import UsageError
 
             raise UsageError(f"no take {take!r} in the catalog")
-        root = release if release is not None else self.build_info.get("release_dir", ".")
+        root = Path(release if release is not None else str(self.build_info.get("release_dir", ".")))
         return read_points(
             points_file(root, rows[0][0]), max_inv_dist_std=max_inv_dist_std, max_dist_std=max_dist_std
         )

@@ -50,7 +50,8 @@ def read_points(
     con = duckdb.connect()
     try:
         params = {"path": str(path), "max_inv_dist_std": max_inv_dist_std, "max_dist_std": max_dist_std}
-        return con.sql(sql, params=params).pl()
+        frame: pl.DataFrame = con.sql(sql, params=params).pl()
+        return frame
     except duckdb.Error as e:
         raise InputError(
             str(path), None, "a complete gzip CSV of points", str(e).splitlines()[0][:200]

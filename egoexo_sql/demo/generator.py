@@ -253,8 +253,8 @@ def generate(
             step("sensors")
             from .sensor_files import DEFAULT_TRAJECTORY_HZ, SensorEvent, sensor_files
 
-            for old in ("takes/*/trajectory", "takes/*/eye_gaze"):
-                for d in out.glob(old):
+            for pattern in ("takes/*/trajectory", "takes/*/eye_gaze"):
+                for d in out.glob(pattern):
                     shutil.rmtree(d, ignore_errors=True)
             events: list[SensorEvent] = []
             hz = trajectory_hz if trajectory_hz is not None else DEFAULT_TRAJECTORY_HZ

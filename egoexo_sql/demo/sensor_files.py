@@ -120,7 +120,7 @@ class CaptureClock:
         lo, hi = k < f[0], k > f[-1]
         out[lo] = t[0] + (k[lo] - f[0]) * (t[1] - t[0]) / (f[1] - f[0])
         out[hi] = t[-1] + (k[hi] - f[-1]) * (t[-1] - t[-2]) / (f[-1] - f[-2])
-        return out
+        return np.asarray(out)
 
 
 def _csv(header: str, columns: list[Any]) -> bytes:
@@ -141,7 +141,7 @@ def sensor_files(
     seed: int,
     takes_records: list[dict[str, Any]],
     groups: tuple[str, ...],
-    truth: Counter,
+    truth: Counter[str],
     events: list[SensorEvent],
     trajectory_hz: float = DEFAULT_TRAJECTORY_HZ,
 ) -> Iterator[tuple[str, bytes]]:
@@ -228,7 +228,7 @@ def _timesync(
     clock: CaptureClock,
     missing: dict[str, set[int]],
     rng: Rng,
-) -> bytes:
+) -> tuple[bytes, int]:
     import numpy as np
     import pyarrow as pa
 
@@ -238,26 +238,26 @@ def _timesync(
         r = rec_of[t.uid]
         live[max(0, r["timesync_start_idx"] - FPS) : r["timesync_end_idx"] + FPS] = True
     gone = np.zeros(n, bool)
-    for rows in missing.values():
-        for row in rows:
+    for gone_rows in missing.values():
+        for row in gone_rows:
             gone[row] = True
     names: list[str] = []
     cols: list[Any] = []
-    rows = np.arange(n, dtype=np.int64)
+    idx = np.arange(n, dtype=np.int64)
     ego = cap.ego_cam
     for stream in ARIA_STREAMS:
         ts = clock.ts + (0 if stream == "214-1" else rng.randint(-4, 4) * 10**6)
-        frames = rows if stream == "214-1" else rows // 3
+        frames = idx if stream == "214-1" else idx // 3
         aria_live = live & ~gone
         names += [f"{ego}_{stream}_capture_timestamp_ns", f"{ego}_{stream}_frame_number"]
         cols += [pa.array(ts, mask=~aria_live), pa.array(frames, mask=~aria_live)]
     for cam in cap.exo_cams:
         first = rng.randint(0, 900)
-        frame = rows + first
+        frame = idx + first
         names += [f"{cam}_pts", f"{cam}_frame_number"]
         cols += [pa.array(frame * 1001, mask=~live), pa.array(frame, mask=~live)]
-    rows = len(ARIA_STREAMS) * int((live & ~gone).sum()) + len(cap.exo_cams) * int(live.sum())
-    return _csv(",".join(names), cols), rows
+    n_rows = len(ARIA_STREAMS) * int((live & ~gone).sum()) + len(cap.exo_cams) * int(live.sum())
+    return _csv(",".join(names), cols), n_rows
 
 
 def _trajectory(

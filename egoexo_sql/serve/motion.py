@@ -21,7 +21,9 @@ def _query(name: str) -> str:
     return (queries_dir() / "serve" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def take_motion(cat: Any, take_uid: str, duration: float | None) -> tuple[list[tuple], list[tuple]]:
+def take_motion(
+    cat: Any, take_uid: str, duration: float | None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(path points (take second, x, y), lane rows (lane, take second, value)) of a take;
     both empty when it has no trajectory or eye gaze."""
     seconds = max(1.0, duration or 0.0)

@@ -235,5 +235,5 @@ def top_down_path(
 
 def _nice(v: float) -> float:
     """The largest of 1, 2, 5 times a power of ten not above ``v``."""
-    e = 10 ** math.floor(math.log10(v))
+    e = 10.0 ** math.floor(math.log10(v))
     return max(m * e for m in (1, 2, 5) if m * e <= v)

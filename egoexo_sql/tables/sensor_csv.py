@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import msgspec
 
@@ -46,10 +46,10 @@ BLOCK_BYTES = 4 << 20
 
 
 # --------------------------------------------------------------------------- headers and forms
-def open_text(release: Release, rel: str) -> io.BufferedIOBase:
+def open_text(release: Release, rel: str) -> BinaryIO:
     """The file's bytes (decompressed for ``.gz``), as a binary stream."""
     if rel.endswith(".gz"):
-        return gzip.open(release.path(rel), "rb")  # type: ignore[return-value]
+        return cast(BinaryIO, gzip.open(release.path(rel), "rb"))
     return open(release.path(rel), "rb")  # noqa: SIM115 - the caller closes it
 
 
@@ -366,7 +366,7 @@ class TakeClock:
             k[lo] = f[0] + (t[lo] - d[0]) * (f[1] - f[0]) / (d[1] - d[0])
         if hi.any():
             k[hi] = f[-1] + (t[hi] - d[-1]) * (f[-1] - f[-2]) / (d[-1] - d[-2])
-        return k / FPS
+        return np.asarray(k / FPS)
 
 
 def take_clock(release: Release, take: TakeRef, for_file: str) -> TakeClock:

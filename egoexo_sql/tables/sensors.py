@@ -154,13 +154,13 @@ def compile_trajectory_file(release: Release, path: Path) -> Iterator[tuple[str,
             )
         sec = clock.take_sec(us.to_numpy())
         utc = cols["utc_timestamp_ns"]
-        cols["utc_timestamp_ns"] = pc.if_else(pc.equal(utc, -1), pa.scalar(None, pa.int64()), utc)
+        cols["utc_timestamp_ns"] = pc.if_else(pc.equal(utc, -1), pa.scalar(None, pa.int64()), utc)  # type: ignore[call-overload]  # the stubs have no (Array, int) form
         v = [cols[f"velocity_{a}"].to_numpy(zero_copy_only=False) for a in "xyz"]
         speed = np.sqrt(v[0] ** 2 + v[1] ** 2 + v[2] ** 2)
         cols["speed_mps"] = pa.array(speed, mask=np.isnan(speed))
         if form == "geo":
-            cols["geo_available"] = pc.not_equal(cols["geo_available"], 0)
-        graphs.update(pc.unique(cols["graph_uid"]).drop_null().to_pylist())
+            cols["geo_available"] = pc.not_equal(cols["geo_available"], 0)  # type: ignore[call-overload]  # as above
+        graphs.update(str(g) for g in pc.unique(cols["graph_uid"]).drop_null().to_pylist())
         arrays = []
         for f in target:
             if f.name == "take_uid":
@@ -175,11 +175,11 @@ def compile_trajectory_file(release: Release, path: Path) -> Iterator[tuple[str,
         for name in ("tx", "ty", "tz", "qx", "qy", "qz", "qw"):
             if table.column(name).null_count:
                 raise InputError(rel, None, f"a value of {name}_world_device on every row", "an empty value")
+        tx, ty, tz, qx, qy, qz, qw = (
+            table.column(c).to_numpy() for c in ("tx", "ty", "tz", "qx", "qy", "qz", "qw")
+        )
         motion.add(
-            sec,
-            *(table.column(c).to_numpy() for c in ("tx", "ty", "tz", "qx", "qy", "qz", "qw")),
-            speed,
-            cols["quality_score"].to_numpy(zero_copy_only=False),
+            sec, tx, ty, tz, qx, qy, qz, qw, speed, cols["quality_score"].to_numpy(zero_copy_only=False)
         )
         yield "trajectory", table
     yield "trajectory_files", motion.file_row(take.take_uid, rel, form, len(graphs), clock)
@@ -529,9 +529,9 @@ def compile_timesync_file(release: Release, path: Path) -> Iterator[tuple[str, p
     target = _schema("timesync")
     row0 = 0
     for batch in stream_csv(release, rel, types):
-        n = batch.num_rows
-        rows = np.arange(row0, row0 + n, dtype=np.int64)
-        row0 += n
+        n_batch = batch.num_rows
+        rows = np.arange(row0, row0 + n_batch, dtype=np.int64)
+        row0 += n_batch
         for cam, stream, tcol, fcol in streams:
             t = batch.column(tcol).to_numpy(zero_copy_only=False)
             keep = ~np.isnan(t)
@@ -567,7 +567,7 @@ def _schema(table: str) -> pa.Schema:
     return get(table).arrow_schema()
 
 
-def constant_strings(value: str, n: int) -> pa.Array:
+def constant_strings(value: str, n: int) -> pa.Array[Any]:
     """A string array of ``n`` times ``value``, built from its buffers (a take's uid on
     every row of a chunk: 20 times as fast as converting a numpy object array)."""
     import numpy as np
@@ -577,7 +577,7 @@ def constant_strings(value: str, n: int) -> pa.Array:
     if n * len(b) >= 2**31:  # beyond 32-bit offsets (not a chunk this module makes)
         return pa.array([value] * n, pa.string())
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(b))
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b * n))
 
 
 def _row(table: str, **values: Any) -> pa.Table:
