@@ -41,14 +41,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, print_table  # noqa: E402
+from common import PYTHON, median_time, print_table, tree_measured, warm  # noqa: E402
 
 GROUPS = ["metadata", "trajectory", "eye_gaze", "timesync"]
 
@@ -84,53 +83,6 @@ def generate(release: Path, scale: float, hz: float) -> None:
     gen(release, scale=scale, seed=0, only=GROUPS, trajectory_hz=hz)
     (release / ".complete").write_text("")
     print(f"[scale {scale}] generated in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-
-
-def warm(files: list[Path]) -> None:
-    """Read every file once, untimed, so each timed job starts from the page cache (as far
-    as it holds them)."""
-    for p in files:
-        with open(p, "rb") as f:
-            while f.read(1 << 24):
-                pass
-
-
-def measured(cmd: list[str]) -> tuple[float, int, str]:
-    """Run ``cmd``; wall seconds, the peak RSS summed over its process tree, stdout."""
-    import psutil
-
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            break
-        rss = 0
-        for p in procs:
-            try:
-                rss += p.memory_info().rss
-            except psutil.Error:
-                pass
-        peak = max(peak, rss)
-        time.sleep(0.05)
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode})")
-    return wall, peak, out
-
-
-def median_time(fn, repeat: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def pandas_summary(files: list[Path]) -> tuple[float, int]:
@@ -229,9 +181,11 @@ def main() -> None:
             "eye_gaze": sum(p.stat().st_size for p in gaze),
         }
         shutil.rmtree(catalog, ignore_errors=True)
-        measured([PYTHON, "-c", BUILD, str(release), str(catalog), "metadata,timesync"])
+        tree_measured([PYTHON, "-c", BUILD, str(release), str(catalog), "metadata,timesync"])
         warm(traj + gaze)
-        wall, peak, out = measured([PYTHON, "-c", BUILD, str(release), str(catalog), "trajectory,eye_gaze"])
+        wall, peak, out = tree_measured(
+            [PYTHON, "-c", BUILD, str(release), str(catalog), "trajectory,eye_gaze"]
+        )
         rep = json.loads(out.strip().splitlines()[-1])
         lists = work / "copy_files.json"
         lists.write_text(
@@ -241,7 +195,7 @@ def main() -> None:
         shutil.rmtree(copy_dir, ignore_errors=True)
         copy_dir.mkdir()
         warm(traj + gaze)
-        c_wall, c_peak, c_out = measured([PYTHON, "-c", COPY, str(lists), str(copy_dir)])
+        c_wall, c_peak, c_out = tree_measured([PYTHON, "-c", COPY, str(lists), str(copy_dir)])
         copy = json.loads(c_out.strip().splitlines()[-1])
         shutil.rmtree(copy_dir, ignore_errors=True)
         r = {

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, print_table  # noqa: E402
+from common import PYTHON, print_table, warm  # noqa: E402
 
 BUILD = """
 import json, sys
@@ -91,14 +91,6 @@ def replicate(base: Path, dest: Path, k: int) -> None:
             out = dest / rel.parent / name
             out.parent.mkdir(parents=True, exist_ok=True)
             os.link(src, out)
-
-
-def warm(files: list[Path]) -> None:
-    """Read every file once, untimed, so each timed job starts from the page cache."""
-    for p in files:
-        with open(p, "rb") as f:
-            while f.read(1 << 24):
-                pass
 
 
 def _parse(paths: list[str]) -> int:

@@ -56,3 +56,41 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
         print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))))
         if i == 0:
             print(line)
+
+
+def warm(files: Sequence[Path]) -> None:
+    """Read every file once, untimed, so each timed job starts from the page cache (as far
+    as it holds them)."""
+    for p in files:
+        with open(p, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
+def tree_measured(cmd: Sequence[str]) -> tuple[float, int, str]:
+    """Run ``cmd``; wall seconds, the peak RSS summed over its whole process tree (sampled
+    every 50 ms), stdout."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        rss = 0
+        for p in procs:
+            try:
+                rss += p.memory_info().rss
+            except psutil.Error:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.05)
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"{list(cmd)[:3]} failed ({proc.returncode})")
+    return wall, peak, out
