@@ -45,6 +45,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError, UsageError
+from .names import HAS_KINDS
 from .sandbox import FILE_FUNCTION_PREFIXES, FILE_FUNCTIONS, Refused
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,20 +57,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 VIEW = "take_summary"
 
-#: ``--has`` kinds; each is the take_summary column ``has_<kind>``
-HAS_KINDS = (
-    "keystep",
-    "atomic",
-    "commentary",
-    "relations",
-    "body_pose",
-    "hand_pose",
-    "proficiency",
-    "keystep_benchmark",
-    "relations_boxes",
-    "trajectory",
-    "eye_gaze",
-)
 
 _WHERE_HINT = "--where takes one boolean expression over take_summary's columns"
 

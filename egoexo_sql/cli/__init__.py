@@ -14,6 +14,7 @@ import sys
 import typer
 
 from ..errors import EgoExoSQLError
+from ..names import GROUPS, HAS_KINDS
 from .app import app
 
 __all__ = ["app", "main", "expand_multi_options", "MULTI_VALUE_OPTIONS"]
@@ -36,26 +37,7 @@ from . import serve  # noqa: E402,F401
 # A value set limits what is consumed (so a positional after the list survives);
 # None means "every following token that does not start with '-'".
 MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
-    "--only": frozenset(
-        (
-            "metadata",
-            "splits",
-            "keystep",
-            "proficiency",
-            "atomic",
-            "commentary",
-            "relations",
-            "ego_pose",
-            "transcripts",
-            "manifests",
-            "trajectory",
-            "eye_gaze",
-            "timesync",
-            "calibration",
-            "point_cloud",
-            "search",
-        )
-    ),
+    "--only": frozenset(GROUPS),
     "--parts": None,
     "--cams": None,
     "--per": None,
@@ -63,21 +45,7 @@ MULTI_VALUE_OPTIONS: dict[str, frozenset[str] | None] = {
     # export subtitles
     "--take": None,
     "--source": frozenset(("atomic", "commentary", "keystep", "narration")),
-    "--has": frozenset(
-        (
-            "keystep",
-            "atomic",
-            "commentary",
-            "relations",
-            "body_pose",
-            "hand_pose",
-            "proficiency",
-            "keystep_benchmark",
-            "relations_boxes",
-            "trajectory",
-            "eye_gaze",
-        )
-    ),
+    "--has": frozenset(HAS_KINDS),
 }
 
 

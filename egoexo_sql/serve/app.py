@@ -110,7 +110,7 @@ def _selection(cat: Any, f: Any) -> tuple[str, dict[str, Any]]:
 
 def facets(cat: Any, f: Any) -> dict[str, Any]:
     """Counts of each facet's values among the selected takes."""
-    from ..select import HAS_KINDS
+    from ..names import HAS_KINDS
 
     sql, params = _selection(cat, f)
     out: dict[str, Any] = {"count": cat.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]}

@@ -20,7 +20,8 @@ files changed. The text search index is built this way from the five text tables
 
 from __future__ import annotations
 
-from .source import GROUPS, SENSOR_GROUPS, Compiler, Source, StreamingSource, is_streaming, streaming_source
+from ..names import GROUPS, SENSOR_GROUPS
+from .source import Compiler, Source, StreamingSource, is_streaming, streaming_source
 
 __all__ = [
     "GROUPS",

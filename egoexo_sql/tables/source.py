@@ -22,32 +22,6 @@ FileCompiler = Callable[
     ["Release", Path], Iterable[tuple[str, "pa.Table"] | tuple[str, "pa.Table", dict[str, Any]]]
 ]
 
-# The --only groups of `demo` and `build` (catalog-contract.md).
-GROUPS = (
-    "metadata",
-    "splits",
-    "keystep",
-    "proficiency",
-    "atomic",
-    "commentary",
-    "relations",
-    "ego_pose",
-    "transcripts",
-    "manifests",
-    # Aria sensor data (MPS trajectory and eye gaze, capture timesync, GoPro calibrations,
-    # point clouds: tables/sensors.py)
-    "trajectory",
-    "eye_gaze",
-    "timesync",
-    "calibration",
-    "point_cloud",
-    # build only: the text search index, made from the files of the text groups
-    # (atomic, commentary, transcripts, keystep, proficiency); the demo writes nothing for it
-    "search",
-)
-#: the groups of Aria sensor files (large at real rates; tests/test_sensors.py has its own release)
-SENSOR_GROUPS = ("trajectory", "eye_gaze", "timesync", "calibration", "point_cloud")
-
 
 @dataclass(frozen=True)
 class Source:
