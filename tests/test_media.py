@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("starlette", reason="starlette is not installed (pip install egoexo-sql)")
+from live_server import live_server  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from egoexo_sql import media, subtitles  # noqa: E402
@@ -32,23 +30,8 @@ def client(video_catalog):
 @pytest.fixture(scope="module")
 def live(video_catalog):
     """(host, port) of a uvicorn server over the video catalog."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(video_catalog), host="127.0.0.1", port=port, log_level="warning")
-    )
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    th.join(10)
+    with live_server(create_app(video_catalog)) as port:
+        yield "127.0.0.1", port
 
 
 def raw_get(live, target: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:

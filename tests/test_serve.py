@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 starlette = pytest.importorskip("starlette", reason="starlette is not installed (pip install egoexo-sql)")
+from live_server import live_server  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from egoexo_sql.catalog import Catalog  # noqa: E402
@@ -302,27 +301,10 @@ def test_search_hits_link_to_their_take_at_their_time(client):
     assert 'href="/take/' in page and "?t=" in page
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_48_concurrent_requests_on_a_real_server(demo_catalog):
     import httpx
-    import uvicorn
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(demo_catalog), host="127.0.0.1", port=port, log_level="warning")
-    )
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
+    with live_server(create_app(demo_catalog), wait_s=5.0) as port:
         urls = [
             "/takes?scenario=Cooking&split=train&has=keystep",
             "/facets.json?split=val",
@@ -337,9 +319,6 @@ def test_48_concurrent_requests_on_a_real_server(demo_catalog):
         ):
             statuses = list(pool.map(lambda u: c.get(u).status_code, urls))
         assert statuses == [200] * 48
-    finally:
-        server.should_exit = True
-        th.join(10)
 
 
 def test_the_serve_command_binds_loopback_and_warns_otherwise(demo_catalog, capsys, monkeypatch):

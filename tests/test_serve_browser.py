@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,8 @@ CHROMIUM = (
 pytest.importorskip("playwright", reason="playwright is not installed (pip install pytest-playwright)")
 if CHROMIUM is None:
     pytest.skip("no chromium executable (apt-get install chromium)", allow_module_level=True)
+
+from live_server import live_server  # noqa: E402
 
 from egoexo_sql.catalog import Catalog  # noqa: E402
 from egoexo_sql.serve import create_app  # noqa: E402
@@ -50,25 +49,8 @@ def page(chromium_browser):
 
 @pytest.fixture(scope="module")
 def base_url_live(demo_catalog):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(demo_catalog, sql_timeout=2.0), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(10)
+    with live_server(create_app(demo_catalog, sql_timeout=2.0)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def shot(page, name: str) -> None:
@@ -156,34 +138,19 @@ def test_sql_runs_and_copy_is_refused(page, base_url_live):
 def video_live(video_catalog):
     """A server over the catalog of ``demo --videos``, and the take it plays: one with
     keystep segments and a video on disk."""
-    import uvicorn
-
     from egoexo_sql import media
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(video_catalog), host="127.0.0.1", port=port, log_level="warning")
-    )
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    with Catalog.open(video_catalog) as cat:
-        release = media.release_dir_of(cat)
-        found = [uid for uid, _ in media.takes_with_videos(cat, release)]
-        uid = cat.execute(
-            "SELECT take_uid FROM take_summary WHERE take_uid IN (SELECT unnest(?)) AND n_keystep_segments > 0 "
-            "ORDER BY take_name LIMIT 1",
-            [found],
-        ).fetchall()[0][0]
-        videos = media.take_media(cat, uid, release).present
-    yield f"http://127.0.0.1:{port}", uid, videos
-    server.should_exit = True
-    th.join(10)
+    with live_server(create_app(video_catalog)) as port:
+        with Catalog.open(video_catalog) as cat:
+            release = media.release_dir_of(cat)
+            found = [uid for uid, _ in media.takes_with_videos(cat, release)]
+            uid = cat.execute(
+                "SELECT take_uid FROM take_summary WHERE take_uid IN (SELECT unnest(?)) "
+                "AND n_keystep_segments > 0 ORDER BY take_name LIMIT 1",
+                [found],
+            ).fetchall()[0][0]
+            videos = media.take_media(cat, uid, release).present
+        yield f"http://127.0.0.1:{port}", uid, videos
 
 
 def open_player(page, video_live):
