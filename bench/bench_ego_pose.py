@@ -35,6 +35,10 @@ from pathlib import Path
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import warm  # noqa: E402
+
 PY = sys.executable
 BUILD = """
 import json, resource, sys
@@ -72,16 +76,6 @@ def generate(out: Path, scale: float, frames: int) -> tuple[float, int]:
 
 
 # --------------------------------------------------------------------------- build with RSS sampling
-def warm(files: list[Path]) -> None:
-    """Read every file once, untimed: each timed job starts from the page cache (the
-    kernel may have evicted files written minutes earlier, which would slow down
-    whichever job reads them first)."""
-    for p in files:
-        with open(p, "rb") as f:
-            while f.read(1 << 24):
-                pass
-
-
 def build(release: Path, catalog: Path, native: bool = True) -> dict:
     import psutil
 
