@@ -484,6 +484,56 @@ def test_pose_value_errors_name_the_path(tmp_path):
         list(compile_camera_file(r, r.path(rel)))
 
 
+def _mat(k: int) -> list[list[float]]:
+    return [[k + r * 4 + c + 0.5 for c in range(4)] for r in range(3)]
+
+
+def test_camera_file_rows_every_frame_in_frame_order(tmp_path):
+    """Every moving-camera row carries its own frame's matrix, frames in numeric order
+    whatever the file's key order; static cameras come first with a NULL frame."""
+    from egoexo_sql.tables.ego_pose import compile_camera_file
+
+    frames = [10, 2, 33, 0, 7]
+    doc = {
+        "metadata": {"take_name": "t"},
+        "aria01": {
+            "camera_intrinsics": [[1.0, 0, 2], [0, 1.0, 3], [0, 0, 1]],
+            "camera_extrinsics": {str(f): _mat(f) for f in frames},
+        },
+        "cam01": {"camera_intrinsics": [[5.0, 0, 1], [0, 5.0, 1], [0, 0, 1]], "camera_extrinsics": _mat(99)},
+        "aria02": {"camera_intrinsics": None, "camera_extrinsics": {}, "distortion_coeffs": [0.1]},
+    }
+    rel = "annotations/ego_pose/train/camera_pose/u1.json"
+    r = _rel(tmp_path, rel, orjson.dumps(doc))
+    [(name, table, part)] = list(compile_camera_file(r, r.path(rel)))
+    assert name == "camera_poses" and part == {"split": "train"}
+    got = table.to_pylist()
+    assert [(g["cam_id"], g["is_static"], g["frame_number"]) for g in got] == [("cam01", True, None)] + [
+        ("aria01", False, f) for f in sorted(frames)
+    ]
+    for g in got:
+        want = _mat(99 if g["is_static"] else g["frame_number"])
+        assert g["extrinsics"] == want
+        assert g["intrinsics"] == doc[g["cam_id"]]["camera_intrinsics"]
+        assert g["take_uid"] == "u1" and g["distortion"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("x1", "a frame number"), ("-3", "a frame number"), ("", "a frame number"), ("2147483648", "INTEGER")],
+)
+def test_camera_frame_keys_that_are_not_frame_numbers_name_the_key(tmp_path, key, expected):
+    from egoexo_sql.tables.ego_pose import compile_camera_file
+
+    doc = {"aria01": {"camera_extrinsics": {"0": _mat(0), key: _mat(1)}}}
+    rel = "annotations/ego_pose/val/camera_pose/u2.json"
+    r = _rel(tmp_path, rel, orjson.dumps(doc))
+    with pytest.raises(InputError) as e:
+        list(compile_camera_file(r, r.path(rel)))
+    assert e.value.file == rel and expected in e.value.expected
+    assert e.value.json_path == f'$["aria01"].camera_extrinsics["{key}"]'
+
+
 def test_malformed_relations_file_gives_the_line_and_column(tmp_path):
     from egoexo_sql.tables.relations import compile_relations_file
 
