@@ -4,9 +4,16 @@ search_terms, search_stats (see :mod:`egoexo_sql.search` for what they hold).
 The source ``uses`` the five text tables (atomic descriptions, expert commentary,
 narrations, keystep segments, proficiency demonstration) as the catalog holds them, so
 a document says exactly what its row in the source table says and no file is parsed
-twice; it tokenises and counts in an in-memory DuckDB with the SQL of
-``queries/search/``: ``tokenize.sql`` (the tokeniser macros), ``documents.sql`` (one
-row per text), ``index.sql`` (documents with at least one term, postings, terms, stats).
+twice. ``queries/search/documents.sql`` makes one row per text (in DuckDB); then
+:func:`index_tables` tokenises with :func:`egoexo_sql.search.tokenize`'s rules and
+counts in Arrow and numpy: each distinct run of word characters is tokenised once in
+Python (a release has a few thousand), every occurrence by array operations. Texts that
+are not ASCII go through :func:`~egoexo_sql.search.tokenize` one by one.
+
+``queries/search/index.sql`` (with the macros of ``tokenize.sql``) is the same index in
+plain SQL: :func:`index_tables_sql` runs it, and tests/test_search.py holds the two
+builds to the same four tables. It was the build's own path until it measured 6 s of
+a 17 s whole-release build, on the critical path after the five text tables.
 
 The build runs it after those tables are written and rebuilds it when any of them is
 rebuilt; its ``inputs`` (the text files) also trigger a rebuild when they change.
@@ -15,11 +22,13 @@ Commentary's per-commentary ``data.json`` files hold no text the index uses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..schema import conform, get
+from ..search import SOURCES, tokenize
 from .metadata import TAKES_JSON
 from .narrations import TRANSCRIPT_GLOB
 
@@ -57,19 +66,188 @@ def query_text(name: str) -> str:
     return (queries_dir() / "search" / name).read_text(encoding="utf-8")
 
 
-def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """The four index tables from the five text tables (catalog name -> Arrow table)."""
+#: bytes.translate table: A-Z lower-cased, a-z 0-9 and the apostrophe kept, every other
+#: byte a space (index_tables)
+_RUN_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57 or c == 39) else 32 for c in range(256)
+)
+
+
+def _connect_with(texts: dict[str, pa.Table]) -> Any:
+    """An in-memory DuckDB with the text tables registered, each with its ``_row``."""
     import duckdb
     import pyarrow as pa
 
     con = duckdb.connect()
+    try:  # DuckDB's bar would print over the build's own progress bar
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
+        pass
+    for name, t in texts.items():
+        con.register(name, t.append_column("_row", pa.array(range(t.num_rows), pa.int64())))
+    return con
+
+
+def documents(texts: dict[str, pa.Table]) -> pa.Table:
+    """``documents.sql`` over the text tables: n, source, take_uid, time, end_time,
+    text, ref, ordered by n (source, then the source table's order)."""
+    con = _connect_with(texts)
     try:
-        try:  # DuckDB's bar would print over the build's own progress bar
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
-            pass
-        for name, t in texts.items():
-            con.register(name, t.append_column("_row", pa.array(range(t.num_rows), pa.int64())))
+        table: pa.Table = con.sql(
+            f"SELECT * FROM ({query_text('documents.sql')}) ORDER BY n"
+        ).to_arrow_table()
+        return table
+    finally:
+        con.close()
+
+
+def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The four index tables from the five text tables (catalog name -> Arrow table)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    docs = documents(texts)
+    n_docs = docs.num_rows
+    text = docs.column("text").combine_chunks()
+    # every token as (document index, term index); terms[i] is term index i
+    term_index: dict[str, int] = {}
+    doc_parts: list[Any] = []
+    term_parts: list[Any] = []
+
+    is_ascii: Any = pc.string_is_ascii(text)
+    ascii_mask: Any = pc.fill_null(is_ascii, True).to_numpy(zero_copy_only=False)
+    if len(text):
+        # ASCII texts: words are [a-z0-9]+ joined by apostrophes once lower-cased, so a
+        # run of [a-z0-9'] is tokenised the same alone as inside its text. One
+        # bytes.translate lower-cases every text and turns every other byte into a
+        # space (same lengths, same offsets), then a whitespace split makes the runs.
+        validity, offsets, data = text.buffers()
+        assert offsets is not None and data is not None
+        spaced = pa.StringArray.from_buffers(
+            len(text),
+            offsets,
+            pa.py_buffer(data.to_pybytes().translate(_RUN_BYTES)),
+            validity,
+            0,
+            text.offset,
+        )
+        runs = pc.ascii_split_whitespace(spaced)
+        run_doc = pc.list_parent_indices(runs).to_numpy()
+        encoded: Any = pc.dictionary_encode(pc.list_flatten(runs))
+        idx = encoded.indices.to_numpy()
+        if not ascii_mask.all():  # the runs of other texts are dropped: tokenised below
+            mine = ascii_mask[run_doc]
+            run_doc, idx = run_doc[mine], idx[mine]
+        distinct = encoded.dictionary.to_pylist()
+        # per distinct run: its terms, flattened, with offsets
+        counts = np.zeros(len(distinct), np.int64)
+        flat: list[int] = []
+        for i, run in enumerate(distinct):
+            for t in tokenize(run):
+                flat.append(term_index.setdefault(t, len(term_index)))
+                counts[i] += 1
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        per_run = counts[idx]
+        total = int(per_run.sum())
+        first = np.repeat(starts[idx], per_run)
+        within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
+        doc_parts.append(np.repeat(run_doc, per_run))
+        term_parts.append(np.asarray(flat, np.int64)[first + within] if total else np.zeros(0, np.int64))
+    other_rows = np.flatnonzero(~ascii_mask)
+    if len(other_rows):
+        other_text = text.take(other_rows).to_pylist()
+        other_docs: list[int] = []
+        other_terms: list[int] = []
+        for row, txt in zip(other_rows.tolist(), other_text):
+            doc_terms = tokenize(txt)
+            other_docs += [row] * len(doc_terms)
+            other_terms += [term_index.setdefault(w, len(term_index)) for w in doc_terms]
+        doc_parts.append(np.asarray(other_docs, np.int64))
+        term_parts.append(np.asarray(other_terms, np.int64))
+    tok_doc = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int64)
+    tok_term = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int64)
+
+    # documents with at least one term, numbered from 1 in n order
+    length = np.bincount(tok_doc, minlength=n_docs).astype(np.int64)
+    kept = np.flatnonzero(length)
+    doc_id = np.zeros(n_docs, np.int64)
+    doc_id[kept] = np.arange(1, len(kept) + 1)
+
+    # terms in byte order (DuckDB's ORDER BY term); postings by term, then document
+    terms = sorted(term_index)
+    rank = np.zeros(len(term_index), np.int64)
+    rank[[term_index[t] for t in terms]] = np.arange(len(terms))
+    key = rank[tok_term] * (n_docs + 1) + doc_id[tok_doc]
+    key, tf = np.unique(key, return_counts=True)
+    post_term = key // (n_docs + 1)
+    post_doc_id = key % (n_docs + 1)
+    post_row = kept[post_doc_id - 1]
+    df = np.bincount(post_term, minlength=len(terms))
+    n_indexed = len(kept)
+
+    source = docs.column("source").combine_chunks()
+    search_docs = pa.table(
+        {
+            "doc_id": pa.array(doc_id[kept]),
+            "source": source.take(kept),
+            "take_uid": docs.column("take_uid").take(kept),
+            "time": docs.column("time").take(kept),
+            "end_time": docs.column("end_time").take(kept),
+            "text": text.take(kept),
+            "length": pa.array(length[kept], pa.int32()),
+            "ref": docs.column("ref").take(kept),
+        }
+    )
+    search_postings = pa.table(
+        {
+            "term": pa.array(terms, pa.string()).take(post_term),
+            "doc_id": pa.array(post_doc_id),
+            "tf": pa.array(tf.astype(np.int32)),
+            "length": pa.array(length[post_row].astype(np.int32)),
+            "source": source.take(post_row),
+        }
+    )
+    used = np.flatnonzero(df)  # a run seen only in a non-ASCII text may add no posting
+    search_terms = pa.table(
+        {
+            "term": pa.array(terms, pa.string()).take(used),
+            "df": pa.array(df[used].astype(np.int64)),
+            # ln as DuckDB computes it (the C library's log), term by term
+            "idf": pa.array(
+                [math.log(1 + (n_indexed - d + 0.5) / (d + 0.5)) for d in df[used].tolist()], pa.float64()
+            ),
+        }
+    )
+    stats = []
+    kept_source = pc.index_in(search_docs.column("source"), value_set=pa.array(SOURCES)).to_numpy()
+    kept_length = length[kept]
+    for code, name in enumerate(SOURCES):  # in SOURCES order, as index.sql orders them
+        mine = kept_length[kept_source == code]
+        if len(mine):
+            stats.append((name, len(mine), int(mine.sum()), int(mine.sum()) / len(mine)))
+    search_stats = pa.table(
+        {
+            "source": pa.array([s[0] for s in stats], pa.string()),
+            "n_docs": pa.array([s[1] for s in stats], pa.int64()),
+            "n_terms": pa.array([s[2] for s in stats], pa.int64()),
+            "avg_length": pa.array([s[3] for s in stats], pa.float64()),
+        }
+    )
+    out = {
+        "search_docs": search_docs,
+        "search_postings": search_postings,
+        "search_terms": search_terms,
+        "search_stats": search_stats,
+    }
+    return {name: conform(name, t) for name, t in out.items()}
+
+
+def index_tables_sql(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The same four tables made by ``queries/search/index.sql`` in DuckDB (the plain SQL
+    form of the index; tests hold :func:`index_tables` to it)."""
+    con = _connect_with(texts)
+    try:
         con.execute(query_text("tokenize.sql"))
         con.execute("CREATE TEMP TABLE documents AS " + query_text("documents.sql"))
         con.execute(query_text("index.sql"))

@@ -1,6 +1,9 @@
--- Builds the search index from `documents` (documents.sql) in an in-memory DuckDB with
--- the macros of tokenize.sql. egoexo_sql/tables/search_index.py reads the four tables,
--- search_docs ordered by doc_id, search_postings by term_id then doc_id.
+-- The search index in plain SQL: from `documents` (documents.sql) in an in-memory DuckDB
+-- with the macros of tokenize.sql, the four tables search_docs (ordered by doc_id),
+-- search_postings (by term, then doc_id), search_terms and search_stats. The build makes
+-- the same tables in Arrow and numpy (egoexo_sql/tables/search_index.py, index_tables:
+-- 1.2 s against 3 s here for 584k documents); index_tables_sql runs this file, and
+-- tests/test_search.py holds the two to identical tables.
 -- one row per term occurrence, then grouped: a hash aggregate is about twice as fast
 -- as a histogram map per document
 CREATE OR REPLACE TEMP TABLE doc_tokens AS
