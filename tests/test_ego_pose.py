@@ -364,8 +364,8 @@ def _recorded_sha_is_the_files(release: Path, catalog: Path) -> int:
 def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(
     pose_release, tmp_path, monkeypatch, workers
 ):
-    """A fresh (or --force) build hashes ego pose and relations files from the bytes the
-    compile step reads, not in a pass of its own; build.json records the same sha256,
+    """A fresh (or --force) build hashes ego pose and relations files (and any file one
+    source reads) from the bytes the compile step reads, not in a pass of its own; build.json records the same sha256,
     and the next build trusts it (nothing to do) or hashes a changed file up front."""
     from egoexo_sql.builder import scan as b
 
@@ -381,7 +381,10 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(
     streamed = [
         r for r in hashed_up_front if r.startswith(("annotations/ego_pose/", "annotations/relations"))
     ]
-    assert hashed_up_front and not streamed, streamed[:3]  # metadata files are still hashed up front
+    assert hashed_up_front and not streamed, streamed[:3]
+    # a file one whole source reads is hashed from the bytes it parses too; one that
+    # several read (takes.json) is hashed once, up front
+    assert "takes.json" in hashed_up_front and "participants.json" not in hashed_up_front
     assert _recorded_sha_is_the_files(release, cat) == rep.n_inputs
     assert rep.hashed_bytes == rep.input_bytes
     hashed_up_front.clear()

@@ -78,6 +78,9 @@ class Compiled:
     normalised: list[list[Any]] = field(default_factory=list)  # [file, variant, values]
     rejects: list[dict[str, str]] | None = None  # records set aside (--lenient)
     stream: StreamResult | None = None  # a streaming source's units
+    #: (sha256, time the read began) of the inputs it read whole, by relative path, when
+    #: the build asked (``hash_reads``): the sha256 of those is not computed up front
+    hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +138,7 @@ def compile_sources(
     stream_jobs: Mapping[str, StreamJob],
     progress: Callable[[float, str], None],
     done: Callable[[Compiled], None],
+    hash_reads: frozenset[str] = frozenset(),
 ) -> None:
     """Compile ``sources`` (in registry order) into ``data``; ``done(compiled)`` is called
     in this process as each source ends. ``release`` is this process's release object;
@@ -184,7 +188,7 @@ def compile_sources(
                     s.name,
                     s.name,
                     _compile_in_worker,
-                    (s, root, files, sub, data, dict(used)),
+                    (s, root, files, sub, data, dict(used), s.name in hash_reads),
                     size,
                     after,
                     True,
@@ -197,7 +201,7 @@ def compile_sources(
                     s.name,
                     s.name,
                     _compile_here,
-                    (s, release, files, schemas, data, used),
+                    (s, release, files, schemas, data, used, s.name in hash_reads),
                     size,
                     after,
                     False,
@@ -362,12 +366,21 @@ def _compile_here(
     schemas: Mapping[str, TableSchema],
     data: Path,
     used: Mapping[str, Path | None],
+    hash_reads: bool = False,
 ) -> Compiled:
     """A whole source in this process, with the records its release set aside."""
     t0 = time.perf_counter()
-    tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
+    hashing = hash_reads and hasattr(release, "read_hashes")
+    if hashing:
+        release.read_hashes = {}
+    try:
+        tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
+        hashes = dict(release.read_hashes or {}) if hashing else {}
+    finally:
+        if hashing:
+            release.read_hashes = None
     rejects = release.take_rejects() if hasattr(release, "take_rejects") else None
-    return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised, rejects)
+    return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised, rejects, hashes=hashes)
 
 
 def _compile_in_worker(
@@ -377,10 +390,16 @@ def _compile_in_worker(
     schemas: dict[str, TableSchema],
     data: Path,
     used: Mapping[str, Path | None],
+    hash_reads: bool = False,
 ) -> Compiled:
     t0 = time.perf_counter()
-    tables, write_s, normalised = compile_one(s, default_release(root), files, schemas, data, used)
-    return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised)
+    release = default_release(root)
+    if hash_reads:
+        release.read_hashes = {}  # read_bytes hashes what it reads
+    tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
+    return Compiled(
+        s.name, tables, time.perf_counter() - t0, write_s, normalised, hashes=release.read_hashes or {}
+    )
 
 
 def pause_for_tests(source: str) -> None:

@@ -229,6 +229,10 @@ class _Build:
                 self._report_current()
                 return False
         self._compile(plan, inputs_by_source)
+        unread = [i for i in all_inputs.values() if i.rel in self.hashed_by_workers and not i.sha256]
+        if unread:  # left to the compile step, which did not read them whole
+            with self._step("hash"):
+                hash_inputs(unread, {}, self.progress)
         with self._step("reuse"):
             self._reuse(plan)
         release_unused_memory()  # what the compile step's results held, before DuckDB's turn
@@ -297,6 +301,9 @@ class _Build:
             if c.stream is not None:
                 self._streamed(s, c.stream, inputs_by_source[s.name])
             else:
+                for i in inputs_by_source[s.name]:
+                    if i.rel in self.hashed_by_workers and i.rel in c.hashes:
+                        i.sha256, i.hashed_at_ns = c.hashes[i.rel]
                 # Parquet writing happens inside the compile step (in the workers); its
                 # share is reported as "write", summed over sources
                 self.steps["write"] = self.steps.get("write", 0.0) + c.write_seconds
@@ -318,6 +325,11 @@ class _Build:
                     stream_jobs=self._stream_jobs(to_compile, inputs_by_source),
                     progress=lambda n, detail: self.progress("compile", n, len(to_compile), detail),
                     done=done,
+                    hash_reads=frozenset(
+                        s.name
+                        for s in whole
+                        if any(i.rel in self.hashed_by_workers for i in inputs_by_source[s.name])
+                    ),
                 )
         report.recompiled.sort(key=[x.name for x in self.sources].index)
         report.source_seconds = dict(outcome.source_seconds)

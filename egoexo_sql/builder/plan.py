@@ -126,16 +126,21 @@ class Planner:
         return compiled_from(ps, self.prev_inputs)
 
     def hashed_while_compiling(self, inputs_by_source: Mapping[str, list[Input]]) -> set[str]:
-        """Inputs read only by streaming sources that compile from scratch: the workers
-        that parse them hash them, from the bytes they parse (see :mod:`egoexo_sql.builder.scan`)."""
-        ok: dict[str, bool] = {}
+        """Inputs whose sha256 the compile step records from the bytes it parses, not a
+        pass of its own (see :mod:`egoexo_sql.builder.scan`): those read only by sources
+        that compile from scratch (a first build, ``--force``, a new version), and by one
+        source, or by streaming sources only. A file several whole sources read
+        (takes.json) is hashed once, up front."""
+        readers: dict[str, list[Source]] = {}
         for s in self.sources:
-            if s.name not in inputs_by_source:
-                continue
-            fresh = is_streaming(s) and bool(self.scratch_reason(s))
-            for i in inputs_by_source[s.name]:
-                ok[i.rel] = ok.get(i.rel, True) and fresh
-        return {rel for rel, yes in ok.items() if yes}
+            for i in inputs_by_source.get(s.name, ()):
+                readers.setdefault(i.rel, []).append(s)
+        return {
+            rel
+            for rel, srcs in readers.items()
+            if all(self.scratch_reason(s) for s in srcs)
+            and (len(srcs) == 1 or all(is_streaming(s) for s in srcs))
+        }
 
     def prev_table_rows(self, table: str) -> int | None:
         """Rows of the previous catalog's Parquet for ``table`` when it is intact, else None."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,9 +102,11 @@ def to_table(table: str, cols: dict[str, Any]) -> pa.Table:
 
 def row_groups(counts: Sequence[int]) -> pa.Array[Any]:
     """Group index of each row when group i has counts[i] rows: [2, 0, 1] -> [0, 0, 2]."""
+    import numpy as np
     import pyarrow as pa
 
-    return pa.array(list(chain.from_iterable(map(repeat, range(len(counts)), counts))), type=pa.int64())
+    index = np.repeat(np.arange(len(counts), dtype=np.int64), np.asarray(counts, dtype=np.int64))
+    return pa.array(index, type=pa.int64())
 
 
 def repeat_per_row(values: Sequence[Any], rows: pa.Array[Any], type_: pa.DataType) -> pa.Array[Any]:

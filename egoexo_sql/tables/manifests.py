@@ -19,7 +19,7 @@ import pyarrow as pa
 from .. import variants
 from ..errors import InputError
 from ..schema import get as schema_of
-from ._common import column, has_duplicates, repeat_per_row, row_groups, to_table
+from ._common import column, repeat_per_row, row_groups, to_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -101,12 +101,28 @@ def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table
                 "checksum": column(paths, "checksum"),
             },
         )
-        if has_duplicates(t, ("uid", "relative_path")):
+        if _has_duplicate_path(entries, doubled):
             _raise_duplicate_path(rel, entries)
         parts.append(t)
     if not parts:
         return {"manifest_files": schema_of("manifest_files").empty_table()}
     return {"manifest_files": pa.concat_tables(parts)}
+
+
+def _has_duplicate_path(entries: list[Entry], doubled: list[int]) -> bool:
+    """Whether some uid lists a path twice (after ``//`` became ``/``): checked entry by
+    entry when no uid has two entries (a hash per path, no table group-by)."""
+    uids = [e.uid for e in entries]
+    if doubled or len(set(uids)) != len(uids):  # rare: the exact check
+        seen: set[tuple[str, str]] = set()
+        for e in entries:
+            for p in e.paths:
+                key = (e.uid, _single_slashes(p.relative_path))
+                if key in seen:
+                    return True
+                seen.add(key)
+        return False
+    return any(len({p.relative_path for p in e.paths}) != len(e.paths) for e in entries)
 
 
 def _single_slashes(path: str) -> str:
