@@ -322,3 +322,39 @@ def test_task_ids_must_be_integers(release):
     _save(release, "metadata.json", f)
     e = _error(release, ["metadata"])
     assert (e.file, e.json_path) == ("metadata.json", '$.tasks["cooking"]')
+
+
+def _manifest(root: Path) -> str:
+    return next(
+        p.relative_to(root).as_posix()
+        for p in sorted((root / "manifests").rglob("manifest.json"))
+        if len({e["uid"] for e in _load(root, p.relative_to(root).as_posix())[:2]}) == 2
+    )
+
+
+@pytest.mark.parametrize("how", ["same entry", "another entry of the uid", "a doubled slash"])
+def test_a_path_listed_twice_for_one_uid_names_both_places(release, how):
+    rel = _manifest(release)
+    doc = _load(release, rel)
+    first = doc[0]["paths"][0]
+    if how == "same entry":
+        doc[0]["paths"].append(dict(first))
+        where = f"$[0].paths[{len(doc[0]['paths']) - 1}].relative_path"
+    elif how == "another entry of the uid":
+        doc.append({"uid": doc[0]["uid"], "paths": [dict(first)]})
+        where = f"$[{len(doc) - 1}].paths[0].relative_path"
+    else:
+        doc[0]["paths"].append(dict(first, relative_path=first["relative_path"].replace("/", "//", 1)))
+        where = f"$[0].paths[{len(doc[0]['paths']) - 1}].relative_path"
+    _save(release, rel, doc)
+    e = _error(release, groups=["manifests"])
+    assert e.file == rel and e.json_path == where
+    assert "listed once per uid" in e.expected and "$[0].paths[0].relative_path" in e.got
+
+
+def test_the_same_path_under_two_uids_is_not_a_duplicate(release):
+    rel = _manifest(release)
+    doc = _load(release, rel)
+    doc[1]["paths"].append(dict(doc[0]["paths"][0]))
+    _save(release, rel, doc)
+    compile_release(release, groups=["manifests"])
