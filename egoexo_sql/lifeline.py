@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -86,21 +86,22 @@ def _watch(reader: Any) -> None:
     os._exit(1)
 
 
-def start_forkserver() -> None:
+def start_forkserver(preload: Sequence[str] = ()) -> None:
     """Start ``multiprocessing``'s forkserver now if it is not running, so that on Linux
-    it dies with this process (see the module's docstring). Call with ``__main__``
-    hidden (:func:`egoexo_sql.processes.main_module_hidden`): the preload would import it."""
+    it dies with this process (see the module's docstring); it imports the modules of
+    ``preload`` before it forks any worker. Call with ``__main__`` hidden
+    (:func:`egoexo_sql.processes.main_module_hidden`): the preload would import it."""
     from multiprocessing import forkserver
 
     with _starting:
         if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-            forkserver.ensure_running()
+            forkserver.ensure_running()  # (no preload: workers import what they need)
             return
         # the preload list is only read when the server starts; keep what others asked
         # for (the stdlib offers no getter: its attribute, read with care)
         server = getattr(forkserver, "_forkserver", None)
         before = list(getattr(server, "_preload_modules", None) or ["__main__"])
-        forkserver.set_forkserver_preload([*before, __name__])
+        forkserver.set_forkserver_preload([*before, __name__, *preload])
         os.environ[FORKSERVER_ENV] = str(os.getpid())
         try:
             forkserver.ensure_running()

@@ -52,6 +52,18 @@ def main_module_hidden() -> Iterator[None]:
             setattr(main, attr, value)
 
 
+#: imported once by the forkserver, so that every worker it forks has them
+PRELOAD = ("egoexo_sql.builder.preload",)
+
+
+def warm_up() -> None:
+    """Start the forkserver now, in the background: it imports :data:`PRELOAD` on another
+    core while the caller goes on, and a pool made later forks ready workers at once."""
+    if _context().get_start_method() == "forkserver":
+        with main_module_hidden():
+            lifeline.start_forkserver(PRELOAD)
+
+
 class Pool:
     """The running pool of :func:`process_pool`: ``futures`` maps each future to its tag."""
 
@@ -77,7 +89,7 @@ def process_pool(
     with lifeline.lifeline() as reader:
         if ctx.get_start_method() == "forkserver":
             with main_module_hidden():
-                lifeline.start_forkserver()
+                lifeline.start_forkserver(PRELOAD)
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, UsageError
 from ..memory import release_unused_memory
+from ..processes import warm_up
 from ..tables import is_streaming
 from .compiling import Compiled, compile_sources, default_release, lenient_release, source_workers
 from .links import link_tree
@@ -166,6 +167,14 @@ class _Build:
             lenient=self.lenient,
             tool_version=__version__,
         )
+        if (
+            (not self.planner.prev or self.force)
+            and not self.lenient
+            and self.release_factory is default_release
+        ):
+            # compiling from scratch: the forkserver imports the workers' libraries on the
+            # other core while this process scans and hashes
+            warm_up()
         self.staging = staging_folder(self.catalog)
         try:
             make_staging(self.catalog)

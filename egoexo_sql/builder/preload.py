@@ -1,0 +1,33 @@
+"""Imported by the build's forkserver before it forks any worker (its ``preload``).
+
+Every worker needs the same libraries (numpy, pyarrow with its Parquet and compute
+modules, msgspec, orjson, DuckDB) and this package's compilers: about 0.8 s of imports.
+Imported once in the forkserver, they are in every worker it forks, so a worker starts
+at once. The build starts the forkserver at its very beginning when it will compile
+from scratch (:func:`egoexo_sql.processes.warm_up`), so these imports run on the other
+core while the build scans and hashes the release.
+
+pyarrow imports pandas the first time it converts anything (to check for pandas
+objects), so pandas is imported here too when it is installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import duckdb  # noqa: F401
+import msgspec  # noqa: F401
+import numpy  # noqa: F401
+import orjson  # noqa: F401
+import pyarrow  # noqa: F401
+import pyarrow.compute  # noqa: F401
+import pyarrow.parquet  # noqa: F401
+
+from .. import release, schema  # noqa: F401
+from ..tables import all_sources
+from . import compiling, parquet, units  # noqa: F401
+
+with contextlib.suppress(ImportError):
+    import pandas  # type: ignore[import-untyped]  # noqa: F401
+
+all_sources()  # imports every compiler module
