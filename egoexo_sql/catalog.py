@@ -27,7 +27,6 @@ methods (:meth:`Catalog.relation`, :meth:`Catalog.execute`, :meth:`Catalog.table
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,7 +179,12 @@ class Catalog:
         """``build.json`` (inputs, versions, rows, timings); ``{}`` when there is none."""
         self._check_swap()
         f = self._root / "build.json"
-        return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+        if not f.is_file():
+            return {}
+        import orjson  # a build.json lists every input: 16,000 at scale 1, 5x faster than json
+
+        info: dict[str, Any] = orjson.loads(f.read_bytes())
+        return info
 
     # ------------------------------------------------------------------ queries
 

@@ -138,8 +138,9 @@ def _reconcile(cat: Catalog) -> Reconciliation:
                 "SELECT source_file, count(*) FROM rejects GROUP BY ALL ORDER BY 1"
             ).fetchall()
         ]
-    rec.empty_sources = _empty_sources(cat.build_info)
-    rec.normalised = _normalised(cat.build_info)
+    info = cat.build_info
+    rec.empty_sources = _empty_sources(info)
+    rec.normalised = _normalised(info)
     return rec
 
 
