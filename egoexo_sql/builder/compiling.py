@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -370,15 +371,8 @@ def _compile_here(
 ) -> Compiled:
     """A whole source in this process, with the records its release set aside."""
     t0 = time.perf_counter()
-    hashing = hash_reads and hasattr(release, "read_hashes")
-    if hashing:
-        release.read_hashes = {}
-    try:
+    with _reads_hashed(release, hash_reads) as hashes:
         tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
-        hashes = dict(release.read_hashes or {}) if hashing else {}
-    finally:
-        if hashing:
-            release.read_hashes = None
     rejects = release.take_rejects() if hasattr(release, "take_rejects") else None
     return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised, rejects, hashes=hashes)
 
@@ -394,12 +388,26 @@ def _compile_in_worker(
 ) -> Compiled:
     t0 = time.perf_counter()
     release = default_release(root)
-    if hash_reads:
-        release.read_hashes = {}  # read_bytes hashes what it reads
-    tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
-    return Compiled(
-        s.name, tables, time.perf_counter() - t0, write_s, normalised, hashes=release.read_hashes or {}
-    )
+    with _reads_hashed(release, hash_reads) as hashes:
+        tables, write_s, normalised = compile_one(s, release, files, schemas, data, used)
+    return Compiled(s.name, tables, time.perf_counter() - t0, write_s, normalised, hashes=hashes)
+
+
+@contextmanager
+def _reads_hashed(release: Any, on: bool) -> Iterator[dict[str, tuple[str, int]]]:
+    """While ``on``, the release's ``read_bytes`` hashes what it reads; the dict yielded
+    holds those (sha256, time the read began) by relative path once the block ends."""
+    hashes: dict[str, tuple[str, int]] = {}
+    if not (on and hasattr(release, "read_hashes")):
+        yield hashes
+        return
+    before = release.read_hashes
+    release.read_hashes = {}
+    try:
+        yield hashes
+        hashes.update(release.read_hashes or {})
+    finally:
+        release.read_hashes = before
 
 
 def pause_for_tests(source: str) -> None:
