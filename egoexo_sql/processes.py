@@ -87,9 +87,7 @@ def process_pool(
     pool; when the block raises, calls not yet started are cancelled first."""
     ctx = _context()
     with lifeline.lifeline() as reader:
-        if ctx.get_start_method() == "forkserver":
-            with main_module_hidden():
-                lifeline.start_forkserver(PRELOAD)
+        warm_up()  # the forkserver, if this build has not started it yet
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,
