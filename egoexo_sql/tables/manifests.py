@@ -101,27 +101,21 @@ def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table
                 "checksum": column(paths, "checksum"),
             },
         )
-        if _has_duplicate_path(entries, doubled):
-            _raise_duplicate_path(rel, entries)
+        if _may_repeat_a_path(entries, doubled):
+            _raise_duplicate_path(rel, entries)  # the exact check: raises if a path repeats
         parts.append(t)
     if not parts:
         return {"manifest_files": schema_of("manifest_files").empty_table()}
     return {"manifest_files": pa.concat_tables(parts)}
 
 
-def _has_duplicate_path(entries: list[Entry], doubled: list[int]) -> bool:
-    """Whether some uid lists a path twice (after ``//`` became ``/``): checked entry by
-    entry when no uid has two entries (a hash per path, no table group-by)."""
+def _may_repeat_a_path(entries: list[Entry], doubled: list[int]) -> bool:
+    """False when no uid lists a path twice, found entry by entry (a hash per path, no
+    table group-by); True when it does, or when only the exact check can tell (a path
+    with ``//``, or a uid with several entries)."""
     uids = [e.uid for e in entries]
-    if doubled or len(set(uids)) != len(uids):  # rare: the exact check
-        seen: set[tuple[str, str]] = set()
-        for e in entries:
-            for p in e.paths:
-                key = (e.uid, _single_slashes(p.relative_path))
-                if key in seen:
-                    return True
-                seen.add(key)
-        return False
+    if doubled or len(set(uids)) != len(uids):
+        return True
     return any(len({p.relative_path for p in e.paths}) != len(e.paths) for e in entries)
 
 
