@@ -110,63 +110,7 @@ def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
     docs = documents(texts)
     n_docs = docs.num_rows
     text = docs.column("text").combine_chunks()
-    # every token as (document index, term index); terms[i] is term index i
-    term_index: dict[str, int] = {}
-    doc_parts: list[Any] = []
-    term_parts: list[Any] = []
-
-    is_ascii: Any = pc.string_is_ascii(text)
-    ascii_mask: Any = pc.fill_null(is_ascii, True).to_numpy(zero_copy_only=False)
-    if len(text):
-        # ASCII texts: words are [a-z0-9]+ joined by apostrophes once lower-cased, so a
-        # run of [a-z0-9'] is tokenised the same alone as inside its text. One
-        # bytes.translate lower-cases every text and turns every other byte into a
-        # space (same lengths, same offsets), then a whitespace split makes the runs.
-        validity, offsets, data = text.buffers()
-        assert offsets is not None and data is not None
-        spaced = pa.StringArray.from_buffers(
-            len(text),
-            offsets,
-            pa.py_buffer(data.to_pybytes().translate(_RUN_BYTES)),
-            validity,
-            0,
-            text.offset,
-        )
-        runs = pc.ascii_split_whitespace(spaced)
-        run_doc = pc.list_parent_indices(runs).to_numpy()
-        encoded: Any = pc.dictionary_encode(pc.list_flatten(runs))
-        idx = encoded.indices.to_numpy()
-        if not ascii_mask.all():  # the runs of other texts are dropped: tokenised below
-            mine = ascii_mask[run_doc]
-            run_doc, idx = run_doc[mine], idx[mine]
-        distinct = encoded.dictionary.to_pylist()
-        # per distinct run: its terms, flattened, with offsets
-        counts = np.zeros(len(distinct), np.int64)
-        flat: list[int] = []
-        for i, run in enumerate(distinct):
-            for t in tokenize(run):
-                flat.append(term_index.setdefault(t, len(term_index)))
-                counts[i] += 1
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        per_run = counts[idx]
-        total = int(per_run.sum())
-        first = np.repeat(starts[idx], per_run)
-        within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
-        doc_parts.append(np.repeat(run_doc, per_run))
-        term_parts.append(np.asarray(flat, np.int64)[first + within] if total else np.zeros(0, np.int64))
-    other_rows = np.flatnonzero(~ascii_mask)
-    if len(other_rows):
-        other_text = text.take(other_rows).to_pylist()
-        other_docs: list[int] = []
-        other_terms: list[int] = []
-        for row, txt in zip(other_rows.tolist(), other_text):
-            doc_terms = tokenize(txt)
-            other_docs += [row] * len(doc_terms)
-            other_terms += [term_index.setdefault(w, len(term_index)) for w in doc_terms]
-        doc_parts.append(np.asarray(other_docs, np.int64))
-        term_parts.append(np.asarray(other_terms, np.int64))
-    tok_doc = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int64)
-    tok_term = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int64)
+    tok_doc, tok_term, term_index = _tokens(text)
 
     # documents with at least one term, numbered from 1 in n order
     length = np.bincount(tok_doc, minlength=n_docs).astype(np.int64)
@@ -241,6 +185,73 @@ def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
         "search_stats": search_stats,
     }
     return {name: conform(name, t) for name, t in out.items()}
+
+
+def _tokens(text: pa.Array[Any]) -> tuple[Any, Any, dict[str, int]]:
+    """Every token of the documents' ``text``, as (document index, term index) arrays,
+    and the terms by index."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # every token as (document index, term index); terms[i] is term index i
+    term_index: dict[str, int] = {}
+    doc_parts: list[Any] = []
+    term_parts: list[Any] = []
+
+    is_ascii: Any = pc.string_is_ascii(text)
+    ascii_mask: Any = pc.fill_null(is_ascii, True).to_numpy(zero_copy_only=False)
+    if len(text):
+        # ASCII texts: words are [a-z0-9]+ joined by apostrophes once lower-cased, so a
+        # run of [a-z0-9'] is tokenised the same alone as inside its text. One
+        # bytes.translate lower-cases every text and turns every other byte into a
+        # space (same lengths, same offsets), then a whitespace split makes the runs.
+        validity, offsets, data = text.buffers()
+        assert offsets is not None and data is not None
+        spaced = pa.StringArray.from_buffers(
+            len(text),
+            offsets,
+            pa.py_buffer(data.to_pybytes().translate(_RUN_BYTES)),
+            validity,
+            0,
+            text.offset,
+        )
+        runs = pc.ascii_split_whitespace(spaced)
+        run_doc = pc.list_parent_indices(runs).to_numpy()
+        encoded: Any = pc.dictionary_encode(pc.list_flatten(runs))
+        idx = encoded.indices.to_numpy()
+        if not ascii_mask.all():  # the runs of other texts are dropped: tokenised below
+            mine = ascii_mask[run_doc]
+            run_doc, idx = run_doc[mine], idx[mine]
+        distinct = encoded.dictionary.to_pylist()
+        # per distinct run: its terms, flattened, with offsets
+        counts = np.zeros(len(distinct), np.int64)
+        flat: list[int] = []
+        for i, run in enumerate(distinct):
+            for t in tokenize(run):
+                flat.append(term_index.setdefault(t, len(term_index)))
+                counts[i] += 1
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        per_run = counts[idx]
+        total = int(per_run.sum())
+        first = np.repeat(starts[idx], per_run)
+        within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
+        doc_parts.append(np.repeat(run_doc, per_run))
+        term_parts.append(np.asarray(flat, np.int64)[first + within] if total else np.zeros(0, np.int64))
+    other_rows = np.flatnonzero(~ascii_mask)
+    if len(other_rows):
+        other_text = text.take(other_rows).to_pylist()
+        other_docs: list[int] = []
+        other_terms: list[int] = []
+        for row, txt in zip(other_rows.tolist(), other_text):
+            doc_terms = tokenize(txt)
+            other_docs += [row] * len(doc_terms)
+            other_terms += [term_index.setdefault(w, len(term_index)) for w in doc_terms]
+        doc_parts.append(np.asarray(other_docs, np.int64))
+        term_parts.append(np.asarray(other_terms, np.int64))
+    tok_doc = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int64)
+    tok_term = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int64)
+    return tok_doc, tok_term, term_index
 
 
 def index_tables_sql(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
