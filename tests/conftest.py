@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from egoexo_sql.names import SENSOR_GROUPS
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL_SCALE = 0.02
 
@@ -60,17 +62,8 @@ def video_catalog(video_release, tmp_path_factory) -> Path:
     return cat
 
 
-SENSOR_RELEASE_GROUPS = [
-    "metadata",
-    "splits",
-    "keystep",
-    "manifests",
-    "trajectory",
-    "eye_gaze",
-    "timesync",
-    "calibration",
-    "point_cloud",
-]
+#: the sensor groups and what they are read with (the takes, keysteps and manifests)
+SENSOR_RELEASE_GROUPS = ["metadata", "splits", "keystep", "manifests", *SENSOR_GROUPS]
 
 
 @pytest.fixture(scope="session")

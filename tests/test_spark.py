@@ -80,10 +80,8 @@ def spark():
         os.environ["SPARK_LOCAL_IP"] = saved
 
 
-@pytest.fixture(scope="module")
-def exported(demo_catalog, tmp_path_factory) -> str:
+def export_spark_views(catalog, out) -> str:
     """views.sql for Spark, written by the CLI as a user would."""
-    out = tmp_path_factory.mktemp("spark") / "views.sql"
     r = subprocess.run(
         [
             sys.executable,
@@ -93,7 +91,7 @@ def exported(demo_catalog, tmp_path_factory) -> str:
             "--dialect",
             "spark",
             "--catalog",
-            str(demo_catalog),
+            str(catalog),
             "--output",
             str(out),
         ],
@@ -102,6 +100,11 @@ def exported(demo_catalog, tmp_path_factory) -> str:
     )
     assert r.returncode == 0, r.stderr
     return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def exported(demo_catalog, tmp_path_factory) -> str:
+    return export_spark_views(demo_catalog, tmp_path_factory.mktemp("spark") / "views.sql")
 
 
 def _statements(script: str) -> list[str]:
@@ -236,26 +239,9 @@ SENSOR_VIEWS = (
 def sensor_spark(spark, sensor_catalog, tmp_path_factory):
     """A session of its own (temporary views are per session) with the views exported
     from the catalog with the Aria sensor tables."""
-    out = tmp_path_factory.mktemp("spark_sensors") / "views.sql"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "egoexo_sql",
-            "export-views",
-            "--dialect",
-            "spark",
-            "--catalog",
-            str(sensor_catalog),
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0, r.stderr
+    views = export_spark_views(sensor_catalog, tmp_path_factory.mktemp("spark_sensors") / "views.sql")
     session = spark.newSession()
-    for statement in _statements(out.read_text(encoding="utf-8")):
+    for statement in _statements(views):
         session.sql(statement)
     return session
 
