@@ -273,7 +273,11 @@ class TableSchema:
         return f"SELECT\n    {select}\nFROM read_parquet({files}{opts});\n"
 
     def empty_table(self) -> pa.Table:
-        return self.arrow_schema().empty_table()
+        import pyarrow as pa
+
+        # not Schema.empty_table(): that imports pandas (half a second) in a process
+        # that may have no other use for it
+        return pa.Table.from_batches([], schema=self.arrow_schema())
 
 
 #: characters that make a folder's path mean something else inside a DuckDB glob

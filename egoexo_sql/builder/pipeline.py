@@ -455,7 +455,9 @@ class _Build:
             if key not in seen:
                 seen.add(key)
                 unique.append({c: r.get(c) for c in sch.column_names})
-        n, nfiles, nbytes = write_table(sch, pa.Table.from_pylist(unique, schema=sch.arrow_schema()), dest)
+        # (from_pylist imports pandas, half a second: not for the usual empty table)
+        table = pa.Table.from_pylist(unique, schema=sch.arrow_schema()) if unique else sch.empty_table()
+        n, nfiles, nbytes = write_table(sch, table, dest)
         self.outcome.table_records["rejects"] = table_record(
             "compiled", None, n, nfiles, nbytes, self.planner.schema_hashes["rejects"]
         )
