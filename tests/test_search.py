@@ -170,6 +170,7 @@ TRICKY = [
     unicodedata.normalize("NFD", "dónde café"),
     "tabs\tand\nnew lines\r\n cam01_gp02 x_y 3.5kg 10,000",
     "batteries berries plays days boxes glasses",
+    "ten''twelve eggs''bowls",  # ASCII runs that make two terms each: the general path
 ]
 
 
@@ -177,12 +178,13 @@ def test_the_index_build_matches_its_plain_sql_form_on_tricky_texts():
     """index_tables (Arrow and numpy, the build's path) makes exactly the four tables
     that queries/search/index.sql makes: non-ASCII, apostrophes, stop-word-only and
     empty texts, rejected atomic descriptions, every source's own order."""
-    from egoexo_sql.tables.search_index import index_tables, index_tables_sql
+    from egoexo_sql.tables.search_index import documents, documents_sql, index_tables, index_tables_sql
 
     random.seed(7)
     atomic = [random.choice(TRICKY) for _ in range(300)]
     commentary = [random.choice(TRICKY) for _ in range(50)]
     texts = _text_tables(atomic, commentary)
+    assert documents(texts).equals(documents_sql(texts))
     fast, plain = index_tables(texts), index_tables_sql(texts)
     assert fast["search_docs"].num_rows > 100
     for name in plain:
@@ -192,10 +194,17 @@ def test_the_index_build_matches_its_plain_sql_form_on_tricky_texts():
 def test_the_index_build_matches_its_plain_sql_form_on_the_demo(demo_catalog):
     from egoexo_sql.builder.parquet import read_table_dir
     from egoexo_sql.schema import get
-    from egoexo_sql.tables.search_index import TEXT_TABLES, index_tables, index_tables_sql
+    from egoexo_sql.tables.search_index import (
+        TEXT_TABLES,
+        documents,
+        documents_sql,
+        index_tables,
+        index_tables_sql,
+    )
 
     texts = {n: read_table_dir(get(n), demo_catalog / "data" / n) for n in TEXT_TABLES}
     assert all(t.num_rows for t in texts.values())
+    assert documents(texts).equals(documents_sql(texts))
     fast, plain = index_tables(texts), index_tables_sql(texts)
     for name in plain:
         assert fast[name].equals(plain[name]), name

@@ -4,7 +4,8 @@ search_terms, search_stats (see :mod:`egoexo_sql.search` for what they hold).
 The source ``uses`` the five text tables (atomic descriptions, expert commentary,
 narrations, keystep segments, proficiency demonstration) as the catalog holds them, so
 a document says exactly what its row in the source table says and no file is parsed
-twice. ``queries/search/documents.sql`` makes one row per text (in DuckDB); then
+twice. :func:`documents` makes one row per text in Arrow (the rows of
+``queries/search/documents.sql``, which :func:`documents_sql` runs in DuckDB); then
 :func:`index_tables` tokenises with :func:`egoexo_sql.search.tokenize`'s rules and
 counts in Arrow and numpy: each distinct run of word characters is tokenised once in
 Python (a release has a few thousand), every occurrence by array operations. Texts that
@@ -88,9 +89,10 @@ def _connect_with(texts: dict[str, pa.Table]) -> Any:
     return con
 
 
-def documents(texts: dict[str, pa.Table]) -> pa.Table:
-    """``documents.sql`` over the text tables: n, source, take_uid, time, end_time,
-    text, ref, ordered by n (source, then the source table's order)."""
+def documents_sql(texts: dict[str, pa.Table]) -> pa.Table:
+    """``documents.sql`` over the text tables, in DuckDB: n, source, take_uid, time,
+    end_time, text, ref, ordered by n (source, then the source table's order).
+    :func:`documents` makes the same table in Arrow."""
     con = _connect_with(texts)
     try:
         table: pa.Table = con.sql(
@@ -101,16 +103,109 @@ def documents(texts: dict[str, pa.Table]) -> pa.Table:
         con.close()
 
 
+def documents(texts: dict[str, pa.Table]) -> pa.Table:
+    """The rows of ``documents.sql`` (see :func:`documents_sql`), made in Arrow: the build
+    needs no DuckDB in its worker for them (its import and query cost 0.4 s on the
+    build's critical path). tests/test_search.py holds the two to the same table."""
+    import pyarrow as pa
+
+    table, keep = _all_documents(texts)
+    return table.filter(pa.array(keep)).combine_chunks()
+
+
+def _all_documents(texts: dict[str, pa.Table]) -> tuple[pa.Table, Any]:
+    """:func:`documents` before its filter, and the filter as a numpy bool array (which
+    rows are documents): the index drops the others' tokens instead of copying every
+    text through a filter."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tables: list[pa.Table] = []
+    masks: list[Any] = []
+
+    def add(source: str, t: pa.Table, time: str, end_time: str | None, text: Any, ref: Any) -> None:
+        n = t.num_rows
+        rank = len(tables) + 1  # src_rank: the sources in documents.sql's order
+        tables.append(
+            pa.table(
+                {
+                    "n": pa.array(np.arange(n, dtype=np.int64) + rank * 1_000_000_000_000),
+                    "source": pa.repeat(pa.scalar(source, pa.string()), n),
+                    "take_uid": t.column("take_uid"),
+                    "time": pc.cast(t.column(time), pa.float64()),
+                    "end_time": pc.cast(t.column(end_time), pa.float64())
+                    if end_time
+                    else pa.nulls(n, pa.float64()),
+                    "text": text,
+                    "ref": ref,
+                }
+            )
+        )
+        masks.append(pc.is_valid(text).to_numpy(zero_copy_only=False))
+
+    def ref(t: pa.Table, *columns: str) -> Any:  # a || '/' || b ...: NULL when one is NULL
+        parts: list[Any] = [pc.cast(t.column(c), pa.string()) for c in columns]
+        return pc.binary_join_element_wise(*parts, "/")
+
+    def rows(t: pa.Table, *columns: str) -> Any:  # for the two small tables' texts, in Python
+        return zip(*(t.column(c).to_pylist() for c in columns))
+
+    a = texts["atomic_descriptions"]
+    add("atomic", a, "timestamp", None, a.column("text"), ref(a, "annotation_uid", "description_idx"))
+    rejected: Any = pc.fill_null(a.column("rejected"), pa.scalar(False))
+    masks[-1] &= ~rejected.to_numpy(zero_copy_only=False)
+    c = texts["expert_commentary"]
+    add("commentary", c, "video_time", None, c.column("text"), ref(c, "commentary_id", "recording_idx"))
+    na = texts["narrations"]
+    add(
+        "narration",
+        na,
+        "start_time",
+        "end_time",
+        na.column("text"),
+        ref(na, "take_name", "cam_id", "segment_idx"),
+    )
+    k = texts["keystep_segments"]
+    concat_ws = [
+        " — ".join(v for v in pair if v is not None) for pair in rows(k, "step_name", "step_description")
+    ]
+    add(
+        "keystep",
+        k,
+        "start_time",
+        "end_time",
+        pa.array(concat_ws, pa.string()),
+        pc.cast(k.column("segment_idx"), pa.string()),
+    )
+    d = texts["proficiency_demonstration"]
+    array_to_string = [
+        None if v is None else " ".join(x for x in v if x is not None) for (v,) in rows(d, "comments")
+    ]
+    add(
+        "demonstration",
+        d,
+        "video_time",
+        None,
+        pa.array(array_to_string, pa.string()),
+        ref(d, "split", "kind", "point_idx"),
+    )
+    return pa.concat_tables(tables), np.concatenate(masks)
+
+
 def index_tables(texts: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """The four index tables from the five text tables (catalog name -> Arrow table)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    docs = documents(texts)
+    docs, is_doc = _all_documents(texts)
     n_docs = docs.num_rows
     text = docs.column("text").combine_chunks()
     tok_doc, tok_term, term_index = _tokens(text)
+    if not is_doc.all():  # rows that are no document (rejected atomic descriptions)
+        mine = is_doc[tok_doc]
+        tok_doc, tok_term = tok_doc[mine], tok_term[mine]
 
     # documents with at least one term, numbered from 1 in n order
     length = np.bincount(tok_doc, minlength=n_docs).astype(np.int64)
@@ -231,13 +326,20 @@ def _tokens(text: pa.Array[Any]) -> tuple[Any, Any, dict[str, int]]:
             for t in tokenize(run):
                 flat.append(term_index.setdefault(t, len(term_index)))
                 counts[i] += 1
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         per_run = counts[idx]
-        total = int(per_run.sum())
-        first = np.repeat(starts[idx], per_run)
-        within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
-        doc_parts.append(np.repeat(run_doc, per_run))
-        term_parts.append(np.asarray(flat, np.int64)[first + within] if total else np.zeros(0, np.int64))
+        if counts.max(initial=0) <= 1:  # the usual case: a run is one term or none
+            term_of_run = np.full(len(distinct), -1, np.int64)
+            term_of_run[counts == 1] = flat
+            has = per_run == 1
+            doc_parts.append(run_doc[has])
+            term_parts.append(term_of_run[idx[has]])
+        else:
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            total = int(per_run.sum())
+            first = np.repeat(starts[idx], per_run)
+            within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
+            doc_parts.append(np.repeat(run_doc, per_run))
+            term_parts.append(np.asarray(flat, np.int64)[first + within] if total else np.zeros(0, np.int64))
     other_rows = np.flatnonzero(~ascii_mask)
     if len(other_rows):
         other_text = text.take(other_rows).to_pylist()

@@ -1,7 +1,8 @@
 -- The documents of the search index: one row per text, from the compiled tables
 -- (registered under their catalog names, each with a _row ordinal giving its order).
 -- n orders the documents: source first, then the source table's order.
--- egoexo_sql/tables/search_index.py runs this, then tokenises and counts (or index.sql).
+-- egoexo_sql/tables/search_index.py: documents_sql() runs this (index.sql then reads it);
+-- documents() makes the same rows in Arrow for the build, and the tests compare the two.
 SELECT src_rank * 1000000000000 + _row AS n, source, take_uid, time, end_time, text, ref
 FROM (
     SELECT 'atomic' AS source, 1 AS src_rank, _row, take_uid, "timestamp" AS time,
