@@ -247,12 +247,13 @@ class TableSchema:
         kind = "TEMP VIEW" if temporary else "VIEW"
         return f"CREATE OR REPLACE {kind} {self.table} AS\n{self._select_parquet(Path(catalog_dir))}"
 
-    def stored_table_sql(self) -> str:
+    def stored_table_sql(self, catalog_dir: Path | str | None = None) -> str:
         """``CREATE TABLE`` holding the rows of the Parquet files (paths relative to the
-        catalog folder, read once at build time with it as the working directory): what
-        ``catalog.duckdb`` stores, so that any DuckDB client reads it from anywhere, after
-        a move too, with no setting."""
-        return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet()}"
+        catalog folder, read once at build time with it as the working directory; or
+        under the absolute folder ``catalog_dir``): what ``catalog.duckdb`` stores, so
+        that any DuckDB client reads it from anywhere, after a move too, with no setting."""
+        root = None if catalog_dir is None else Path(catalog_dir)
+        return f"CREATE OR REPLACE TABLE {self.table} AS\n{self._select_parquet(root)}"
 
     def _select_parquet(self, root: Path | None = None) -> str:
         cols = []

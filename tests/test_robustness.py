@@ -174,6 +174,59 @@ def test_bad_input_stops_the_build_with_one_line_and_exit_2(case, release, catal
         assert r.returncode == 2 and message.format(n=0).split(":")[0] in r.stderr, r
 
 
+def _early_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "egoexo-sql early tables"]
+
+
+def test_a_build_failing_after_tables_were_stored_leaves_no_thread_and_the_old_catalog(
+    release, catalog, monkeypatch
+):
+    """The tables stored in catalog.duckdb while the compile step runs: a source failing
+    after others were stored ends the storing thread and keeps the previous catalog."""
+    from egoexo_sql.builder import build_catalog, views
+    from egoexo_sql.errors import InputError
+
+    handed: list[str] = []
+    real_add = views.EarlyTables.add
+    monkeypatch.setattr(
+        views.EarlyTables, "add", lambda self, tables: (handed.extend(tables), real_add(self, tables))
+    )
+
+    before, rows = (catalog / "build.json").read_bytes(), counts(catalog)
+    # atomic descriptions compile after the metadata tables (registry order, one process)
+    (release / "annotations" / "atomic_descriptions_train.json").write_text("{", encoding="utf-8")
+    with pytest.raises(InputError, match="atomic_descriptions_train.json"):
+        build_catalog(release, catalog, force=True)
+    assert "takes" in handed  # stored, or being stored, when the build failed
+    assert _early_threads() == []
+    assert (catalog / "build.json").read_bytes() == before and counts(catalog) == rows
+    assert [p.name for p in catalog.parent.iterdir() if p.name.startswith("catalog.")] == []
+
+
+def test_a_table_that_cannot_be_stored_fails_the_build_naming_it(release, catalog, monkeypatch):
+    import duckdb
+
+    from egoexo_sql.builder import build_catalog
+    from egoexo_sql.schema import TableSchema
+
+    real = TableSchema.stored_table_sql
+
+    def broken(self, catalog_dir=None):
+        sql = real(self, catalog_dir)
+        return sql.replace("read_parquet(", "read_parquet_nowhere(") if self.table == "participants" else sql
+
+    monkeypatch.setattr(TableSchema, "stored_table_sql", broken)
+    before = (catalog / "build.json").read_bytes()
+    with pytest.raises(duckdb.Error) as e:
+        build_catalog(release, catalog, force=True)
+    assert "while creating view 'participants'" in "\n".join(getattr(e.value, "__notes__", []))
+    assert _early_threads() == []
+    assert (catalog / "build.json").read_bytes() == before
+    assert [p.name for p in catalog.parent.iterdir() if p.name.startswith("catalog.")] == []
+
+
 # --------------------------------------------------------------------------- --lenient
 def test_lenient_sets_bad_records_aside_and_builds_the_rest(release, catalog, capsys):
     takes = load(release, "takes.json")

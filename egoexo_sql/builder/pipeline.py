@@ -47,7 +47,7 @@ from .report import BuildReport, Outcome, read_previous, table_record, write_bui
 from .scan import Input, hash_inputs, scan
 from .swap import dir_lock, make_staging, repair_leftovers, staging_folder, swap_in_keeping_readers
 from .units import StreamJob
-from .views import create_views, point_views_at, view_file_hash
+from .views import EarlyTables, create_views, point_views_at, view_file_hash
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import TableSchema
@@ -237,17 +237,30 @@ class _Build:
             if planner.is_current(plan, report.hashed_bytes, self.views_dir):
                 self._report_current()
                 return False
-        self._compile(plan, inputs_by_source)
-        unread = [i for i in all_inputs.values() if i.rel in self.hashed_by_workers and not i.sha256]
-        if unread:  # left to the compile step, which did not read them whole
-            with self._step("hash"):
-                hash_inputs(unread, {}, self.progress)
-        with self._step("reuse"):
-            self._reuse(plan)
+        # the tables are stored in catalog.duckdb as their sources end, while the
+        # workers compile the rest
+        early = EarlyTables(self.staging, self.schemas, self.views_dir)
+        try:
+            self._compile(plan, inputs_by_source, early)
+            unread = [i for i in all_inputs.values() if i.rel in self.hashed_by_workers and not i.sha256]
+            if unread:  # left to the compile step, which did not read them whole
+                with self._step("hash"):
+                    hash_inputs(unread, {}, self.progress)
+            with self._step("reuse"):
+                self._reuse(plan)
+        except BaseException:
+            early.abort()
+            raise
         release_unused_memory()  # what the compile step's results held, before DuckDB's turn
         with self._step("views"):
             self.outcome.view_hashes = create_views(
-                self.staging, self.schemas, self.views_dir, planner.tool_version, report, self.progress
+                self.staging,
+                self.schemas,
+                self.views_dir,
+                planner.tool_version,
+                report,
+                self.progress,
+                early=early,
             )
         write_build_json(
             self.staging / "build.json",
@@ -286,7 +299,7 @@ class _Build:
         report.notes.append("the catalog is current: nothing was written")
 
     # -- compile ---------------------------------------------------------------
-    def _compile(self, plan: Plan, inputs_by_source: dict[str, list[Input]]) -> None:
+    def _compile(self, plan: Plan, inputs_by_source: dict[str, list[Input]], early: EarlyTables) -> None:
         report, outcome = self.report, self.outcome
         to_compile = [s for s in self.sources if plan[s.name][0] == "compile"]
         whole = [s for s in to_compile if not is_streaming(s)]
@@ -307,6 +320,7 @@ class _Build:
                     "compiled", s.name, rows, nfiles, nbytes, self.planner.schema_hashes[t]
                 )
                 report.tables[t] = rows
+            early.add(c.tables)
             if c.stream is not None:
                 self._streamed(s, c.stream, inputs_by_source[s.name])
             else:

@@ -17,10 +17,11 @@ Every view is counted, which also proves it runs before anything is swapped in.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,26 +40,24 @@ def create_views(
     tool_version: str,
     report: BuildReport,
     progress: Callable[[str, float, float, str], None],
+    early: EarlyTables | None = None,
 ) -> dict[str, str]:
     """Write ``catalog.duckdb`` and ``views.sql`` into ``staging``; put every table's and
     view's row count into ``report`` (and a note for a view whose columns differ from its
-    schema). Returns the sha256 of each view's SQL."""
+    schema). Returns the sha256 of each view's SQL. ``early``: the tables already stored
+    while the compile step ran (:class:`EarlyTables`), which this ends."""
     import duckdb
 
-    statements = view_statements(schemas, views_dir)
+    stored: set[str] = set()
+    if early is not None:
+        statements, stored = early.finish()
+    else:
+        statements = view_statements(schemas, views_dir)
     view_hashes = {name: hashlib.sha256(sql.encode()).hexdigest() for name, sql in statements}
     final: list[str] = []  # what views.sql says: materialized views read their Parquet
-    con = duckdb.connect(str(staging / "catalog.duckdb"))
+    con = _connect(staging)
     cwd = os.getcwd()
     try:
-        try:  # storing a large table takes seconds: DuckDB would draw its progress bar on stdout
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
-            pass
-        # the build's memory stays flat whatever the release's size: DuckDB spills to the
-        # staging folder beyond this (its default is 80% of the machine's memory)
-        con.execute(f"SET memory_limit = {sql_quote(build_memory_limit())}")
-        con.execute(f"SET temp_directory = {sql_quote(str(staging / '.duckdb_tmp'))}")
         # The tables' Parquet is read by paths relative to the staging folder, made the
         # working directory for this step: no file_search_path (a comma in the folder's
         # path would split it), and no part of the folder's own path in a glob (a "*" or
@@ -74,6 +73,8 @@ def create_views(
                 # folder, in any DuckDB client); views.sql keeps views over data/
                 if sch.parquet_only:  # large: a view over the Parquet, not a copy of it
                     con.execute(sch.absolute_view_sql(staging))
+                elif name in stored:  # stored while the compile step ran
+                    pass
                 else:
                     con.execute(sch.stored_table_sql() if sch.kind == "table" else sql)
                 if sch.kind == "view" and sch.materialize:
@@ -108,6 +109,97 @@ def create_views(
     )
     (staging / "views.sql").write_text(header + "\n".join(final), encoding="utf-8")
     return view_hashes
+
+
+def _connect(staging: Path) -> Any:
+    """A connection to ``staging/catalog.duckdb`` with the build's settings."""
+    import duckdb
+
+    con = duckdb.connect(str(staging / "catalog.duckdb"))
+    try:  # storing a large table takes seconds: DuckDB would draw its progress bar on stdout
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside Jupyter DuckDB refuses the change unless ipywidgets is installed
+        pass
+    # the build's memory stays flat whatever the release's size: DuckDB spills to the
+    # staging folder beyond this (its default is 80% of the machine's memory)
+    con.execute(f"SET memory_limit = {sql_quote(build_memory_limit())}")
+    con.execute(f"SET temp_directory = {sql_quote(str(staging / '.duckdb_tmp'))}")
+    return con
+
+
+class EarlyTables:
+    """Stores tables into ``staging/catalog.duckdb`` on a thread of the building process
+    while the compile step runs (that process only waits for its workers then): each
+    table as soon as its source is written (:meth:`add`), read from the staging folder's
+    absolute path. The thread also parses the view files (:func:`view_statements`).
+    :func:`create_views` then does the rest (:meth:`finish`); a build that fails before
+    calls :meth:`abort`. Tables that are ``parquet_only`` are not stored (a view)."""
+
+    def __init__(self, staging: Path, schemas: Mapping[str, TableSchema], views_dir: Path):
+        import queue
+        import threading
+
+        self.staging, self.schemas, self.views_dir = staging, schemas, views_dir
+        self._todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._stored: set[str] = set()
+        self._statements: list[tuple[str, str]] = []
+        self._error: BaseException | None = None
+        self._stop = False
+        self._con: Any = None
+        self._thread = threading.Thread(target=self._run, name="egoexo-sql early tables", daemon=True)
+        self._thread.start()
+
+    def add(self, tables: Iterable[str]) -> None:
+        """Store these tables (their Parquet is complete in the staging folder)."""
+        for t in tables:
+            sch = self.schemas.get(t)
+            if sch is not None and sch.kind == "table" and not sch.parquet_only:
+                self._todo.put(t)
+
+    def finish(self) -> tuple[list[tuple[str, str]], set[str]]:
+        """Wait for the thread: (the view statements, the tables stored); raises what it
+        raised."""
+        self._todo.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._statements, set(self._stored)
+
+    def abort(self) -> None:
+        """Stop storing (the build failed): the thread ends and closes the database."""
+        self._stop = True
+        con = self._con
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.interrupt()
+        self._todo.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        import duckdb
+
+        con = None
+        try:
+            con = self._con = _connect(self.staging)
+            con.execute("SET threads = 1")  # the workers have the cores
+            self._statements = view_statements(self.schemas, self.views_dir)
+            while (t := self._todo.get()) is not None:
+                if self._stop:
+                    continue
+                try:
+                    con.execute(self.schemas[t].stored_table_sql(self.staging))
+                except duckdb.Error as e:
+                    e.add_note(f"while creating view {t!r}")
+                    raise
+                self._stored.add(t)
+        except BaseException as e:  # raised again by finish()
+            self._error = e
+            while self._todo.get() is not None:  # until finish() or abort()
+                pass
+        finally:
+            self._con = None
+            if con is not None:
+                con.close()
 
 
 def views_elsewhere(catalog: Path, schemas: Mapping[str, TableSchema]) -> list[str]:
