@@ -255,14 +255,23 @@ def test_release_paths_are_relative_in_errors(tmp_path):
     assert e.value.file == "annotations/nothing.json"
 
 
-def test_duplicate_manifest_path(release):
+@pytest.mark.parametrize("how", ["again", "with a doubled slash", "in a second entry of the uid"])
+def test_duplicate_manifest_path(release, how):
     rel = "manifests/takes/manifest.json"
     entries = _load(release, rel)
-    entries[3]["paths"].append(dict(entries[3]["paths"][0]))
+    first = dict(entries[3]["paths"][0])
+    if how == "in a second entry of the uid":
+        entries.append({"uid": entries[3]["uid"], "paths": [first]})
+        where = f"$[{len(entries) - 1}].paths[0].relative_path"
+    else:
+        if how == "with a doubled slash":
+            first["relative_path"] = first["relative_path"].replace("/", "//", 1)
+        entries[3]["paths"].append(first)
+        where = f"$[3].paths[{len(entries[3]['paths']) - 1}].relative_path"
     _save(release, rel, entries)
     e = _error(release, ["manifests"])
     assert e.file == rel
-    assert e.json_path == f"$[3].paths[{len(entries[3]['paths']) - 1}].relative_path"
+    assert e.json_path == where
     assert "$[3].paths[0].relative_path" in e.got
 
 

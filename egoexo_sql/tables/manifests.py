@@ -101,22 +101,14 @@ def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table
                 "checksum": column(paths, "checksum"),
             },
         )
-        if _may_repeat_a_path(entries, doubled):
-            _raise_duplicate_path(rel, entries)  # the exact check: raises if a path repeats
+        # each path once per uid (several entries may share a uid): one set of pairs
+        uid_per_path = [e.uid for e in entries for _ in e.paths]
+        if len(set(zip(uid_per_path, relative_paths))) != len(relative_paths):
+            _raise_duplicate_path(rel, entries)  # names the path and where it was first
         parts.append(t)
     if not parts:
         return {"manifest_files": schema_of("manifest_files").empty_table()}
     return {"manifest_files": pa.concat_tables(parts)}
-
-
-def _may_repeat_a_path(entries: list[Entry], doubled: list[int]) -> bool:
-    """False when no uid lists a path twice, found entry by entry (a hash per path, no
-    table group-by); True when it does, or when only the exact check can tell (a path
-    with ``//``, or a uid with several entries)."""
-    uids = [e.uid for e in entries]
-    if doubled or len(set(uids)) != len(uids):
-        return True
-    return any(len({p.relative_path for p in e.paths}) != len(e.paths) for e in entries)
 
 
 def _single_slashes(path: str) -> str:
