@@ -275,6 +275,20 @@ def test_duplicate_manifest_path(release, how):
     assert "$[3].paths[0].relative_path" in e.got
 
 
+def test_one_path_under_two_uids_is_two_rows(release):
+    """A path repeats only within a uid: the same file listed by two uids is fine."""
+    rel = "manifests/takes/manifest.json"
+    entries = _load(release, rel)
+    shared = dict(entries[3]["paths"][0])
+    entries[4]["paths"].append(shared)
+    _save(release, rel, entries)
+    t = compile_release(release, groups=["manifests"])["manifest_files"]
+    rows = [
+        r for r in t.to_pylist() if r["relative_path"] == shared["relative_path"] and r["part"] == "takes"
+    ]
+    assert sorted(r["uid"] for r in rows) == sorted([entries[3]["uid"], entries[4]["uid"]])
+
+
 def test_gc_paused_restores_the_collector_state_across_threads():
     import gc
     import threading

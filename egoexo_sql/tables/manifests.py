@@ -101,10 +101,13 @@ def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table
                 "checksum": column(paths, "checksum"),
             },
         )
-        # each path once per uid (several entries may share a uid): one set of pairs
-        uid_per_path = [e.uid for e in entries for _ in e.paths]
-        if len(set(zip(uid_per_path, relative_paths))) != len(relative_paths):
-            _raise_duplicate_path(rel, entries)  # names the path and where it was first
+        # each path once per uid (several entries may share a uid); a manifest names
+        # each path once in all, which one set of the paths shows (tuples of (uid,
+        # path) would cost ten times as much)
+        if len(set(relative_paths)) != len(relative_paths):
+            uid_per_path = [e.uid for e in entries for _ in e.paths]
+            if len(set(zip(uid_per_path, relative_paths))) != len(relative_paths):
+                _raise_duplicate_path(rel, entries)  # names the path and where it was first
         parts.append(t)
     if not parts:
         return {"manifest_files": schema_of("manifest_files").empty_table()}
