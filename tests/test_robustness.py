@@ -227,6 +227,27 @@ def test_a_table_that_cannot_be_stored_fails_the_build_naming_it(release, catalo
     assert [p.name for p in catalog.parent.iterdir() if p.name.startswith("catalog.")] == []
 
 
+def test_a_derived_view_failing_when_counted_fails_the_build_naming_it(release, catalog, tmp_path):
+    """Derived views are counted two at a time once all exist: one whose query fails at
+    run time (not when it is created) still stops the build, naming it."""
+    import duckdb
+
+    from egoexo_sql.builder import build_catalog
+    from egoexo_sql.resources import queries_dir
+
+    views = tmp_path / "views"
+    shutil.copytree(queries_dir() / "views", views)
+    (views / "orphans.sql").write_text(
+        "SELECT * FROM take_references WHERE CAST(take_uid || 'x' AS INTEGER) = 1\n", encoding="utf-8"
+    )
+    before = (catalog / "build.json").read_bytes()
+    with pytest.raises(duckdb.Error) as e:
+        build_catalog(release, catalog, force=True, views_dir=views)
+    assert "while creating view 'orphans'" in "\n".join(getattr(e.value, "__notes__", []))
+    assert (catalog / "build.json").read_bytes() == before
+    assert [p.name for p in catalog.parent.iterdir() if p.name.startswith("catalog.")] == []
+
+
 # --------------------------------------------------------------------------- --lenient
 def test_lenient_sets_bad_records_aside_and_builds_the_rest(release, catalog, capsys):
     takes = load(release, "takes.json")
