@@ -365,3 +365,32 @@ def test_a_form_no_source_shows_still_refuses_the_build(
 def _first_point(doc):
     records = doc["annotations"] if isinstance(doc, dict) else doc
     return records[0]["good_executions"][0]
+
+
+def test_list_literals_parse_as_python_parses_them():
+    """text_list's quick parser of Python list literals (plain quoted strings) agrees
+    with ast.literal_eval wherever it answers, and leaves everything else to it."""
+    import ast
+    import random
+
+    from egoexo_sql.variants import _plain_list_literal
+
+    random.seed(2)
+    alphabet = "ab '\",[]\\\n\t\x0c\v\u00a0\u2028x#u"
+    cases = ["[]", "['a', \"it's\"]", "['a',]", "['a' 'b']", "['a',\u00a0'b']", "[u'a']", "['a\\nb']"]
+    cases += ["".join(random.choice(alphabet) for _ in range(random.randint(0, 14))) for _ in range(20000)]
+    words = "ab ,[]x'"  # repr quotes these plainly (a backslash, or both quotes: escapes)
+    cases += [repr(["".join(random.choice(words) for _ in range(4)) for _ in range(3)]) for _ in range(2000)]
+    answered = 0
+    for c in cases:
+        got = _plain_list_literal(c)
+        if got is None:
+            continue
+        answered += 1
+        assert got == ast.literal_eval(c), c
+    assert answered > 1000  # the quick path is taken for plain lists
+    path = lambda: "$.x"  # noqa: E731
+    for c in ("['a',\u00a0'b']", "['a'\n'b' x]"):  # not Python: still refused
+        with pytest.raises(InputError):
+            variants.text_list(c, "f.json", path, "x")
+    variants.take_counts()
