@@ -1,11 +1,13 @@
 """Build cost and selection speed at --scale 1 (without ego pose).
 
-    python bench/bench_build.py [--scale 1] [--work /tmp/egoexo-bench] [--repeat 5]
+    python bench/bench_build.py [--scale 1] [--work /tmp/egoexo-bench] [--repeat 5] [--pairs 5]
 
 Prints two tables:
 (a) the build (fresh, --force) against merely parsing the same JSON files with orjson in
-    one process, and against a naive json.load + pandas flattening script; plus a no-op
-    incremental rebuild. Wall time and peak RSS of each child process.
+    one process (builds and parses alternate, ``--pairs`` of each, and the ratio printed
+    under the table is the median of the pairs' ratios), and against a naive json.load +
+    pandas flattening script; plus a no-op incremental rebuild. Wall time; peak RSS of
+    the build's whole process tree, and of the other jobs' one process.
 (b) the selection "Cooking takes in train with keystep annotations and a Late Expert
     rating": in process through the Python API vs a plain Python script over the raw JSON
     and vs DuckDB read_json over the raw files; and as whole processes, `egoexo-sql query`
@@ -17,13 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import HERE, PYTHON, median_process, median_time, print_table, run_measured  # noqa: E402
+from common import (  # noqa: E402
+    HERE,
+    PYTHON,
+    median_process,
+    median_time,
+    print_table,
+    run_measured,
+    tree_measured,
+)
 
 SELECTION_SQL = (
     "SELECT take_uid, take_name FROM take_summary "
@@ -85,6 +96,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", default="/tmp/egoexo-bench")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=5, help="builds and parses, alternating (default 5)")
     args = ap.parse_args()
 
     from egoexo_sql.demo import GROUPS, generate
@@ -105,18 +117,29 @@ def main() -> None:
         shutil.rmtree(catalog, ignore_errors=True)
         return run_measured([exe, "build", str(release), "--catalog", str(catalog), "--force"])
 
-    build_s, build_rss = median_of_3(fresh_build)
-    # a no-op rebuild takes about a second and a half: one run is mostly noise
-    noop_s, noop_rss = median_of_3(
-        lambda: run_measured([exe, "build", str(release), "--catalog", str(catalog)])
-    )
+    fresh_build()  # untimed: warms the page cache and lists the inputs for the parse
     info = json.loads((catalog / "build.json").read_text())
     inputs = [i["path"] for i in info["inputs"]]
     input_mb = sum(i["bytes"] for i in info["inputs"]) / 1e6
     inputs_file = work / "inputs.json"
     inputs_file.write_text(json.dumps(inputs))
-    parse_s, parse_rss = median_of_3(
-        lambda: run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)])
+
+    def parse() -> tuple[float, float, str]:
+        return run_measured([PYTHON, "-c", ORJSON_PARSE, str(release), str(inputs_file)])
+
+    # builds and parses alternate, so that both see the machine in the same state; the
+    # ratio is the median of the pairs' ratios
+    pairs = [(fresh_build(), parse()) for _ in range(args.pairs)]
+    build_s = statistics.median(b[0] for b, _ in pairs)
+    parse_s = statistics.median(p[0] for _, p in pairs)
+    ratio = statistics.median(b[0] / p[0] for b, p in pairs)
+    parse_rss = max(p[1] for _, p in pairs)
+    # peak RSS of the build's whole process tree (forkserver and workers too), sampled
+    shutil.rmtree(catalog, ignore_errors=True)
+    build_rss = tree_measured([exe, "build", str(release), "--catalog", str(catalog), "--force"])[1] / 2**20
+    # a no-op rebuild takes about a second and a half: one run is mostly noise
+    noop_s, noop_rss = median_of_3(
+        lambda: run_measured([exe, "build", str(release), "--catalog", str(catalog)])
     )
     naive_s, naive_rss, _ = run_measured(
         [PYTHON, str(HERE / "naive_flatten.py"), str(release), str(work / "naive")]
@@ -153,9 +176,14 @@ def main() -> None:
     ]
     print_table(
         f"(a) build at scale {args.scale:g} without ego pose: {len(inputs):,} input files, {input_mb:,.0f} MB "
-        f"(wall: median of 3 runs; ratio = time / build time)",
+        f"(wall: median of {args.pairs} builds alternating with {args.pairs} parses, of 3 for the others; "
+        "peak RSS: the build's process tree, the others' one process; x build = time / build time)",
         ("job", "seconds", "peak RSS MB", "x build", "MB/s"),
         rows,
+    )
+    print(
+        f"build / orjson parse: {ratio:.2f}x (median of the {args.pairs} pairs' ratios; "
+        f"{', '.join(f'{b[0]:.2f}/{p[0]:.2f}' for b, p in pairs)})"
     )
 
     # (b) the selection ------------------------------------------------------------------
