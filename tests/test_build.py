@@ -1106,3 +1106,38 @@ def test_cli_only_takes_several_groups_after_one_flag(release_copy, tmp_path):
     assert doc["sources"]["keystep"]["status"] == "compiled"
     assert doc["sources"]["atomic_descriptions"]["status"] == "not_built"
     assert r.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_scan_finds_what_glob_finds(tmp_path):
+    """The scan walks a wildcard folder that several patterns share once; it finds what
+    glob.glob finds for each pattern: hidden folders and files skipped, a file where a
+    folder is expected, folder links followed, a dangling link at a literal name kept
+    (the build then names it as a broken link)."""
+    import glob
+    import os
+
+    from egoexo_sql.builder.scan import _Scanner
+
+    root = tmp_path / "r"
+    for take in ("a", "b", ".hidden", "c"):
+        (root / "takes" / take / "trajectory").mkdir(parents=True)
+        (root / "takes" / take / "trajectory" / "summary.json").write_text("{}")
+        (root / "takes" / take / "trajectory" / ".x.csv").write_text("")
+        (root / "takes" / take / "trajectory" / "gopro_calibs.csv").write_text("")
+    (root / "takes" / "d").mkdir()
+    (root / "takes" / "d" / "trajectory").write_text("a file, not a folder")
+    (root / "takes" / "e").symlink_to(root / "takes" / "a")
+    (root / "takes" / "f" / "trajectory").mkdir(parents=True)
+    (root / "takes" / "f" / "trajectory" / "summary.json").symlink_to(root / "nowhere.json")
+    patterns = [
+        "takes/*/trajectory/summary.json",
+        "takes/*/trajectory/gopro_calibs.csv",
+        "takes/*/trajectory/*.csv",
+        "takes/*/eye_gaze/summary.json",
+        "takes/*/*/summary.json",
+    ]
+    scanner = _Scanner(root)
+    for p in patterns:
+        want = sorted(r.replace(os.sep, "/") for r in glob.glob(p, root_dir=root, recursive=True))
+        assert sorted(scanner._glob(p)) == want, p
+    assert "takes/f/trajectory/summary.json" in scanner._glob("takes/*/trajectory/summary.json")

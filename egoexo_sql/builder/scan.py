@@ -88,7 +88,27 @@ class _Scanner:
         self.root = root
         self.root_str = str(root)
         self.globbed: dict[str, list[str]] = {}
+        self.folders: dict[str, list[str]] = {}  # wildcard folder pattern -> folders
         self.stats: dict[str, os.stat_result] = {}
+
+    def _glob(self, pattern: str) -> list[str]:
+        """``glob.glob(pattern)`` under the root; a wildcard folder part that several
+        patterns share (``takes/*/trajectory/`` for three sensor files) is walked once:
+        glob would look into each of the 5,000 take folders once per pattern."""
+        folder, _, name = pattern.rpartition("/")
+        if not glob.has_magic(folder) or "**" in pattern:
+            return glob.glob(pattern, root_dir=self.root, recursive=True)
+        if folder not in self.folders:
+            self.folders[folder] = [
+                d.rstrip("/" + os.sep) for d in glob.glob(folder + "/", root_dir=self.root)
+            ]
+        found = []
+        for d in self.folders[folder]:
+            if glob.has_magic(name):
+                found += [f"{d}/{f}" for f in glob.glob(name, root_dir=os.path.join(self.root_str, d))]
+            elif os.path.lexists(os.path.join(self.root_str, d, name)):
+                found.append(f"{d}/{name}")
+        return found
 
     def inputs_of(self, source: Source) -> list[Input]:
         found: dict[str, Input] = {}
@@ -112,9 +132,7 @@ class _Scanner:
             # glob.glob scans with os.scandir: several times faster than Path.glob on
             # the ~12,000 commentary files; like a shell, it skips hidden files
             if pattern not in self.globbed:
-                self.globbed[pattern] = [
-                    rel.replace(os.sep, "/") for rel in glob.glob(pattern, root_dir=self.root, recursive=True)
-                ]
+                self.globbed[pattern] = [rel.replace(os.sep, "/") for rel in self._glob(pattern)]
             for rel in self.globbed[pattern]:
                 if not add(rel) and file_pattern:
                     raise InputError(rel, None, "a file", "a folder")
