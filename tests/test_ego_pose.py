@@ -376,6 +376,15 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(
     hashed_up_front: list[str] = []
     real = b._hash_file
     monkeypatch.setattr(b, "_hash_file", lambda i: hashed_up_front.append(i.rel) or real(i))
+    from egoexo_sql.builder import pipeline
+
+    meanwhile: list[str] = []  # hashed on a thread while the workers compile
+    real_hashing = pipeline._Hashing.__init__
+    monkeypatch.setattr(
+        pipeline._Hashing,
+        "__init__",
+        lambda self, inputs: meanwhile.extend(i.rel for i in inputs) or real_hashing(self, inputs),
+    )
     cat = tmp_path / "cat"
     rep = build_catalog(release, cat)
     streamed = [
@@ -383,13 +392,17 @@ def test_streamed_inputs_are_hashed_by_the_workers_that_parse_them(
     ]
     assert hashed_up_front and not streamed, streamed[:3]
     # a file one whole source reads is hashed from the bytes it parses too; one that
-    # several read (takes.json) is hashed once, up front
+    # several read (takes.json) is hashed once, by the building process while the
+    # workers compile (no plan decision needs it in a build from scratch)
     assert "takes.json" in hashed_up_front and "participants.json" not in hashed_up_front
+    assert "takes.json" in meanwhile and "participants.json" not in meanwhile
     assert _recorded_sha_is_the_files(release, cat) == rep.n_inputs
     assert rep.hashed_bytes == rep.input_bytes
     hashed_up_front.clear()
+    meanwhile.clear()
     rep = build_catalog(release, cat)
     assert rep.recompiled == [] and hashed_up_front == []  # the recorded hashes are trusted
+    assert meanwhile == []  # an incremental build needs every hash to plan
     hashed_up_front.clear()
     build_catalog(release, cat, force=True)
     assert not [r for r in hashed_up_front if r.startswith("annotations/ego_pose/")]

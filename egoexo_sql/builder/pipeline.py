@@ -133,6 +133,31 @@ def build_catalog(
     return report
 
 
+class _Hashing:
+    """:func:`~egoexo_sql.builder.scan.hash_inputs` of ``inputs`` on a thread (see
+    :meth:`~egoexo_sql.builder.plan.Planner.hashed_meanwhile`); :meth:`finish` waits."""
+
+    def __init__(self, inputs: list[Input]):
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._run, args=(inputs,), name="egoexo-sql hashing", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, inputs: list[Input]) -> None:
+        try:
+            hash_inputs(inputs, {}, _no_progress)
+        except BaseException as e:  # raised again by finish()
+            self.error = e
+
+    def finish(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _no_progress(step: str, completed: float, total: float, detail: str = "") -> None:
     pass
 
@@ -224,13 +249,18 @@ class _Build:
         report.n_inputs = len(all_inputs)
         report.input_bytes = sum(i.bytes for i in all_inputs.values())
         self.hashed_by_workers = planner.hashed_while_compiling(inputs_by_source)
+        later = planner.hashed_meanwhile(inputs_by_source) - self.hashed_by_workers
         with self._step("hash"):
             report.hashed_bytes = hash_inputs(
-                [i for i in all_inputs.values() if i.rel not in self.hashed_by_workers],
+                [
+                    i
+                    for i in all_inputs.values()
+                    if i.rel not in self.hashed_by_workers and i.rel not in later
+                ],
                 {} if self.force else planner.prev_inputs,
                 self.progress,
             )
-            report.hashed_bytes += sum(all_inputs[r].bytes for r in self.hashed_by_workers)
+            report.hashed_bytes += sum(all_inputs[r].bytes for r in (*self.hashed_by_workers, *later))
         with self._step("plan"):
             planner.hash_schemas()
             plan = planner.plan(inputs_by_source)
@@ -240,8 +270,15 @@ class _Build:
         # the tables are stored in catalog.duckdb as their sources end, while the
         # workers compile the rest
         early = EarlyTables(self.staging, self.schemas, self.views_dir)
+        hashing = _Hashing([all_inputs[r] for r in sorted(later)])
         try:
-            self._compile(plan, inputs_by_source, early)
+            try:
+                self._compile(plan, inputs_by_source, early)
+            except BaseException:
+                hashing.thread.join()  # the compile step's error is the one to report
+                raise
+            with self._step("hash"):
+                hashing.finish()  # raises what the hashing raised
             unread = [i for i in all_inputs.values() if i.rel in self.hashed_by_workers and not i.sha256]
             if unread:  # left to the compile step, which did not read them whole
                 with self._step("hash"):

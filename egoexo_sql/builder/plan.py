@@ -142,6 +142,19 @@ class Planner:
             and (len(srcs) == 1 or all(is_streaming(s) for s in srcs))
         }
 
+    def hashed_meanwhile(self, inputs_by_source: Mapping[str, list[Input]]) -> set[str]:
+        """Inputs whose sha256 no decision of this build's plan needs, because every
+        source that reads them compiles from scratch: the building process hashes them
+        on a thread while the workers compile (those of :meth:`hashed_while_compiling`
+        are hashed by the workers themselves)."""
+        readers: dict[str, list[Source]] = {}
+        for s in self.sources:
+            for i in inputs_by_source.get(s.name, ()):
+                readers.setdefault(i.rel, []).append(s)
+        if self.lenient:
+            return set()
+        return {rel for rel, srcs in readers.items() if all(self.scratch_reason(s) for s in srcs)}
+
     def prev_table_rows(self, table: str) -> int | None:
         """Rows of the previous catalog's Parquet for ``table`` when it is intact, else None."""
         rec = self.prev.get("tables", {}).get(table)
