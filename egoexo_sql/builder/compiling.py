@@ -250,19 +250,25 @@ def compile_sources(
         progress(completed, task.tag)
         done(out)
 
+    def finish_empty_streams() -> None:
+        """The streaming sources with nothing to compile (their tables are written
+        empty: the first use of pyarrow in this process, once the workers have work)."""
+        nonlocal completed
+        for name, (_, _, left) in streams.items():
+            if left == 0:
+                completed += 1
+                finish_stream(name)
+
     progress(0, next((s.name for s in sources), ""))
-    for name, (_, _, left) in streams.items():  # nothing to compile: done already
-        if left == 0:
-            completed += 1
-            finish_stream(name)
     pool_size = max(unit_workers, workers)
     in_pool = [t for t in tasks if t.in_pool]
     here = [t for t in tasks if not t.in_pool]
     if pool_size > 1 and in_pool:
         needed = {a for t in tasks for a in t.after}
         in_pool.sort(key=lambda t: (t.source not in needed, -t.size))
-        _run_parallel(in_pool, here, pool_size, lambda t: t.after <= finished, take)
+        _run_parallel(in_pool, here, pool_size, lambda t: t.after <= finished, take, finish_empty_streams)
     else:
+        finish_empty_streams()
         _run_here(here, lambda t: t.after <= finished, take)
 
 
@@ -281,10 +287,12 @@ def _run_parallel(
     workers: int,
     ready: Callable[[_Task], bool],
     take: Callable[[_Task, Any], None],
+    started: Callable[[], None] = lambda: None,
 ) -> None:
     """Run ``pool_tasks`` in ``workers`` processes (in that order, a task once those it
     waits for are finished; one that waited goes next) and ``here`` in this process
-    meanwhile; ``take`` each result in this process as it arrives."""
+    meanwhile; ``take`` each result in this process as it arrives. ``started`` runs in
+    this process once the first tasks are submitted."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     from ..processes import process_pool
@@ -307,6 +315,8 @@ def _run_parallel(
             for f in futures:
                 take(pool.futures[f], f.result())
 
+        submit(workers)
+        started()
         while queue or local or running:
             submit(workers)
             t = next((x for x in local if ready(x)), None)

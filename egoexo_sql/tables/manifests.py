@@ -14,7 +14,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import pyarrow as pa
 
 from .. import variants
 from ..errors import InputError
@@ -67,6 +66,8 @@ def part_of(rel: str) -> str | None:
 
 
 def compile_manifests(release: Release, files: list[Path]) -> dict[str, pa.Table]:
+    import pyarrow as pa
+
     parts: list[pa.Table] = []
     list_type = pa.list_(pa.string())
     for rel in sorted(release.rel(f) for f in files):
@@ -122,6 +123,7 @@ def _single_slashes(path: str) -> str:
 
 def camera_of(relative_paths: pa.Array[Any]) -> pa.Array[Any]:
     """The camera of each path by :data:`CAMERA_PATTERNS` (NULL: no camera), computed in Arrow."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     out = pa.nulls(len(relative_paths), pa.string())
