@@ -1141,3 +1141,27 @@ def test_scan_finds_what_glob_finds(tmp_path):
         want = sorted(r.replace(os.sep, "/") for r in glob.glob(p, root_dir=root, recursive=True))
         assert sorted(scanner._glob(p)) == want, p
     assert "takes/f/trajectory/summary.json" in scanner._glob("takes/*/trajectory/summary.json")
+
+
+def test_view_files_read_the_tables_sqlglot_finds(tmp_path):
+    """The views step orders the view files by the tables they read, found in DuckDB's
+    parse tree (sqlglot, slow to import, only for a file DuckDB's serializer refuses):
+    the same tables sqlglot finds, CTEs not counted, a plain query or a CREATE VIEW."""
+    from egoexo_sql.builder.views import _view_refs_sqlglot, _view_sql, view_statements
+    from egoexo_sql.resources import queries_dir
+    from egoexo_sql.schema import load_schemas
+
+    files = {f.stem: f.read_text(encoding="utf-8") for f in (queries_dir() / "views").glob("*.sql")}
+    files["plain"] = "-- a query\nWITH takes AS (SELECT 1 AS k) SELECT * FROM takes JOIN b USING (k);"
+    for name, text in files.items():
+        sql, refs = _view_sql(name, text)
+        assert refs - {name} == _view_refs_sqlglot(name, text.strip().rstrip(";")) - {name}, name
+        assert sql.lstrip().upper().startswith(("CREATE", "--"))
+    assert _view_sql("plain", files["plain"])[1] == {"b"}
+    order = [n for n, _ in view_statements(load_schemas(), queries_dir() / "views")]
+    derived = set(files) - {"plain"}
+    for name in derived:
+        reads = _view_sql(name, files[name])[1] & derived - {name}
+        assert all(order.index(r) < order.index(name) for r in reads), name
+    with pytest.raises(ValueError, match=r"queries/views/bad\.sql"):
+        _view_sql("bad", "SELEC 1")

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -331,13 +333,19 @@ def view_statements(schemas: Mapping[str, TableSchema], views_dir: Path) -> list
     derived = [t for t, s in schemas.items() if s.kind == "view"]
     sqls: dict[str, str] = {}
     deps: dict[str, set[str]] = {}
-    for v in derived:
-        f = views_dir / f"{v}.sql"
-        if not f.is_file():
-            raise FileNotFoundError(f'schemas/{v}.toml has kind = "view" but {f} does not exist')
-        sql, refs = _view_sql(v, f.read_text(encoding="utf-8"))
-        sqls[v] = sql
-        deps[v] = {r for r in refs if r in sqls or r in derived} - {v}
+    import duckdb
+
+    parser = duckdb.connect()  # its parser only: nothing is created or read
+    try:
+        for v in derived:
+            f = views_dir / f"{v}.sql"
+            if not f.is_file():
+                raise FileNotFoundError(f'schemas/{v}.toml has kind = "view" but {f} does not exist')
+            sql, refs = _view_sql(v, f.read_text(encoding="utf-8"), parser)
+            sqls[v] = sql
+            deps[v] = {r for r in refs if r in sqls or r in derived} - {v}
+    finally:
+        parser.close()
     done: set[str] = set()
     pending = list(derived)
     while pending:
@@ -362,22 +370,73 @@ def sql_str(s: str) -> str:
     return s.replace("'", "''")
 
 
-def _view_sql(name: str, text: str) -> tuple[str, set[str]]:
-    """A view file (a query, or a CREATE VIEW) as CREATE OR REPLACE VIEW, and the tables it reads."""
-    import sqlglot
-    from sqlglot import expressions as exp
+#: ``CREATE [OR REPLACE] [TEMP] VIEW name AS <query>`` after any leading comments
+_CREATE_VIEW = re.compile(
+    r"(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))*\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?(?:\"[^\"]+\"|[\w.]+)\s+AS\s+(?P<query>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _view_sql(name: str, text: str, parser: Any = None) -> tuple[str, set[str]]:
+    """A view file (a query, or a CREATE VIEW) as CREATE OR REPLACE VIEW, and the tables it
+    reads: from DuckDB's parse tree (``json_serialize_sql``: its table references less
+    its CTEs), with ``parser`` a DuckDB connection; sqlglot (0.3 s to import and parse
+    the view files) only for a file DuckDB's serializer does not take."""
+    import duckdb
 
     body = text.strip()
     while body.endswith(";"):
         body = body[:-1].rstrip()
+    con = parser if parser is not None else duckdb.connect()
+    try:
+        try:
+            statements = con.extract_statements(body)
+        except duckdb.Error as e:
+            raise ValueError(f"queries/views/{name}.sql: {e}") from None
+        if len(statements) != 1:
+            raise ValueError(f"queries/views/{name}.sql: one statement expected, got {len(statements)}")
+        is_create = statements[0].type == duckdb.StatementType.CREATE
+        sql = body + ";\n" if is_create else f"CREATE OR REPLACE VIEW {name} AS\n{body}\n;\n"
+        m = _CREATE_VIEW.fullmatch(body) if is_create else None
+        query = m.group("query") if m else None if is_create else body
+        if query is not None:
+            tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
+            if not tree.get("error"):
+                return sql, _tables_read(tree)
+    finally:
+        if parser is None:
+            con.close()
+    return sql, _view_refs_sqlglot(name, body)
+
+
+def _tables_read(tree: Any) -> set[str]:
+    """The table names of a serialized DuckDB parse tree, less the names of its CTEs."""
+    tables: set[str] = set()
+    ctes: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("table_name"):
+                tables.add(str(node["table_name"]))
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                ctes.update(str(e.get("key")) for e in cte_map.get("map", []))
+            stack.extend(node.values())
+    return tables - ctes
+
+
+def _view_refs_sqlglot(name: str, body: str) -> set[str]:
+    """The tables a view file reads, by sqlglot."""
+    import sqlglot
+    from sqlglot import expressions as exp
+
     try:
         tree = sqlglot.parse_one(body, read="duckdb")
     except sqlglot.errors.ParseError as e:
         raise ValueError(f"queries/views/{name}.sql: {e}") from None
-    if isinstance(tree, exp.Create):
-        sql = body + ";\n"
-    else:
-        sql = f"CREATE OR REPLACE VIEW {name} AS\n{body}\n;\n"
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    refs = {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
-    return sql, refs
+    return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
