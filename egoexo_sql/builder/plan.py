@@ -130,16 +130,11 @@ class Planner:
         pass of its own (see :mod:`egoexo_sql.builder.scan`): those read only by sources
         that compile from scratch (a first build, ``--force``, a new version), and by one
         source, or by streaming sources only. A file several whole sources read
-        (takes.json) is hashed once, up front."""
-        readers: dict[str, list[Source]] = {}
-        for s in self.sources:
-            for i in inputs_by_source.get(s.name, ()):
-                readers.setdefault(i.rel, []).append(s)
+        (takes.json) is hashed once, by the building process (:meth:`hashed_meanwhile`)."""
         return {
             rel
-            for rel, srcs in readers.items()
-            if all(self.scratch_reason(s) for s in srcs)
-            and (len(srcs) == 1 or all(is_streaming(s) for s in srcs))
+            for rel, srcs in self._read_from_scratch(inputs_by_source).items()
+            if len(srcs) == 1 or all(is_streaming(s) for s in srcs)
         }
 
     def hashed_meanwhile(self, inputs_by_source: Mapping[str, list[Input]]) -> set[str]:
@@ -147,13 +142,16 @@ class Planner:
         source that reads them compiles from scratch: the building process hashes them
         on a thread while the workers compile (those of :meth:`hashed_while_compiling`
         are hashed by the workers themselves)."""
+        return set() if self.lenient else set(self._read_from_scratch(inputs_by_source))
+
+    def _read_from_scratch(self, inputs_by_source: Mapping[str, list[Input]]) -> dict[str, list[Source]]:
+        """Input -> the sources that read it, for the inputs only sources compiling from
+        scratch read."""
         readers: dict[str, list[Source]] = {}
         for s in self.sources:
             for i in inputs_by_source.get(s.name, ()):
                 readers.setdefault(i.rel, []).append(s)
-        if self.lenient:
-            return set()
-        return {rel for rel, srcs in readers.items() if all(self.scratch_reason(s) for s in srcs)}
+        return {rel: srcs for rel, srcs in readers.items() if all(self.scratch_reason(s) for s in srcs)}
 
     def prev_table_rows(self, table: str) -> int | None:
         """Rows of the previous catalog's Parquet for ``table`` when it is intact, else None."""

@@ -8,8 +8,8 @@ from scratch (:func:`egoexo_sql.processes.warm_up`), so these imports run on the
 core while the build scans and hashes the release.
 
 pyarrow imports pandas the first time it converts anything (to check for pandas
-objects), so pandas is imported here too when it is installed. DuckDB is not: only the
-search index uses it in a worker, and what the forkserver holds counts again in the
+objects), so pandas is imported here too when it is installed. DuckDB is not: no
+compiler uses it (the search index's plain SQL form does, in the tests only), and what the forkserver holds counts again in the
 resident memory of every worker it forks (117 MB here; 132 MB with DuckDB).
 """
 

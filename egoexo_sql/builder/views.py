@@ -398,8 +398,10 @@ def _view_sql(name: str, text: str, parser: Any = None) -> tuple[str, set[str]]:
             raise ValueError(f"queries/views/{name}.sql: one statement expected, got {len(statements)}")
         is_create = statements[0].type == duckdb.StatementType.CREATE
         sql = body + ";\n" if is_create else f"CREATE OR REPLACE VIEW {name} AS\n{body}\n;\n"
-        m = _CREATE_VIEW.fullmatch(body) if is_create else None
-        query = m.group("query") if m else None if is_create else body
+        query: str | None = body
+        if is_create:  # the query after CREATE VIEW ... AS (None: a form the regex does not know)
+            m = _CREATE_VIEW.fullmatch(body)
+            query = m.group("query") if m else None
         if query is not None:
             tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
             if not tree.get("error"):
