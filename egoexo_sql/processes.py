@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
 from . import lifeline
+from .memory import prefer_system_allocator
 
 
 def _context() -> BaseContext:
@@ -64,6 +65,14 @@ def warm_up() -> None:
             lifeline.start_forkserver(PRELOAD)
 
 
+def _worker_start(reader: Any) -> None:
+    """The pool's initializer, in each worker: it ends with the building process
+    (:func:`egoexo_sql.lifeline.pool_worker_start`), and a worker that has not imported
+    pyarrow yet (``spawn``) gets the allocator the forkserver's preload asks for."""
+    prefer_system_allocator()
+    lifeline.pool_worker_start(reader)
+
+
 class Pool:
     """The running pool of :func:`process_pool`: ``futures`` maps each future to its tag."""
 
@@ -91,7 +100,7 @@ def process_pool(
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,
-            initializer=lifeline.pool_worker_start,
+            initializer=_worker_start,
             initargs=(reader,),
         )
         pool = Pool(executor)

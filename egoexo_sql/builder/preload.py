@@ -11,11 +11,20 @@ pyarrow imports pandas the first time it converts anything (to check for pandas
 objects), so pandas is imported here too when it is installed. DuckDB is not: no
 compiler uses it (the search index's plain SQL form does, in the tests only), and what the forkserver holds counts again in the
 resident memory of every worker it forks (117 MB here; 132 MB with DuckDB).
+
+Arrow's allocator is chosen at pyarrow's import, so the system allocator is asked for
+first (:func:`egoexo_sql.memory.prefer_system_allocator`): the imports follow that call.
 """
+
+# ruff: noqa: E402
 
 from __future__ import annotations
 
 import contextlib
+
+from ..memory import prefer_system_allocator
+
+prefer_system_allocator()  # before pyarrow's import, which reads it
 
 import msgspec  # noqa: F401
 import numpy  # noqa: F401

@@ -1,0 +1,29 @@
+"""The build's workers: which allocator Arrow uses in them, and that a user's choice stands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from egoexo_sql import memory, processes
+
+
+def test_build_workers_allocate_with_the_system_allocator():
+    # mimalloc, pyarrow's default, cost a fresh worker about 2 s of kernel time per
+    # large source; the pool's workers ask for malloc (a user's own choice stands)
+    expected = os.environ.get(memory.ARROW_POOL_VARIABLE, "system")
+    with processes.process_pool(2) as pool:
+        futures = [pool.submit(memory.arrow_allocator, (), i) for i in range(2)]
+    assert [f.result() for f in futures] == [expected, expected]
+
+
+def test_a_user_allocator_choice_stands():
+    code = "from egoexo_sql import memory; memory.prefer_system_allocator(); print(memory.arrow_allocator())"
+    for chosen in ("jemalloc", "mimalloc"):
+        env = dict(os.environ, **{memory.ARROW_POOL_VARIABLE: chosen})
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == chosen
+    env = {k: v for k, v in os.environ.items() if k != memory.ARROW_POOL_VARIABLE}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "system"
