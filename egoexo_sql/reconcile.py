@@ -90,13 +90,20 @@ def reconcile(catalog: Catalog | str | os.PathLike[str]) -> Reconciliation:
 
 
 def _reconcile(cat: Catalog) -> Reconciliation:
+    rec = counted(cat.connection, set(cat.views()))
+    return with_build_info(rec, cat.build_info)
+
+
+def counted(con: Any, views: set[str]) -> Reconciliation:
+    """The counts a reconciliation makes in SQL, on ``con`` (a connection or cursor to a
+    catalog; ``views``: the names of its views and tables). The build runs this over
+    its new catalog while it counts the views' rows (``BuildReport.reconciliation``);
+    :func:`with_build_info` adds what build.json says."""
     import duckdb
 
     from . import schema
 
     rec = Reconciliation()
-    con = cat.connection
-    views = set(cat.views())
 
     def rows(sql: str, needs: tuple[str, ...]) -> list[tuple[Any, ...]] | None:
         missing = [v for v in needs if v not in views]
@@ -107,7 +114,8 @@ def _reconcile(cat: Catalog) -> Reconciliation:
             )
             return None
         try:
-            return con.sql(sql).fetchall()
+            found: list[tuple[Any, ...]] = con.sql(sql).fetchall()
+            return found
         except duckdb.Error as e:
             rec.notes.append(f"could not count ({str(e).splitlines()[0]})")
             return None
@@ -138,9 +146,14 @@ def _reconcile(cat: Catalog) -> Reconciliation:
                 "SELECT source_file, count(*) FROM rejects GROUP BY ALL ORDER BY 1"
             ).fetchall()
         ]
-    info = cat.build_info
-    rec.empty_sources = _empty_sources(info)
-    rec.normalised = _normalised(info)
+    return rec
+
+
+def with_build_info(rec: Reconciliation, build_info: dict[str, Any]) -> Reconciliation:
+    """``rec`` with what the catalog's build.json says: the sources that found nothing,
+    and the values the compilers normalised."""
+    rec.empty_sources = _empty_sources(build_info)
+    rec.normalised = _normalised(build_info)
     return rec
 
 

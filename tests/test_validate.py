@@ -386,6 +386,25 @@ def test_build_and_validate_report_what_does_not_line_up(mixed_release, tmp_path
     assert stamps.startswith("FAIL  report") and ": 2 files" in stamps
 
 
+def test_the_build_counts_the_reconciliation_validate_counts(mixed_release, tmp_path, capsys):
+    # the build counts it over its new catalog while it counts the views (the summary
+    # prints it without opening the catalog again): the same numbers as reconcile()
+    from egoexo_sql.builder import build_catalog
+    from egoexo_sql.cli.validate import reconciliation_lines
+
+    cat = tmp_path / "cat"
+    report = build_catalog(mixed_release, cat)
+    assert report.reconciliation is not None
+    again = reconcile(cat)
+    assert report.reconciliation == again
+    assert again.files and again.stamps and again.empty_sources and not again.notes
+    # a build that writes nothing has none: the command counts over the catalog
+    assert build_catalog(mixed_release, cat).reconciliation is None
+    code, out, err = run_cli(capsys, "build", str(mixed_release), "--catalog", str(cat))
+    assert code == 0, err
+    assert out[out.index("reconciliation:") :].splitlines()[1:] == [f"  {ln}" for ln in reconciliation_lines(again)]
+
+
 # --------------------------------------------------------------------------- imports
 def test_help_and_query_do_not_import_great_expectations(demo_catalog):
     script = textwrap.dedent(f"""

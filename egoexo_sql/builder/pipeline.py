@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError, UsageError
 from ..memory import release_unused_memory
 from ..processes import warm_up
+from ..reconcile import with_build_info
 from ..tables import is_streaming
 from .compiling import Compiled, compile_sources, default_release, lenient_release, source_workers
 from .links import link_tree
@@ -299,7 +300,7 @@ class _Build:
                 self.progress,
                 early=early,
             )
-        write_build_json(
+        written = write_build_json(
             self.staging / "build.json",
             sources=self.sources,
             plan=plan,
@@ -322,6 +323,8 @@ class _Build:
             },
             steps=self.steps,
         )
+        if report.reconciliation is not None:
+            with_build_info(report.reconciliation, written)
         return True
 
     def _report_current(self) -> None:

@@ -25,6 +25,7 @@ import orjson
 from ..errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..reconcile import Reconciliation
     from ..schema import TableSchema
     from ..tables import Source
     from .scan import Input
@@ -53,6 +54,10 @@ class BuildReport:
     n_inputs: int = 0
     notes: list[str] = field(default_factory=list)
     total_seconds: float = 0.0
+    #: what does not line up between the release's files (:mod:`egoexo_sql.reconcile`),
+    #: counted over the new catalog while its views were counted; None when the build
+    #: wrote nothing (the catalog was current): ``reconcile(report.catalog)`` then
+    reconciliation: Reconciliation | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -195,8 +200,9 @@ def write_build_json(
     release_root: Path,
     options: Mapping[str, Any],
     steps: Mapping[str, float],
-) -> None:
-    """Write ``dest`` (the staging folder's build.json) from this build's plan and outcome."""
+) -> dict[str, Any]:
+    """Write ``dest`` (the staging folder's build.json) from this build's plan and
+    outcome; returns what it wrote."""
     from ..tables import is_streaming
 
     prev_sources = prev.get("sources", {})
@@ -280,3 +286,4 @@ def write_build_json(
         "compile_workers": outcome.compile_workers,
     }
     dest.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    return doc

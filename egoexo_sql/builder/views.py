@@ -31,6 +31,7 @@ from ..schema import sql_quote
 from .swap import REPOINT_TMP
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..reconcile import Reconciliation
     from ..schema import TableSchema
     from .report import BuildReport
 
@@ -103,7 +104,8 @@ def create_views(
                         + (f"; not in the schema {extra}" if extra else "")
                         + ("; order differs" if not missing and not extra else "")
                     )
-        report.tables.update(_count_views(con, deferred))
+        rows, report.reconciliation = _count_views(con, deferred, set(report.tables))
+        report.tables.update(rows)
         con.execute("CHECKPOINT")
         progress("views", len(statements), len(statements), "")
     finally:
@@ -118,11 +120,14 @@ def create_views(
     return view_hashes
 
 
-def _count_views(con: Any, views: list[str]) -> dict[str, int]:
+def _count_views(con: Any, views: list[str], names: set[str]) -> tuple[dict[str, int], Reconciliation]:
     """Row counts of ``views`` (derived views over the stored tables: each count runs its
-    query, on one core), two at a time on cursors of ``con``; nothing else changes the
-    database meanwhile."""
+    query, on one core), and the reconciliation's counts over the catalog (``names``: its
+    tables and views; :func:`egoexo_sql.reconcile.counted`), on two threads with cursors
+    of ``con``; nothing else changes the database meanwhile."""
     import duckdb
+
+    from ..reconcile import counted
 
     def count(name: str) -> int:
         cur = con.cursor()
@@ -134,12 +139,19 @@ def _count_views(con: Any, views: list[str]) -> dict[str, int]:
         finally:
             cur.close()
 
-    if len(views) < 2:
-        return {name: count(name) for name in views}
+    def reconciliation() -> Reconciliation:
+        cur = con.cursor()
+        try:
+            return counted(cur, names)
+        finally:
+            cur.close()
+
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2, thread_name_prefix="egoexo-sql count") as pool:
-        return dict(zip(views, pool.map(count, views)))
+        rec = pool.submit(reconciliation)  # first: its queries are the longest
+        rows = dict(zip(views, pool.map(count, views)))
+        return rows, rec.result()
 
 
 def _connect(staging: Path) -> Any:

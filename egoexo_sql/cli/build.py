@@ -67,7 +67,8 @@ def build(
     from ..reconcile import reconcile
     from .validate import reconciliation_lines
 
-    lines = reconciliation_lines(reconcile(report.catalog))
+    # (counted during the build; over the catalog when the build wrote nothing)
+    lines = reconciliation_lines(report.reconciliation or reconcile(report.catalog))
     if lines:
         typer.echo("reconciliation:")
         for line in lines:
