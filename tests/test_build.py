@@ -1135,6 +1135,14 @@ def test_scan_finds_what_glob_finds(tmp_path):
         "takes/*/trajectory/*.csv",
         "takes/*/eye_gaze/summary.json",
         "takes/*/*/summary.json",
+        "takes/[ab]/trajectory/summary.json",
+        "takes/*/trajectory/.x.csv",
+        "takes/a/trajectory/*.json",
+        "*/a/trajectory/gopro_calibs.csv",
+        "takes/a/trajectory/summary.json",
+        "takes/*/trajectory",
+        "missing/*/summary.json",
+        "takes/*/trajectory/missing.json",
     ]
     scanner = _Scanner(root)
     for p in patterns:

@@ -15,9 +15,12 @@
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import glob
 import hashlib
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -80,6 +83,13 @@ def scan(root: Path, sources: Sequence[Source]) -> dict[str, list[Input]]:
     return inputs_by_source
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows a link, as glob does
+    except OSError:
+        return False
+
+
 class _Scanner:
     """Finds sources' inputs; a pattern or a file several sources share is walked or
     stat-ed once."""
@@ -87,35 +97,74 @@ class _Scanner:
     def __init__(self, root: Path):
         self.root = root
         self.root_str = str(root)
+        self.prefix = os.path.join(self.root_str, "")  # the root and a separator
         self.globbed: dict[str, list[str]] = {}
-        self.folders: dict[str, list[str]] = {}  # wildcard folder pattern -> folders
+        self.listings: dict[str, dict[str, bool] | None] = {}  # folder -> name -> is a folder
         self.stats: dict[str, os.stat_result] = {}
 
     def _glob(self, pattern: str) -> list[str]:
-        """``glob.glob(pattern)`` under the root; a wildcard folder part that several
-        patterns share (``takes/*/trajectory/`` for three sensor files) is walked once:
-        glob would look into each of the 5,000 take folders once per pattern."""
-        folder, _, name = pattern.rpartition("/")
-        if not glob.has_magic(folder) or "**" in pattern:
+        """What ``glob.glob(pattern)`` finds under the root. A pattern without ``**`` is
+        walked part by part over listings of the folders, each listed once for every
+        pattern (``takes/*/`` holds 5,000 folders that a dozen patterns look into), and
+        a literal file name is ``stat``-ed at once (:meth:`inputs_of` keeps the result):
+        half the time of glob's walk, which joins and matches every path in Python."""
+        if "**" in pattern or os.name != "posix":
             return glob.glob(pattern, root_dir=self.root, recursive=True)
-        if folder not in self.folders:
-            self.folders[folder] = [
-                d.rstrip("/" + os.sep) for d in glob.glob(folder + "/", root_dir=self.root)
-            ]
+        *folder_parts, name = pattern.split("/")
+        folders = [""]
+        for part in folder_parts:
+            magic = glob.has_magic(part)
+            folders = [f"{d}{m}/" for d in folders for m in self._matches(d, part, magic, folders_only=True)]
+        if glob.has_magic(name):
+            return [f"{d}{m}" for d in folders for m in self._matches(d, name, True, folders_only=False)]
         found = []
-        for d in self.folders[folder]:
-            if glob.has_magic(name):
-                found += [f"{d}/{f}" for f in glob.glob(name, root_dir=os.path.join(self.root_str, d))]
-            elif os.path.lexists(os.path.join(self.root_str, d, name)):
-                found.append(f"{d}/{name}")
+        for d in folders:
+            rel = d + name
+            try:
+                self.stats[rel] = os.stat(self.prefix + rel)
+            except (FileNotFoundError, NotADirectoryError):
+                if not os.path.lexists(self.prefix + rel):
+                    continue  # (a dangling link is kept: the build names it)
+            found.append(rel)
         return found
+
+    def _matches(self, folder: str, part: str, magic: bool, folders_only: bool) -> list[str]:
+        """The names in ``folder`` (relative, ``""`` or ending in ``/``) that the pattern
+        part ``part`` matches (``magic``: it has wildcards), as glob matches them: a
+        wildcard matches no hidden name."""
+        listing = self.listings.get(folder, ...)
+        if listing is ...:
+            listing = self.listings[folder] = self._list(folder)
+        if listing is None:
+            return []
+        if not magic:
+            return [part] if part in listing and (listing[part] or not folders_only) else []
+        match = self._matcher(part)
+        hidden_too = part.startswith(".")
+        return [
+            n
+            for n, is_dir in listing.items()
+            if (is_dir or not folders_only) and (hidden_too or n[0] != ".") and match(n)
+        ]
+
+    @staticmethod
+    @functools.cache
+    def _matcher(part: str) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(fnmatch.translate(part)).match
+
+    def _list(self, folder: str) -> dict[str, bool] | None:
+        try:
+            with os.scandir(self.prefix + folder if folder else self.root_str) as it:
+                return {e.name: _is_dir(e) for e in it}
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return None
 
     def inputs_of(self, source: Source) -> list[Input]:
         found: dict[str, Input] = {}
 
         def add(rel: str) -> bool:
             """Record a file; False for a folder."""
-            p = os.path.join(self.root_str, rel)
+            p = self.prefix + rel
             st = self.stats.get(rel)
             if st is None:
                 try:
