@@ -1,16 +1,17 @@
 """Imported by the build's forkserver before it forks any worker (its ``preload``).
 
 Every worker needs the same libraries (numpy, pyarrow with its Parquet and compute
-modules, msgspec, orjson) and this package's compilers: about 0.8 s of imports.
+modules, msgspec, orjson) and this package's compilers: about 0.4 s of imports.
 Imported once in the forkserver, they are in every worker it forks, so a worker starts
 at once. The build starts the forkserver at its very beginning when it will compile
 from scratch (:func:`egoexo_sql.processes.warm_up`), so these imports run on the other
 core while the build scans and hashes the release.
 
-pyarrow imports pandas the first time it converts anything (to check for pandas
-objects), so pandas is imported here too when it is installed. DuckDB is not: no
-compiler uses it (the search index's plain SQL form does, in the tests only), and what the forkserver holds counts again in the
-resident memory of every worker it forks (117 MB here; 132 MB with DuckDB).
+Neither pandas nor DuckDB is imported: no compiler uses them (the search index's plain
+SQL form uses DuckDB, in the tests only), and what the forkserver holds counts again in
+the resident memory of every worker it forks. pyarrow would import pandas at its first
+conversion (to look for pandas objects): the pool's workers hide it
+(:func:`egoexo_sql.processes.hide_pandas`).
 
 Arrow's allocator is chosen at pyarrow's import, so the system allocator is asked for
 first (:func:`egoexo_sql.memory.prefer_system_allocator`): the imports follow that call.
@@ -19,8 +20,6 @@ first (:func:`egoexo_sql.memory.prefer_system_allocator`): the imports follow th
 # ruff: noqa: E402
 
 from __future__ import annotations
-
-import contextlib
 
 from ..memory import prefer_system_allocator
 
@@ -36,8 +35,5 @@ import pyarrow.parquet  # noqa: F401
 from .. import release, schema  # noqa: F401
 from ..tables import all_sources
 from . import compiling, parquet, units  # noqa: F401
-
-with contextlib.suppress(ImportError):
-    import pandas  # type: ignore[import-untyped]  # noqa: F401
 
 all_sources()  # imports every compiler module
