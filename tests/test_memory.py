@@ -22,7 +22,9 @@ def test_a_user_allocator_choice_stands():
     code = "from egoexo_sql import memory; memory.prefer_system_allocator(); print(memory.arrow_allocator())"
     for chosen in ("jemalloc", "mimalloc"):
         env = dict(os.environ, **{memory.ARROW_POOL_VARIABLE: chosen})
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
         assert out.stdout.strip() == chosen
     env = {k: v for k, v in os.environ.items() if k != memory.ARROW_POOL_VARIABLE}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -46,7 +48,9 @@ def test_workers_convert_without_pandas_and_other_pools_keep_it():
     for f in imported:
         with pytest.raises(ImportError):
             f.result()
-    pytest.importorskip("pandas", reason="pandas is not installed: nothing for a pool of the caller's to import")
+    pytest.importorskip(
+        "pandas", reason="pandas is not installed: nothing for a pool of the caller's to import"
+    )
     ctx = processes._context()
     if ctx.get_start_method() == "forkserver":
         with ctx.Pool(1) as own:

@@ -402,7 +402,9 @@ def test_the_build_counts_the_reconciliation_validate_counts(mixed_release, tmp_
     assert build_catalog(mixed_release, cat).reconciliation is None
     code, out, err = run_cli(capsys, "build", str(mixed_release), "--catalog", str(cat))
     assert code == 0, err
-    assert out[out.index("reconciliation:") :].splitlines()[1:] == [f"  {ln}" for ln in reconciliation_lines(again)]
+    assert out[out.index("reconciliation:") :].splitlines()[1:] == [
+        f"  {ln}" for ln in reconciliation_lines(again)
+    ]
 
 
 # --------------------------------------------------------------------------- imports
