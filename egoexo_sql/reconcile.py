@@ -1,7 +1,7 @@
 """What does not line up between the release's files, counted over a built catalog.
 
 :func:`reconcile` returns numbers; ``egoexo-sql build`` (its summary) and
-``egoexo-sql validate`` print them (the text is made in :mod:`egoexo_sql.cli.validate`):
+``egoexo-sql validate`` print them (:func:`reconciliation_lines` makes the text):
 
 * per annotation file, how many takes it names and how many of those are not in
   ``takes.json`` (``queries/reconcile/files.sql`` over the ``take_references`` view,
@@ -186,4 +186,48 @@ def _empty_sources(build_info: dict[str, Any]) -> list[EmptySource]:
             continue
         if all(tables.get(t, {}).get("rows", 0) == 0 for t in ts):
             out.append(EmptySource(name, s.get("group", ""), ts, patterns.get(name, ())))
+    return out
+
+
+def reconciliation_lines(rec: Reconciliation, *, all_files: bool = False) -> list[str]:
+    """The reconciliation as text; files whose takes are all in takes.json only with ``all_files``."""
+    out = []
+    for f in rec.files:
+        if f.n_orphans or all_files:
+            out.append(
+                f"{f.source_file}: {f.n_orphans:,} of {f.n_takes:,} take_uids are not in takes.json"
+                + (f" ({f.n_orphan_rows:,} of {f.n_rows:,} rows)" if f.n_orphans else "")
+            )
+    if rec.files and not rec.n_orphans:
+        out.append(f"every take_uid of the {len(rec.files)} annotation files is in takes.json")
+    if rec.release:
+        v = ", ".join(f"{k} {val}" for k, val in rec.release.items() if val is not None)
+        agree = (
+            "every stamped annotation file agrees"
+            if not rec.stamps
+            else f"{len(rec.stamps)} annotation file(s) disagree"
+        )
+        out.append(f"release (metadata.json): {v}; {agree}")
+    for s in rec.stamps:
+        out.append(f"{s.source_file}: stamp {s.stamp} disagrees with metadata.json: {s.reason}")
+    for e in rec.empty_sources:
+        where = " ".join(e.patterns) if e.patterns else "files"
+        out.append(f"{e.source}: no {where} in the release; empty: {', '.join(e.tables)}")
+    by_table: dict[str, list[str]] = {}
+    for table, key, n in rec.extra_keys:
+        by_table.setdefault(table, []).append(f"{key} ({n:,} rows)")
+    for table, keys in by_table.items():
+        out.append(f"{table}: unknown keys kept in its extra column: {', '.join(keys)}")
+    for source_file, n in rec.rejects:
+        out.append(f"{source_file}: {n:,} bad record(s) moved to the rejects table")
+    by_file: dict[str, list[str]] = {}
+    for source_file, variant, n in rec.normalised:
+        by_file.setdefault(source_file, []).append(f"{variant.describe()} ({n:,})")
+    for source_file, forms in by_file.items():
+        total = sum(n for f, _, n in rec.normalised if f == source_file)
+        out.append(
+            f"{source_file}: normalised {total:,} value(s) written in a recorded real-data "
+            f"form: {'; '.join(forms)}"
+        )
+    out.extend(f"note: {n}" for n in rec.notes)
     return out

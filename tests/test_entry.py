@@ -53,3 +53,59 @@ def test_unknown_options_and_help_go_to_typer(demo_catalog):
     assert bad.returncode == 2 and "No such option" in bad.stderr
     helped = _run(["--help"], via_typer=False)
     assert helped.returncode == 0 and "--format" in helped.stdout
+
+
+# --------------------------------------------------------------------------- build
+def _build(args: list[str], via_typer: bool, cwd) -> subprocess.CompletedProcess:
+    if via_typer:
+        code = "import sys; from egoexo_sql.cli import main; main(sys.argv[1:])"
+    else:
+        code = (
+            "import sys\nfrom egoexo_sql.entry import main\ntry:\n    main()\nfinally:\n"
+            "    heavy = [m for m in ('typer', 'pydantic', 'rich') if m in sys.modules]\n"
+            "    print('HEAVY', heavy, file=sys.stderr)\n"
+        )
+    return subprocess.run(
+        [sys.executable, "-c", code, "build", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def _steady(summary: str) -> list[str]:
+    """The summary without its timings (and the catalog folder's name)."""
+    import re
+
+    return [
+        re.sub(r"\d+\.\d+ ?s\b", "<s>", ln).replace("fast", "cat").replace("slow", "cat")
+        for ln in summary.splitlines()
+    ]
+
+
+def test_build_fast_path_matches_the_typer_command(demo_release, tmp_path):
+    small_release = demo_release[0]
+    """The same catalog, summary and reconciliation either way, and exit codes and error
+    lines alike; the fast path imports neither typer, pydantic nor rich (a small release
+    compiles in the building process, where pyarrow imports pandas)."""
+    for args in (
+        ["--only", "metadata", "--only", "keystep,splits"],
+        ["--force"],
+        [],  # nothing to do: the reconciliation is counted over the catalog
+    ):
+        fast = _build([str(small_release), "--catalog", "fast", *args], False, tmp_path)
+        slow = _build([str(small_release), "--catalog", "slow", *args], True, tmp_path)
+        assert (fast.returncode, _steady(fast.stdout)) == (slow.returncode, _steady(slow.stdout)), args
+        assert "reconciliation:" in fast.stdout
+        assert "HEAVY []" in fast.stderr, fast.stderr
+    for args in (["--catalog", "x", str(tmp_path / "missing")], ["--only", "nonsense", str(small_release)]):
+        fast, slow = _build(args, False, tmp_path), _build(args, True, tmp_path)
+        assert fast.returncode == slow.returncode == 2, (fast, slow)
+        assert fast.stderr.splitlines()[0] == slow.stderr.strip().splitlines()[-1], (fast.stderr, slow.stderr)
+
+
+def test_build_arguments_only_typer_parses_go_to_typer(demo_release, tmp_path):
+    small_release = demo_release[0]
+    # several groups after one --only, and --help, are typer's
+    several = _build([str(small_release), "--catalog", "c", "--only", "metadata", "splits"], False, tmp_path)
+    assert several.returncode == 0 and "HEAVY ['typer'" in several.stderr, several.stderr
+    assert "source(s) rebuilt" in several.stdout
+    helped = _build(["--help"], False, tmp_path)
+    assert helped.returncode == 0 and "--lenient" in helped.stdout

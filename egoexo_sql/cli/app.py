@@ -26,7 +26,9 @@ app = typer.Typer(
 
 def catalog_dir(option: str | None) -> str:
     """--catalog, else $EGOEXO_SQL_CATALOG, else ./egoexo_catalog (catalog-contract.md)."""
-    return option or os.environ.get("EGOEXO_SQL_CATALOG") or "egoexo_catalog"
+    from ..build_runner import default_catalog
+
+    return default_catalog(option)
 
 
 def fail(message: str, code: int) -> None:

@@ -1,7 +1,4 @@
-"""``egoexo-sql validate``: run the data checks on the catalog (see :mod:`egoexo_sql.validate`).
-
-Also home of the reconciliation text that ``build`` prints under its summary.
-"""
+"""``egoexo-sql validate``: run the data checks on the catalog (see :mod:`egoexo_sql.validate`)."""
 
 from __future__ import annotations
 
@@ -9,10 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..reconcile import reconciliation_lines
 from .app import app, catalog_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..reconcile import Reconciliation
     from ..validate import CheckResult
 
 
@@ -84,47 +81,3 @@ def check_line(c: CheckResult) -> str:
         count += "; e.g. " + ", ".join(c.samples)
     tag = "blocking" if c.blocking else "report"
     return f"{c.status:<5} {tag:<8} {where}{c.description}: {count}"
-
-
-def reconciliation_lines(rec: Reconciliation, *, all_files: bool = False) -> list[str]:
-    """The reconciliation as text; files whose takes are all in takes.json only with ``all_files``."""
-    out = []
-    for f in rec.files:
-        if f.n_orphans or all_files:
-            out.append(
-                f"{f.source_file}: {f.n_orphans:,} of {f.n_takes:,} take_uids are not in takes.json"
-                + (f" ({f.n_orphan_rows:,} of {f.n_rows:,} rows)" if f.n_orphans else "")
-            )
-    if rec.files and not rec.n_orphans:
-        out.append(f"every take_uid of the {len(rec.files)} annotation files is in takes.json")
-    if rec.release:
-        v = ", ".join(f"{k} {val}" for k, val in rec.release.items() if val is not None)
-        agree = (
-            "every stamped annotation file agrees"
-            if not rec.stamps
-            else f"{len(rec.stamps)} annotation file(s) disagree"
-        )
-        out.append(f"release (metadata.json): {v}; {agree}")
-    for s in rec.stamps:
-        out.append(f"{s.source_file}: stamp {s.stamp} disagrees with metadata.json: {s.reason}")
-    for e in rec.empty_sources:
-        where = " ".join(e.patterns) if e.patterns else "files"
-        out.append(f"{e.source}: no {where} in the release; empty: {', '.join(e.tables)}")
-    by_table: dict[str, list[str]] = {}
-    for table, key, n in rec.extra_keys:
-        by_table.setdefault(table, []).append(f"{key} ({n:,} rows)")
-    for table, keys in by_table.items():
-        out.append(f"{table}: unknown keys kept in its extra column: {', '.join(keys)}")
-    for source_file, n in rec.rejects:
-        out.append(f"{source_file}: {n:,} bad record(s) moved to the rejects table")
-    by_file: dict[str, list[str]] = {}
-    for source_file, variant, n in rec.normalised:
-        by_file.setdefault(source_file, []).append(f"{variant.describe()} ({n:,})")
-    for source_file, forms in by_file.items():
-        total = sum(n for f, _, n in rec.normalised if f == source_file)
-        out.append(
-            f"{source_file}: normalised {total:,} value(s) written in a recorded real-data "
-            f"form: {'; '.join(forms)}"
-        )
-    out.extend(f"note: {n}" for n in rec.notes)
-    return out
