@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
 from . import lifeline
-from .memory import prefer_system_allocator
+from .memory import prefer_arrow_allocator
 
 
 def _context() -> BaseContext:
@@ -91,7 +91,7 @@ def _worker_start(reader: Any) -> None:
     (:func:`egoexo_sql.lifeline.pool_worker_start`), pyarrow does without pandas
     (:func:`hide_pandas`), and a worker that has not imported pyarrow yet (``spawn``)
     gets the allocator the forkserver's preload asks for."""
-    prefer_system_allocator()
+    prefer_arrow_allocator()
     hide_pandas()
     lifeline.pool_worker_start(reader)
 

@@ -9,17 +9,17 @@ import sys
 from egoexo_sql import memory, processes
 
 
-def test_build_workers_allocate_with_the_system_allocator():
+def test_build_workers_allocate_with_the_preferred_allocator():
     # mimalloc, pyarrow's default, cost a fresh worker about 2 s of kernel time per
-    # large source; the pool's workers ask for malloc (a user's own choice stands)
-    expected = os.environ.get(memory.ARROW_POOL_VARIABLE, "system")
+    # large source; the pool's workers ask for jemalloc (a user's own choice stands)
+    expected = os.environ.get(memory.ARROW_POOL_VARIABLE, memory.preferred_arrow_allocator())
     with processes.process_pool(2) as pool:
         futures = [pool.submit(memory.arrow_allocator, (), i) for i in range(2)]
     assert [f.result() for f in futures] == [expected, expected]
 
 
 def test_a_user_allocator_choice_stands():
-    code = "from egoexo_sql import memory; memory.prefer_system_allocator(); print(memory.arrow_allocator())"
+    code = "from egoexo_sql import memory; memory.prefer_arrow_allocator(); print(memory.arrow_allocator())"
     for chosen in ("jemalloc", "mimalloc"):
         env = dict(os.environ, **{memory.ARROW_POOL_VARIABLE: chosen})
         out = subprocess.run(
@@ -28,7 +28,8 @@ def test_a_user_allocator_choice_stands():
         assert out.stdout.strip() == chosen
     env = {k: v for k, v in os.environ.items() if k != memory.ARROW_POOL_VARIABLE}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "system"
+    assert out.stdout.strip() == memory.preferred_arrow_allocator()
+    assert out.stderr == ""  # (an allocator pyarrow lacks would be warned about)
 
 
 def test_workers_convert_without_pandas_and_other_pools_keep_it():

@@ -13,17 +13,17 @@ the resident memory of every worker it forks. pyarrow would import pandas at its
 conversion (to look for pandas objects): the pool's workers hide it
 (:func:`egoexo_sql.processes.hide_pandas`).
 
-Arrow's allocator is chosen at pyarrow's import, so the system allocator is asked for
-first (:func:`egoexo_sql.memory.prefer_system_allocator`): the imports follow that call.
+Arrow's allocator is chosen at pyarrow's import, so the build's choice is made
+first (:func:`egoexo_sql.memory.prefer_arrow_allocator`): the imports follow that call.
 """
 
 # ruff: noqa: E402
 
 from __future__ import annotations
 
-from ..memory import prefer_system_allocator
+from ..memory import prefer_arrow_allocator
 
-prefer_system_allocator()  # before pyarrow's import, which reads it
+prefer_arrow_allocator()  # before pyarrow's import, which reads it
 
 import msgspec  # noqa: F401
 import numpy  # noqa: F401
