@@ -45,13 +45,20 @@ def _query_parser() -> _Parser:
     return p
 
 
-def fast_query(argv: list[str]) -> int | None:
-    """Run ``query`` without typer; None when typer should handle these arguments."""
+def _parsed(parser: _Parser, argv: list[str]) -> argparse.Namespace | None:
+    """The arguments; None for help and for anything the parser does not take."""
     if any(a in ("-h", "--help") for a in argv):
         return None
     try:
-        ns = _query_parser().parse_args(argv)
+        return parser.parse_args(argv)
     except _NotForUs:
+        return None
+
+
+def fast_query(argv: list[str]) -> int | None:
+    """Run ``query`` without typer; None when typer should handle these arguments."""
+    ns = _parsed(_query_parser(), argv)
+    if ns is None:
         return None
     from pathlib import Path
 
@@ -78,11 +85,8 @@ def _build_parser() -> _Parser:
 
 def fast_build(argv: list[str]) -> int | None:
     """Run ``build`` without typer; None when typer should handle these arguments."""
-    if any(a in ("-h", "--help") for a in argv):
-        return None
-    try:
-        ns = _build_parser().parse_args(argv)
-    except _NotForUs:
+    ns = _parsed(_build_parser(), argv)
+    if ns is None:
         return None
     from pathlib import Path
 
