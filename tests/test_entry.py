@@ -71,12 +71,14 @@ def _build(args: list[str], via_typer: bool, cwd) -> subprocess.CompletedProcess
 
 
 def _steady(summary: str) -> list[str]:
-    """The summary without its timings (and the catalog folder's name)."""
+    """The summary without its timings (the line of step times lists only the steps
+    that took long enough) and without the catalog folder's name."""
     import re
 
     return [
-        re.sub(r"\d+\.\d+ ?s\b", "<s>", ln).replace("fast", "cat").replace("slow", "cat")
+        re.sub(r"\d+\.\d+ ?s\b", "<s>", ln).replace("/fast ", "/cat ").replace("/slow ", "/cat ")
         for ln in summary.splitlines()
+        if not ln.startswith("time: ")
     ]
 
 
