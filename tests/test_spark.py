@@ -67,8 +67,13 @@ def spark():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
-        # a short-lived JVM: the C1 compiler and the serial GC start it in about half the time
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        # a short-lived JVM: the C1 compiler and the serial GC start it in about half the
+        # time; its compiled code in one heap, not segments: CI once failed with "Out of
+        # space in CodeCache for method handle intrinsic" in the second session's queries
+        .config(
+            "spark.driver.extraJavaOptions",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-SegmentedCodeCache -XX:ReservedCodeCacheSize=256m",
+        )
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
